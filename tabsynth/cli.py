@@ -1,0 +1,288 @@
+"""The ``tabsynth`` command line: fit, sample, metadata, privacy, report, audit, demo.
+
+Every command maps onto the Python API one to one. Bad input of any kind ends with exit code
+2 and a one-line message that says what to fix (no traceback); ``--debug`` shows the
+traceback for bug reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tabsynth.errors import ParameterError, TabsynthError
+
+EXIT_BAD_INPUT = 2
+
+
+def _status(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _parse_params(pairs: Sequence[str]) -> dict[str, Any]:
+    """``key=value`` pairs; values are read as JSON when they parse (numbers, lists, true)."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ParameterError(f"--param takes key=value, not {pair!r}")
+        try:
+            params[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key] = raw
+    return params
+
+
+def make_synthesizer(
+    name: str,
+    epsilon: float | None = None,
+    delta: float | None = None,
+    seed: int | None = None,
+    params: dict[str, Any] | None = None,
+) -> Any:
+    """Build a registered synthesizer by name, passing privacy arguments only where they fit."""
+    from tabsynth.synthesizers import REGISTRY
+
+    cls = REGISTRY.get(name)
+    if cls is None:
+        raise ParameterError(f"unknown synthesizer {name!r}; choose one of {', '.join(REGISTRY)}")
+    accepted = set(cls._param_names())
+    kwargs = dict(params or {})
+    if seed is not None:
+        kwargs["seed"] = seed
+    for key, value in (("epsilon", epsilon), ("delta", delta)):
+        if value is None:
+            continue
+        if key not in accepted:
+            private = [n for n, c in REGISTRY.items() if "epsilon" in c._param_names()]
+            raise ParameterError(
+                f"{name} is not differentially private and takes no --{key}; "
+                f"use a DP synthesizer ({', '.join(private) or 'none installed'})"
+            )
+        kwargs[key] = value
+    unknown = set(kwargs) - accepted
+    if unknown:
+        raise ParameterError(
+            f"{name} takes no parameter {sorted(unknown)}; it takes {sorted(accepted)}"
+        )
+    return cls(**kwargs)
+
+
+def _fit(args: argparse.Namespace) -> None:
+    from tabsynth.io import read_table
+
+    data = read_table(args.data)
+    synth = make_synthesizer(
+        args.synthesizer, args.epsilon, args.delta, args.seed, _parse_params(args.param)
+    )
+    _status(f"fitting {args.synthesizer} on {len(data):,} rows x {data.shape[1]} columns ...")
+    start = time.perf_counter()
+    synth.fit(data, metadata=args.metadata)
+    synth.save(args.out)
+    _status(f"fitted in {time.perf_counter() - start:.1f} s; model written to {args.out}")
+    if synth.privacy is not None:
+        _status(f"privacy: ({synth.privacy.epsilon:.3g}, {synth.privacy.delta:.3g})-DP")
+
+
+def _sample(args: argparse.Namespace) -> None:
+    from tabsynth.io import write_table
+    from tabsynth.synthesizers import load
+
+    synth = load(args.model, trusted=args.trusted)
+    out = synth.sample(args.n, seed=args.seed)
+    write_table(out, args.out)
+    _status(f"wrote {len(out):,} synthetic rows to {args.out}")
+
+
+def _metadata_detect(args: argparse.Namespace) -> None:
+    from tabsynth.io import read_table
+    from tabsynth.metadata import Metadata
+
+    md = Metadata.detect(read_table(args.data))
+    md.save(args.out)
+    _status(
+        f"wrote metadata for {len(md)} columns to {args.out}; its bounds and categories come "
+        "from the data (source: data), so DP synthesizers refuse it until you declare them"
+    )
+
+
+def _privacy(args: argparse.Namespace) -> None:
+    from tabsynth.synthesizers import load
+
+    synth = load(args.model, trusted=args.trusted)
+    if synth.privacy is None:
+        print(f"{type(synth).__name__} is not differentially private: it makes no privacy claim.")
+        return
+    print(synth.privacy.explain())
+
+
+def _report(args: argparse.Namespace) -> None:
+    from tabsynth.evaluation import evaluate
+    from tabsynth.io import read_table
+    from tabsynth.synthesizers.base import as_metadata
+
+    holdout = read_table(args.holdout) if args.holdout else None
+    report = evaluate(
+        read_table(args.real),
+        read_table(args.synthetic),
+        holdout=holdout,
+        metadata=as_metadata(args.metadata),
+        target=args.target,
+        sensitive=args.sensitive or None,
+    )
+    report.to_html(args.out)
+    if args.json:
+        report.to_json(args.json)
+    print(report.summary())
+    _status(f"report written to {args.out}" + (f" and {args.json}" if args.json else ""))
+
+
+def _audit(args: argparse.Namespace) -> None:
+    from tabsynth.evaluation.audit import audit
+    from tabsynth.io import read_table
+
+    params = _parse_params(args.param)
+
+    def factory() -> Any:
+        return make_synthesizer(args.synthesizer, args.epsilon, args.delta, None, params)
+
+    result = audit(factory, read_table(args.data), trials=args.trials, seed=args.seed or 0)
+    result.to_html(args.out)
+    print(result.summary())
+    _status(f"audit written to {args.out}")
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from tabsynth import datasets
+    from tabsynth.io import write_table
+
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = datasets.load_sample("medical")
+    metadata = datasets.load_sample_metadata("medical")
+    synth = make_synthesizer(args.synthesizer, args.epsilon, None, args.seed, None)
+    _status(
+        f"demo: fitting {args.synthesizer} on the bundled medical sample "
+        f"({len(data):,} rows x {data.shape[1]} columns) ..."
+    )
+    start = time.perf_counter()
+    synth.fit(data, metadata=metadata)
+    _status(f"fitted in {time.perf_counter() - start:.1f} s")
+    synthetic = synth.sample(len(data), seed=args.seed)
+    table = out_dir / "synthetic_medical.csv"
+    write_table(synthetic, table)
+    _status(f"wrote {len(synthetic):,} synthetic rows to {table}")
+    if synth.privacy is not None:
+        print(synth.privacy.explain())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tabsynth",
+        description="Synthetic copies of sensitive tables, with differential privacy on "
+        "request, a fidelity and privacy-risk report, and a privacy audit.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "fit",
+        help="fit a synthesizer to a table and save the model",
+        description="Fit a synthesizer to DATA (CSV or Parquet) and write a model "
+        "file. With --epsilon the fit is differentially private end to end.",
+    )
+    p.add_argument("data", help="training table (.csv, .csv.gz or .parquet)")
+    p.add_argument("--synthesizer", "-s", required=True, help="registered name, e.g. aim")
+    p.add_argument("--metadata", "-m", help="metadata JSON (tabsynth or SDV layout)")
+    p.add_argument("--epsilon", type=float, help="privacy budget ε (DP synthesizers only)")
+    p.add_argument("--delta", type=float, help="privacy budget δ (DP synthesizers only)")
+    p.add_argument("--seed", type=int, help="seed for non-private randomness")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra synthesizer parameter (repeatable), e.g. --param epochs=50",
+    )
+    p.add_argument("--out", "-o", required=True, help="model file to write (.tsyn)")
+    p.set_defaults(func=_fit)
+
+    p = sub.add_parser("sample", help="sample a synthetic table from a saved model")
+    p.add_argument("model", help="model file written by 'tabsynth fit'")
+    p.add_argument("-n", type=int, required=True, help="number of rows")
+    p.add_argument("--seed", type=int, help="seed: the same seed gives the same rows")
+    p.add_argument("--out", "-o", required=True, help="output table (.csv or .parquet)")
+    p.add_argument(
+        "--trusted",
+        action="store_true",
+        help="allow models stored as pickles (SDV baselines) that you made yourself",
+    )
+    p.set_defaults(func=_sample)
+
+    p = sub.add_parser("metadata", help="work with metadata files")
+    msub = p.add_subparsers(dest="metadata_command", required=True, metavar="ACTION")
+    d = msub.add_parser("detect", help="detect metadata from a table (not private)")
+    d.add_argument("data", help="table to inspect")
+    d.add_argument("--out", "-o", required=True, help="metadata JSON to write")
+    d.set_defaults(func=_metadata_detect)
+
+    p = sub.add_parser("privacy", help="explain what a DP model spent, and where")
+    p.add_argument("model", help="model file")
+    p.add_argument("--trusted", action="store_true", help="see 'sample --trusted'")
+    p.set_defaults(func=_privacy)
+
+    p = sub.add_parser("report", help="fidelity and privacy-risk report (HTML + JSON)")
+    p.add_argument("real", help="the real (training) table")
+    p.add_argument("synthetic", help="the synthetic table")
+    p.add_argument("--holdout", help="real rows NOT used for training (enables attacks)")
+    p.add_argument("--target", help="column to predict for the utility check")
+    p.add_argument("--sensitive", action="append", default=[], help="sensitive column (repeatable)")
+    p.add_argument("--metadata", "-m", help="metadata JSON")
+    p.add_argument("--out", "-o", required=True, help="HTML report to write")
+    p.add_argument("--json", help="JSON report to write")
+    p.set_defaults(func=_report)
+
+    p = sub.add_parser("audit", help="empirical privacy audit by repeated fits")
+    p.add_argument("data", help="table to audit on")
+    p.add_argument("--synthesizer", "-s", required=True)
+    p.add_argument("--epsilon", type=float)
+    p.add_argument("--delta", type=float)
+    p.add_argument("--trials", type=int, default=50, help="fits per world (in / out)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--out", "-o", required=True, help="HTML audit page to write")
+    p.set_defaults(func=_audit)
+
+    p = sub.add_parser("demo", help="fit on the bundled medical sample and write the results")
+    p.add_argument("--synthesizer", "-s", default="gaussian_copula")
+    p.add_argument("--epsilon", type=float)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out-dir", default="tabsynth-demo", help="folder for the outputs")
+    p.set_defaults(func=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], None] = args.func
+    try:
+        func(args)
+    except TabsynthError as exc:
+        if args.debug:
+            raise
+        print(f"tabsynth: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("tabsynth: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,614 @@
+"""Table metadata: each column's kind and its *public domain*.
+
+The domain of a column (bounds of a number or a date, the list of categories, nullability,
+rounding precision) is the part of the metadata a differentially private synthesizer must not
+learn from the private rows for free. :class:`Metadata` therefore records where it came from:
+
+* ``source="user"`` - written by a person (dict or JSON file). With ``public=True`` the user
+  declares the domain public knowledge, and DP synthesizers spend no budget on it.
+* ``source="data"`` - inferred by :meth:`Metadata.detect` from the rows themselves. Fine for
+  non-private synthesizers; DP synthesizers refuse it, because its bounds and category lists
+  are functions of the private data.
+
+The column *names and kinds* (the schema) are treated as public in every mode.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from tabsynth.errors import DataError, FileFormatError, MetadataError
+
+SCHEMA_VERSION = 1
+
+Kind = Literal["numerical", "categorical", "boolean", "datetime", "id", "pii", "text"]
+KINDS: tuple[str, ...] = ("numerical", "categorical", "boolean", "datetime", "id", "pii", "text")
+#: Kinds whose values are never learned from the data: they are generated fresh on sampling.
+GENERATED_KINDS: frozenset[str] = frozenset({"id", "pii", "text"})
+
+#: A column with at most this many distinct values and a non-float dtype is detected as
+#: categorical rather than numerical.
+MAX_DETECTED_CATEGORIES = 50
+#: Fraction of distinct values above which a string column is detected as an identifier.
+ID_UNIQUE_FRACTION = 0.95
+
+OutOfBounds = Literal["error", "clip"]
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column: its kind and public domain.
+
+    Parameters
+    ----------
+    kind:
+        ``numerical``, ``categorical``, ``boolean``, ``datetime``, ``id`` (generated fresh,
+        never learned), ``pii`` / ``text`` (never copied: replaced by random tokens, or dropped
+        with ``pii_strategy="drop"``).
+    dtype:
+        For numerical columns, ``"int"`` or ``"float"``.
+    lower, upper:
+        Public bounds. Numbers for numerical columns, ISO strings / timestamps for datetimes.
+    categories:
+        The public list of categories of a categorical column.
+    precision:
+        Decimal places kept for floats (``None``: full precision).
+    nullable:
+        Whether missing values may occur.
+    format:
+        ``strftime`` format of a datetime column that is stored as text.
+    sensitive:
+        Marks demographic or protected attributes (sex, race, region): the report checks
+        fidelity within their groups and attribute-inference risk on them.
+    """
+
+    kind: Kind
+    dtype: Literal["int", "float"] | None = None
+    lower: Any = None
+    upper: Any = None
+    categories: tuple[Any, ...] | None = None
+    precision: int | None = None
+    nullable: bool = True
+    format: str | None = None
+    sensitive: bool = False
+    pii_strategy: Literal["fake", "drop"] = "fake"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise MetadataError(f"unknown kind {self.kind!r}; use one of {', '.join(KINDS)}")
+        if self.kind == "numerical" and self.dtype not in ("int", "float"):
+            raise MetadataError(
+                f"numerical columns need dtype 'int' or 'float', not {self.dtype!r}"
+            )
+        if self.categories is not None:
+            if self.kind != "categorical":
+                raise MetadataError(f"only categorical columns take categories (kind={self.kind})")
+            cats = tuple(self.categories)
+            if len(set(cats)) != len(cats):
+                raise MetadataError("categories must be unique")
+            object.__setattr__(self, "categories", cats)
+        if self.kind == "datetime":
+            for name in ("lower", "upper"):
+                value = getattr(self, name)
+                if value is not None:
+                    object.__setattr__(self, name, _to_timestamp(value, name))
+        lo, hi = self.lower, self.upper
+        if lo is not None and hi is not None and lo > hi:
+            raise MetadataError(f"lower bound {lo} is above upper bound {hi}")
+        if self.precision is not None and (
+            not isinstance(self.precision, int) or self.precision < 0
+        ):
+            raise MetadataError(f"precision must be a non-negative integer, not {self.precision!r}")
+        if self.pii_strategy not in ("fake", "drop"):
+            raise MetadataError(f"pii_strategy must be 'fake' or 'drop', not {self.pii_strategy!r}")
+
+    @property
+    def has_domain(self) -> bool:
+        """Whether the finite domain is fully declared (bounds or categories present)."""
+        if self.kind in ("numerical", "datetime"):
+            return self.lower is not None and self.upper is not None
+        if self.kind == "categorical":
+            return self.categories is not None
+        return True
+
+    def without_domain(self) -> ColumnSpec:
+        """The same column with its data-derived parts (bounds, categories, nullability,
+        precision of floats) removed: what may be treated as public schema."""
+        precision = 0 if self.dtype == "int" else None
+        return dataclasses.replace(
+            self, lower=None, upper=None, categories=None, nullable=True, precision=precision
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind}
+        defaults = ColumnSpec(kind="id")
+        for f in dataclasses.fields(self):
+            if f.name == "kind":
+                continue
+            value = getattr(self, f.name)
+            if value == getattr(defaults, f.name) and f.name != "nullable":
+                continue
+            if f.name == "nullable" and self.kind in GENERATED_KINDS:
+                continue
+            if isinstance(value, pd.Timestamp):
+                value = value.isoformat()
+            elif isinstance(value, tuple):
+                value = [_json_scalar(v) for v in value]
+            else:
+                value = _json_scalar(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, name: str, raw: Mapping[str, Any]) -> ColumnSpec:
+        if not isinstance(raw, Mapping) or "kind" not in raw:
+            raise MetadataError(f"column {name!r}: expected an object with a 'kind' key")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(raw) - known
+        if unknown:
+            raise MetadataError(
+                f"column {name!r}: unknown keys {sorted(unknown)}; known keys are {sorted(known)}"
+            )
+        kwargs = dict(raw)
+        if kwargs.get("categories") is not None:
+            kwargs["categories"] = tuple(kwargs["categories"])
+        try:
+            return cls(**kwargs)
+        except MetadataError as exc:
+            raise MetadataError(f"column {name!r}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """The columns of a table, in order, with their kinds and public domains.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> md = Metadata.detect(pd.DataFrame({"age": [30, 41, 57], "sex": ["F", "M", "F"]}))
+    >>> md["age"].kind, md["sex"].categories, md.source
+    ('numerical', ('F', 'M'), 'data')
+    """
+
+    columns: Mapping[str, ColumnSpec]
+    source: Literal["user", "data"] = "user"
+    public: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.columns:
+            raise MetadataError("metadata must describe at least one column")
+        if self.source not in ("user", "data"):
+            raise MetadataError(f"source must be 'user' or 'data', not {self.source!r}")
+        if self.source == "data" and self.public:
+            raise MetadataError(
+                "metadata detected from the data cannot be public; write the domain yourself "
+                "(source 'user') to declare it public"
+            )
+        object.__setattr__(self, "columns", dict(self.columns))
+
+    # -- access -----------------------------------------------------------------------------
+    def __getitem__(self, name: str) -> ColumnSpec:
+        try:
+            return self.columns[name]
+        except KeyError:
+            raise MetadataError(
+                f"no column {name!r} in the metadata; known columns: {', '.join(self.names)}"
+            ) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.columns)
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.columns)
+
+    @property
+    def sensitive_columns(self) -> list[str]:
+        return [name for name, spec in self.columns.items() if spec.sensitive]
+
+    def schema_only(self) -> Metadata:
+        """Names and kinds only: every data-derived domain removed (see module docstring)."""
+        cols = {name: spec.without_domain() for name, spec in self.columns.items()}
+        return Metadata(cols, source="user", public=False)
+
+    def with_columns(self, **specs: ColumnSpec) -> Metadata:
+        """A copy with some column specs replaced (order kept, new ones appended)."""
+        cols = dict(self.columns)
+        cols.update(specs)
+        return dataclasses.replace(self, columns=cols)
+
+    # -- detection --------------------------------------------------------------------------
+    @classmethod
+    def detect(cls, data: pd.DataFrame) -> Metadata:
+        """Infer kinds and domains from ``data``. Marked ``source="data"``: not private."""
+        check_frame(data)
+        return cls({str(c): _detect_column(data[c]) for c in data.columns}, source="data")
+
+    # -- validation -------------------------------------------------------------------------
+    def validate(self, data: pd.DataFrame, on_out_of_bounds: OutOfBounds = "error") -> pd.DataFrame:
+        """Check ``data`` against this metadata and return it with canonical dtypes.
+
+        Parameters
+        ----------
+        on_out_of_bounds:
+            ``"error"`` (default) raises :class:`DataError` for a value outside the declared
+            bounds or categories, naming the column and an example. ``"clip"`` clips numbers
+            and dates into the bounds and maps unknown categories to missing. Refusing is the
+            default because silently changing a sensitive table hides metadata mistakes.
+        """
+        check_frame(data)
+        missing = [n for n in self.names if n not in data.columns]
+        extra = [str(c) for c in data.columns if c not in self.columns]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"columns in the metadata but not in the table: {missing}")
+            if extra:
+                parts.append(f"columns in the table but not in the metadata: {extra}")
+            raise MetadataError(
+                "; ".join(parts) + ". Make the metadata and the table list the same columns."
+            )
+        if on_out_of_bounds not in ("error", "clip"):
+            raise MetadataError(
+                f"on_out_of_bounds must be 'error' or 'clip', not {on_out_of_bounds!r}"
+            )
+        out = {}
+        for name, spec in self.columns.items():
+            out[name] = _conform(name, data[name], spec, on_out_of_bounds)
+        return pd.DataFrame(out, index=data.index)
+
+    # -- serialisation ----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "source": self.source,
+            "public": self.public,
+            "columns": {name: spec.to_dict() for name, spec in self.columns.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Metadata:
+        if not isinstance(raw, Mapping):
+            raise MetadataError("metadata must be a JSON object")
+        if "tables" in raw or "METADATA_SPEC_VERSION" in raw:
+            return cls.from_sdv(raw)
+        version = raw.get("schema_version", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION:
+            raise MetadataError(f"unsupported metadata schema_version {version}; expected 1")
+        cols = raw.get("columns")
+        if not isinstance(cols, Mapping):
+            raise MetadataError("metadata needs a 'columns' object mapping names to columns")
+        unknown = set(raw) - {"schema_version", "source", "public", "columns"}
+        if unknown:
+            raise MetadataError(f"unknown top-level metadata keys: {sorted(unknown)}")
+        specs = {str(name): ColumnSpec.from_dict(str(name), spec) for name, spec in cols.items()}
+        return cls(specs, source=raw.get("source", "user"), public=bool(raw.get("public", False)))
+
+    def to_json(self, indent: int = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str) -> Metadata:
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise MetadataError(f"metadata is not valid JSON: {exc}") from None
+        return cls.from_dict(raw)
+
+    def save(self, path: str | Path) -> None:
+        from tabsynth.io import atomic_write_text
+
+        atomic_write_text(path, self.to_json() + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Metadata:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise FileFormatError(f"cannot read metadata file {path}: {exc.strerror}") from None
+        return cls.from_json(text)
+
+    # -- SDV interoperability ---------------------------------------------------------------
+    @classmethod
+    def from_sdv(cls, sdv: Mapping[str, Any] | str | Path, table: str | None = None) -> Metadata:
+        """Import SDV single-table metadata (dict or JSON file, SDV 1.x ``tables`` layout or
+        the older flat layout). SDV carries no domains, so the result has none: declare bounds
+        and categories before using it for DP."""
+        if isinstance(sdv, (str, Path)):
+            try:
+                sdv = json.loads(Path(sdv).read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError) as exc:
+                raise FileFormatError(f"cannot read SDV metadata {sdv}: {exc}") from None
+        assert isinstance(sdv, Mapping)
+        if "tables" in sdv:
+            tables = sdv["tables"]
+            if table is None:
+                if len(tables) != 1:
+                    raise MetadataError(f"SDV metadata has tables {list(tables)}; pass table=")
+                table = next(iter(tables))
+            sdv = tables[table]
+        columns = sdv.get("columns")
+        if not isinstance(columns, Mapping):
+            raise MetadataError("SDV metadata has no 'columns' object")
+        specs = {}
+        for name, col in columns.items():
+            specs[str(name)] = _from_sdv_column(str(name), col)
+        return cls(specs, source="user", public=False)
+
+    def to_sdv(self) -> dict[str, Any]:
+        """SDV single-table metadata dict (SDV 2 layout: the ``columns`` of one table)."""
+        cols: dict[str, dict[str, Any]] = {}
+        for name, spec in self.columns.items():
+            if spec.kind == "numerical":
+                cols[name] = {"sdtype": "numerical"}
+            elif spec.kind == "datetime":
+                cols[name] = {"sdtype": "datetime"}
+                if spec.format:
+                    cols[name]["datetime_format"] = spec.format
+            elif spec.kind in ("categorical", "boolean", "id"):
+                cols[name] = {"sdtype": spec.kind}
+            else:
+                cols[name] = {"sdtype": "categorical"}
+        return {"METADATA_SPEC_VERSION": "SINGLE_TABLE_V1", "columns": cols}
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def check_frame(data: Any) -> None:
+    """Refuse what no synthesizer can learn from: non-frames, empty tables, duplicate names."""
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"expected a pandas DataFrame, got {type(data).__name__}")
+    if data.shape[1] == 0:
+        raise DataError("the table has no columns")
+    if data.shape[0] == 0:
+        raise DataError("the table has no rows; a synthesizer needs at least one")
+    dupes = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
+    if dupes:
+        raise DataError(f"duplicate column names {dupes}; rename them so each is unique")
+    non_str = [c for c in data.columns if not isinstance(c, str)]
+    if non_str:
+        raise DataError(f"column names must be strings, got {non_str[:5]}; rename the columns")
+
+
+def _to_timestamp(value: Any, what: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise MetadataError(f"datetime {what} bound {value!r} is not a date") from None
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert(None)
+    return ts
+
+
+def _json_scalar(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _detect_column(series: pd.Series) -> ColumnSpec:
+    name = str(series.name)
+    values = series.dropna()
+    nullable = bool(series.isna().any())
+    if values.empty:
+        raise DataError(
+            f"column {name!r} is entirely missing; drop it, or declare it in metadata written "
+            "by hand (there is nothing to learn from it)"
+        )
+    dtype = series.dtype
+    if pd.api.types.is_complex_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        raise DataError(
+            f"column {name!r} has unsupported dtype {dtype}; convert it to numbers, strings, "
+            "booleans or datetimes"
+        )
+    if pd.api.types.is_bool_dtype(dtype):
+        return ColumnSpec("boolean", nullable=nullable)
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        ts = pd.to_datetime(values)
+        if getattr(ts.dt, "tz", None) is not None:
+            ts = ts.dt.tz_convert(None)
+        return ColumnSpec("datetime", lower=ts.min(), upper=ts.max(), nullable=nullable)
+    if pd.api.types.is_numeric_dtype(dtype):
+        return _detect_numeric(values, nullable, name)
+    if (
+        isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or (pd.api.types.is_string_dtype(dtype))
+    ):
+        kinds = {type(v) for v in values}
+        if kinds <= {bool, np.bool_}:
+            return ColumnSpec("boolean", nullable=nullable)
+        distinct = values.unique()
+        if len(distinct) > MAX_DETECTED_CATEGORIES and len(distinct) >= ID_UNIQUE_FRACTION * len(
+            values
+        ):
+            return ColumnSpec("id")
+        return ColumnSpec("categorical", categories=_sorted_categories(distinct), nullable=nullable)
+    raise DataError(
+        f"column {name!r} has unsupported dtype {dtype}; convert it to numbers, strings, "
+        "booleans or datetimes"
+    )
+
+
+def _detect_numeric(values: pd.Series, nullable: bool, name: str) -> ColumnSpec:
+    arr = values.to_numpy(dtype=float)
+    if not np.all(np.isfinite(arr)):
+        raise DataError(f"column {name!r} holds infinite values; replace them with NaN or bounds")
+    integral = bool(np.all(arr == np.round(arr)))
+    is_int_dtype = pd.api.types.is_integer_dtype(values.dtype)
+    dtype: Literal["int", "float"] = "int" if (is_int_dtype or integral) else "float"
+    precision = 0 if dtype == "int" else _detect_precision(arr)
+    lo, hi = float(arr.min()), float(arr.max())
+    if dtype == "int":
+        return ColumnSpec(
+            "numerical", dtype="int", lower=int(lo), upper=int(hi), precision=0, nullable=nullable
+        )
+    return ColumnSpec(
+        "numerical", dtype="float", lower=lo, upper=hi, precision=precision, nullable=nullable
+    )
+
+
+def _detect_precision(arr: np.ndarray, max_decimals: int = 6) -> int | None:
+    """Smallest number of decimals that represents every value, or None if more than 6."""
+    sample = arr[:10_000]
+    for decimals in range(max_decimals + 1):
+        if np.allclose(
+            sample, np.round(sample, decimals), rtol=0, atol=1e-9 * max(1.0, np.abs(sample).max())
+        ):
+            return decimals
+    return None
+
+
+def _sorted_categories(values: np.ndarray) -> tuple[Any, ...]:
+    cleaned = [_json_scalar(v) for v in values]
+    try:
+        return tuple(sorted(cleaned))
+    except TypeError:
+        return tuple(sorted(cleaned, key=lambda v: (type(v).__name__, str(v))))
+
+
+def _from_sdv_column(name: str, col: Mapping[str, Any]) -> ColumnSpec:
+    sdtype = col.get("sdtype", col.get("type"))
+    if sdtype == "numerical":
+        rep = str(col.get("computer_representation", col.get("subtype", "Float"))).lower()
+        dtype: Literal["int", "float"] = "int" if "int" in rep else "float"
+        return ColumnSpec("numerical", dtype=dtype, precision=0 if dtype == "int" else None)
+    if sdtype == "datetime":
+        return ColumnSpec("datetime", format=col.get("datetime_format", col.get("format")))
+    if sdtype in ("categorical", "boolean", "id"):
+        return ColumnSpec(sdtype)
+    if sdtype in ("text", "unknown"):
+        return ColumnSpec("text")
+    if sdtype is None:
+        raise MetadataError(f"SDV column {name!r} has no sdtype")
+    # SDV's semantic PII sdtypes (email, phone_number, name, address, ...)
+    return ColumnSpec("pii")
+
+
+def _conform(name: str, series: pd.Series, spec: ColumnSpec, mode: OutOfBounds) -> pd.Series:
+    """Coerce one column to the dtype its spec implies and check it against its domain."""
+    if spec.kind in GENERATED_KINDS:
+        return series
+    missing = series.isna()
+    if missing.all() and len(series) > 0:
+        raise DataError(
+            f"column {name!r} is entirely missing; drop it from the table and the metadata"
+        )
+    if missing.any() and not spec.nullable:
+        raise DataError(
+            f"column {name!r} has {int(missing.sum())} missing values but the metadata says "
+            "nullable: false; fill them or set nullable: true"
+        )
+    if spec.kind == "numerical":
+        out = _coerce_numeric(name, series)
+        return _check_range(name, out, spec, mode)
+    if spec.kind == "datetime":
+        out = _coerce_datetime(name, series, spec)
+        return _check_range(name, out, spec, mode)
+    if spec.kind == "boolean":
+        return _coerce_bool(name, series)
+    # categorical
+    if spec.categories is not None:
+        allowed = set(spec.categories)
+        bad = ~missing & ~series.isin(allowed)
+        if bad.any():
+            example = series[bad].iloc[0]
+            if mode == "error":
+                raise DataError(
+                    f"column {name!r} holds {int(bad.sum())} values outside its declared "
+                    f"categories (e.g. {example!r}); add them to the metadata or pass "
+                    "on_out_of_bounds='clip' to treat them as missing"
+                )
+            series = series.where(~bad, other=np.nan)
+    return series.astype(object).where(series.notna(), None) if series.dtype == object else series
+
+
+def _coerce_numeric(name: str, series: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype(float)
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return series.astype(float)
+    converted = pd.to_numeric(series, errors="coerce")
+    bad = converted.isna() & series.notna()
+    if bad.any():
+        raise DataError(
+            f"column {name!r} is declared numerical but holds {series[bad].iloc[0]!r}; "
+            "fix the value or declare the column categorical"
+        )
+    return converted.astype(float)
+
+
+def _coerce_datetime(name: str, series: pd.Series, spec: ColumnSpec) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        out = series
+    else:
+        try:
+            out = pd.to_datetime(series, format=spec.format, errors="raise")
+        except (ValueError, TypeError) as exc:
+            raise DataError(
+                f"column {name!r} is declared datetime but a value does not parse "
+                f"({exc}); fix it or set the column's 'format'"
+            ) from None
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_convert(None)
+    return out.astype("datetime64[ns]")
+
+
+def _coerce_bool(name: str, series: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series
+    # 1 == True and 0 == False as dict keys, so the numeric spellings are covered too
+    mapping = {
+        True: True,
+        False: False,
+        "True": True,
+        "False": False,
+        "true": True,
+        "false": False,
+        "1": True,
+        "0": False,
+    }
+    values = series.dropna()
+    try:
+        bad = ~values.isin(list(mapping))
+    except TypeError:
+        bad = pd.Series(True, index=values.index)
+    if bad.any():
+        raise DataError(
+            f"column {name!r} is declared boolean but holds {values[bad].iloc[0]!r}; "
+            "use True/False (or 1/0)"
+        )
+    out = series.map(lambda v: mapping[v] if pd.notna(v) else None)
+    return out.astype("boolean") if series.isna().any() else out.astype(bool)
+
+
+def _check_range(name: str, series: pd.Series, spec: ColumnSpec, mode: OutOfBounds) -> pd.Series:
+    lo, hi = spec.lower, spec.upper
+    if lo is None and hi is None:
+        return series
+    below = series < lo if lo is not None else pd.Series(False, index=series.index)
+    above = series > hi if hi is not None else pd.Series(False, index=series.index)
+    bad = below | above
+    if not bad.any():
+        return series
+    if mode == "clip":
+        return series.clip(lower=lo, upper=hi)
+    example = series[bad].iloc[0]
+    raise DataError(
+        f"column {name!r} holds {int(bad.sum())} values outside its declared bounds "
+        f"[{lo}, {hi}] (e.g. {example}); widen the bounds in the metadata or pass "
+        "on_out_of_bounds='clip'"
+    )

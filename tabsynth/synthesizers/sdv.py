@@ -1,0 +1,222 @@
+"""Non-private baselines: SDV's GaussianCopula, CTGAN and TVAE behind tabsynth's contract.
+
+They exist so users can compare tabsynth's models with the libraries they already know, on the
+same data, through the same API. SDV does its own preprocessing (it is "SDV with tabsynth's
+metadata", not a tabsynth model), and it makes no privacy claim.
+
+Persistence: SDV models can only be stored with pickle, so their model files carry a pickle
+payload and :func:`tabsynth.load` refuses them unless ``trusted=True``. ``id``, ``pii`` and
+``text`` columns are removed before SDV sees the table and generated fresh on sampling, so
+SDV never learns or stores them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+import random
+import warnings
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from tabsynth.domain import generate_column
+from tabsynth.errors import DependencyError, ModelFileError
+from tabsynth.metadata import GENERATED_KINDS, Metadata, OutOfBounds
+from tabsynth.synthesizers.base import Synthesizer
+
+TABLE = "data"
+
+
+@contextlib.contextmanager
+def seeded_globals(seed: int | None) -> Iterator[None]:
+    """Seed numpy's, Python's and torch's global generators (SDV uses them), then restore."""
+    if seed is None:
+        yield
+        return
+    import torch
+
+    np_state, py_state, torch_state = (
+        np.random.get_state(),
+        random.getstate(),
+        torch.get_rng_state(),
+    )
+    np.random.seed(seed)
+    random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+        torch.set_rng_state(torch_state)
+
+
+def reseed_sdv(model: Any, seed: int) -> None:
+    """Make one SDV sample call depend on ``seed`` alone.
+
+    SDV seeds its model through ``_set_random_state``, but RDT's reverse transformers (which
+    place missing values and pick categories within their intervals) keep generators of their
+    own that advance across calls; each gets a child seed of ``seed`` here.
+    """
+    model._set_random_state(seed)
+    transformers = [
+        t for t in model._data_processor._hyper_transformer.field_transformers.values() if t
+    ]
+    children = np.random.SeedSequence(seed).generate_state(max(len(transformers), 1))
+    for transformer, child in zip(transformers, children, strict=False):
+        transformer.reset_randomization()
+        transformer.set_random_state(np.random.RandomState(child), "reverse_transform")
+
+
+def to_sdv_metadata(metadata: Metadata) -> Any:
+    """Our metadata, less the generated columns, as an ``sdv.metadata.Metadata``."""
+    from sdv.metadata import Metadata as SDVMetadata
+
+    learned = Metadata(
+        {n: s for n, s in metadata.columns.items() if s.kind not in GENERATED_KINDS},
+        source=metadata.source,
+    )
+    columns = learned.to_sdv()["columns"]
+    return SDVMetadata.load_from_dict({"tables": {TABLE: {"columns": columns}}})
+
+
+def to_sdv_frame(data: pd.DataFrame, metadata: Metadata) -> pd.DataFrame:
+    """The learned columns, with nullable booleans as objects (SDV's boolean handling)."""
+    keep = [n for n, s in metadata.columns.items() if s.kind not in GENERATED_KINDS]
+    frame = data[keep].copy()
+    for name in keep:
+        if metadata[name].kind == "boolean" and str(frame[name].dtype) == "boolean":
+            frame[name] = frame[name].astype(object).where(frame[name].notna(), np.nan)
+    return frame
+
+
+class _SDVSynthesizer(Synthesizer):
+    """Shared adapter: subclasses name the SDV class and the keyword arguments it takes."""
+
+    requires_trust: ClassVar[bool] = True
+    sdv_class: ClassVar[str] = ""
+
+    def _sdv_kwargs(self) -> dict[str, Any]:
+        return dict(self.sdv_params or {})
+
+    def _fit(self, data: pd.DataFrame, metadata: Metadata) -> None:
+        try:
+            import sdv.single_table as sdv_single
+        except ImportError as exc:  # pragma: no cover - sdv is a core dependency
+            raise DependencyError(f"SDV baselines need the 'sdv' package: {exc}") from None
+        cls = getattr(sdv_single, self.sdv_class)
+        model = cls(to_sdv_metadata(metadata), **self._sdv_kwargs())
+        with seeded_globals(self.seed), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit({TABLE: to_sdv_frame(data, metadata)})  # SDV 2 takes {table: frame}
+        self.model_ = model
+
+    def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        seed = int(rng.integers(2**31 - 1))
+        with seeded_globals(seed), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reseed_sdv(self.model_, seed)
+            learned = self.model_.sample(num_rows=n)[TABLE]
+        out = {}
+        for name, spec in self.metadata_.columns.items():
+            if spec.kind in GENERATED_KINDS:
+                if spec.kind == "id" or spec.pii_strategy == "fake":
+                    out[name] = generate_column(name, spec, n, rng)
+            else:
+                out[name] = learned[name].reset_index(drop=True)
+        return pd.DataFrame(out)
+
+    def _get_payload(self) -> bytes:
+        return pickle.dumps(self.model_)
+
+    def _set_payload(self, payload: bytes) -> None:
+        try:
+            self.model_ = pickle.loads(payload)
+        except Exception as exc:  # unpickling can fail in many ways; report one
+            raise ModelFileError(f"cannot restore the SDV model: {exc}") from None
+
+
+class GaussianCopulaSynthesizer(_SDVSynthesizer):
+    """SDV's Gaussian copula (non-private).
+
+    Parameters
+    ----------
+    seed:
+        Makes fitting and sampling reproducible.
+    default_distribution:
+        SDV's marginal family for numeric columns (``"beta"``, ``"norm"``, ``"truncnorm"``,
+        ...); ``None`` keeps SDV's default.
+    sdv_params:
+        Further keyword arguments for ``sdv.single_table.GaussianCopulaSynthesizer``.
+
+    The model file holds a pickle: :func:`tabsynth.load` needs ``trusted=True`` for it.
+    """
+
+    name = "gaussian_copula"
+    sdv_class = "GaussianCopulaSynthesizer"
+
+    def __init__(
+        self,
+        *,
+        seed: int | None = None,
+        default_distribution: str | None = None,
+        sdv_params: dict[str, Any] | None = None,
+        on_out_of_bounds: OutOfBounds = "error",
+    ):
+        super().__init__(seed=seed, on_out_of_bounds=on_out_of_bounds)
+        self.default_distribution = default_distribution
+        self.sdv_params = sdv_params
+
+    def _sdv_kwargs(self) -> dict[str, Any]:
+        kwargs = super()._sdv_kwargs()
+        if self.default_distribution is not None:
+            kwargs.setdefault("default_distribution", self.default_distribution)
+        return kwargs
+
+
+class _NeuralSDVSynthesizer(_SDVSynthesizer):
+    """CTGAN and TVAE share epochs, batch size and a tqdm progress bar (SDV's ``verbose``)."""
+
+    def __init__(
+        self,
+        *,
+        seed: int | None = None,
+        epochs: int = 300,
+        batch_size: int = 500,
+        progress: bool = True,
+        sdv_params: dict[str, Any] | None = None,
+        on_out_of_bounds: OutOfBounds = "error",
+    ):
+        super().__init__(seed=seed, on_out_of_bounds=on_out_of_bounds)
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.progress = progress
+        self.sdv_params = sdv_params
+
+    def _sdv_kwargs(self) -> dict[str, Any]:
+        kwargs = super()._sdv_kwargs()
+        kwargs.setdefault("epochs", self.epochs)
+        kwargs.setdefault("batch_size", self.batch_size)
+        kwargs.setdefault("verbose", self.progress)
+        kwargs.setdefault("enable_gpu", False)
+        return kwargs
+
+
+class CTGANSynthesizer(_NeuralSDVSynthesizer):
+    """SDV's CTGAN (conditional GAN; non-private). Model files need ``trusted=True``.
+
+    ``batch_size`` must be a multiple of SDV's ``pac`` (10 by default).
+    """
+
+    name = "ctgan"
+    sdv_class = "CTGANSynthesizer"
+
+
+class TVAESynthesizer(_NeuralSDVSynthesizer):
+    """SDV's TVAE (variational autoencoder; non-private). Model files need ``trusted=True``."""
+
+    name = "tvae"
+    sdv_class = "TVAESynthesizer"

@@ -1,0 +1,63 @@
+"""SDV baselines behind tabsynth's contract, on the bundled samples and on ../shared tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import tabsynth as ts
+
+from conftest import read_shared
+
+
+def _assert_like(real: pd.DataFrame, out: pd.DataFrame, tolerance: float) -> None:
+    assert list(out.columns) == list(real.columns)
+    assert out.dtypes.astype(str).to_dict() == real.dtypes.astype(str).to_dict()
+    for column in real.columns:
+        assert abs(real[column].isna().mean() - out[column].isna().mean()) < tolerance, column
+
+
+@pytest.mark.parametrize("cls", [ts.CTGANSynthesizer, ts.TVAESynthesizer])
+def test_neural_baselines_fit_sample_and_round_trip(tmp_path, cls):
+    data = ts.datasets.load_sample("financial").head(600)
+    synth = cls(seed=0, epochs=2, batch_size=100, progress=False).fit(data)
+    out = synth.sample(300, seed=1)
+    assert list(out.columns) == list(data.columns)
+    assert out.dtypes.astype(str).to_dict() == data.dtypes.astype(str).to_dict()
+    path = tmp_path / "m.tsyn"
+    synth.save(path)
+    again = ts.load(path, trusted=True)
+    pd.testing.assert_frame_equal(again.sample(50, seed=4), synth.sample(50, seed=4))
+
+
+def test_sdv_params_pass_through():
+    data = ts.datasets.load_sample("medical").head(500)
+    synth = ts.GaussianCopulaSynthesizer(seed=0, default_distribution="norm").fit(data)
+    assert synth.model_.default_distribution == "norm"
+    ctgan = ts.CTGANSynthesizer(epochs=1, batch_size=50, progress=False, sdv_params={"pac": 5}).fit(
+        data
+    )
+    assert ctgan.model_._model_kwargs["pac"] == 5
+
+
+@pytest.mark.slow
+@pytest.mark.shared
+@pytest.mark.parametrize(
+    ("name", "rows"),
+    [("adult.csv.gz", None), ("diabetes130.csv.gz", 20_000)],
+)
+def test_gaussian_copula_on_public_tables(shared_datasets, name, rows):
+    real = read_shared(shared_datasets, name)
+    if rows is not None:
+        real = real.sample(rows, random_state=0).reset_index(drop=True)
+    synth = ts.GaussianCopulaSynthesizer(seed=0).fit(real)
+    out = synth.sample(len(real), seed=0)
+    # missing-value rates: binomial standard error at most 0.5/sqrt(n) < 0.004; allow ~5 of them
+    _assert_like(real, out, tolerance=0.02)
+    categorical = [c for c in real.columns if real[c].dtype == object]
+    assert categorical
+    for column in categorical:
+        assert set(out[column].dropna()) <= set(real[column].dropna()), column
+    for column in real.select_dtypes("number").columns:  # SDV enforces the learned ranges
+        assert out[column].min() >= real[column].min(), column
+        assert out[column].max() <= real[column].max(), column
