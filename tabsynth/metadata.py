@@ -410,10 +410,7 @@ def _detect_column(series: pd.Series) -> ColumnSpec:
         )
     dtype = series.dtype
     if pd.api.types.is_complex_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
-        raise DataError(
-            f"column {name!r} has unsupported dtype {dtype}; convert it to numbers, strings, "
-            "booleans or datetimes"
-        )
+        raise _unsupported(name, dtype)
     if pd.api.types.is_bool_dtype(dtype):
         return ColumnSpec("boolean", nullable=nullable)
     if pd.api.types.is_datetime64_any_dtype(dtype):
@@ -437,7 +434,11 @@ def _detect_column(series: pd.Series) -> ColumnSpec:
         ):
             return ColumnSpec("id")
         return ColumnSpec("categorical", categories=_sorted_categories(distinct), nullable=nullable)
-    raise DataError(
+    raise _unsupported(name, dtype)
+
+
+def _unsupported(name: str, dtype: Any) -> DataError:
+    return DataError(
         f"column {name!r} has unsupported dtype {dtype}; convert it to numbers, strings, "
         "booleans or datetimes"
     )
