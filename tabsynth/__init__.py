@@ -7,6 +7,7 @@ __version__ = "0.1.0"
 
 from tabsynth import datasets, errors
 from tabsynth.domain import DomainEncoder
+from tabsynth.evaluation import Report, evaluate
 from tabsynth.io import read_table, write_table
 from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.synthesizers import (
@@ -25,11 +26,13 @@ __all__ = [
     "DomainEncoder",
     "GaussianCopulaSynthesizer",
     "Metadata",
+    "Report",
     "Synthesizer",
     "TVAESynthesizer",
     "__version__",
     "datasets",
     "errors",
+    "evaluate",
     "load",
     "read_table",
     "write_table",

@@ -151,34 +151,58 @@ def _audit(args: argparse.Namespace) -> None:
     def factory() -> Any:
         return make_synthesizer(args.synthesizer, args.epsilon, args.delta, None, params)
 
-    result = audit(factory, read_table(args.data), trials=args.trials, seed=args.seed or 0)
+    result = audit(
+        factory,
+        read_table(args.data),
+        metadata=args.metadata,
+        trials=args.trials,
+        targets=args.targets,
+        n_rows=args.rows,
+        seed=args.seed or 0,
+        max_seconds=args.max_seconds,
+    )
     result.to_html(args.out)
     print(result.summary())
     _status(f"audit written to {args.out}")
 
 
 def _demo(args: argparse.Namespace) -> None:
+    """Fit on 80% of the medical sample, sample, and report against the held-out 20%."""
     from tabsynth import datasets
+    from tabsynth.evaluation import evaluate
     from tabsynth.io import write_table
 
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     data = datasets.load_sample("medical")
     metadata = datasets.load_sample_metadata("medical")
+    holdout = data.sample(frac=0.2, random_state=args.seed)
+    train = data.drop(index=holdout.index)
     synth = make_synthesizer(args.synthesizer, args.epsilon, None, args.seed, None)
     _status(
         f"demo: fitting {args.synthesizer} on the bundled medical sample "
-        f"({len(data):,} rows x {data.shape[1]} columns) ..."
+        f"({len(train):,} training rows x {train.shape[1]} columns; {len(holdout):,} held out)"
     )
     start = time.perf_counter()
-    synth.fit(data, metadata=metadata)
+    synth.fit(train, metadata=metadata)
     _status(f"fitted in {time.perf_counter() - start:.1f} s")
-    synthetic = synth.sample(len(data), seed=args.seed)
+    synthetic = synth.sample(len(train), seed=args.seed)
     table = out_dir / "synthetic_medical.csv"
     write_table(synthetic, table)
     _status(f"wrote {len(synthetic):,} synthetic rows to {table}")
-    if synth.privacy is not None:
-        print(synth.privacy.explain())
+    report = evaluate(
+        train,
+        synthetic,
+        holdout=holdout,
+        metadata=metadata,
+        target="readmitted_30d",
+        privacy=synth.privacy,
+        seed=args.seed,
+    )
+    report.to_html(out_dir / "report.html")
+    report.to_json(out_dir / "report.json")
+    print(report.summary())
+    _status(f"report written to {out_dir / 'report.html'} and {out_dir / 'report.json'}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -252,7 +276,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--synthesizer", "-s", required=True)
     p.add_argument("--epsilon", type=float)
     p.add_argument("--delta", type=float)
-    p.add_argument("--trials", type=int, default=50, help="fits per world (in / out)")
+    p.add_argument("--metadata", "-m", help="metadata JSON passed to every fit")
+    p.add_argument("--trials", type=int, default=20, help="trials per target (one fit in, one out)")
+    p.add_argument("--targets", type=int, default=3, help="records to audit (outliers, uniques)")
+    p.add_argument("--rows", type=int, help="background rows per fit (smaller is faster)")
+    p.add_argument("--max-seconds", type=float, help="stop starting new trials after this long")
     p.add_argument("--seed", type=int)
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--out", "-o", required=True, help="HTML audit page to write")

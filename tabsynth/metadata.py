@@ -428,6 +428,10 @@ def _detect_column(series: pd.Series) -> ColumnSpec:
         kinds = {type(v) for v in values}
         if kinds <= {bool, np.bool_}:
             return ColumnSpec("boolean", nullable=nullable)
+        if kinds <= {str}:
+            dates = _detect_dates(values, nullable)
+            if dates is not None:
+                return dates
         distinct = values.unique()
         if len(distinct) > MAX_DETECTED_CATEGORIES and len(distinct) >= ID_UNIQUE_FRACTION * len(
             values
@@ -435,6 +439,26 @@ def _detect_column(series: pd.Series) -> ColumnSpec:
             return ColumnSpec("id")
         return ColumnSpec("categorical", categories=_sorted_categories(distinct), nullable=nullable)
     raise _unsupported(name, dtype)
+
+
+#: Text layouts recognised as dates by :meth:`Metadata.detect`, most specific first.
+DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y")
+
+
+def _detect_dates(values: pd.Series, nullable: bool) -> ColumnSpec | None:
+    """A datetime spec when every value parses with one of :data:`DATE_FORMATS`.
+
+    Dates in CSV files arrive as text; without this they would be taken for a categorical
+    column with one category per day. The format is kept so sampled dates are written back
+    the same way.
+    """
+    for fmt in DATE_FORMATS:
+        parsed = pd.to_datetime(values, format=fmt, errors="coerce")
+        if parsed.notna().all():
+            return ColumnSpec(
+                "datetime", lower=parsed.min(), upper=parsed.max(), format=fmt, nullable=nullable
+            )
+    return None
 
 
 def _unsupported(name: str, dtype: Any) -> DataError:

@@ -35,10 +35,57 @@ def test_metadata_detect_writes_data_sourced_metadata(tmp_path, table):
     assert json.loads(out.read_text())["source"] == "data"
 
 
-def test_demo_writes_a_synthetic_table(tmp_path):
-    assert main(["demo", "--out-dir", str(tmp_path)]) == 0
+def test_demo_writes_a_synthetic_table_and_a_report(tmp_path):
+    assert main(["demo", "--out-dir", str(tmp_path), "--synthesizer", "gaussian_copula"]) == 0
     out = pd.read_csv(tmp_path / "synthetic_medical.csv")
-    assert len(out) == 8000
+    assert len(out) == 6400  # 80% of the 8,000 sample rows are used for training
+    summary = json.loads((tmp_path / "report.json").read_text())["summary"]
+    assert summary["privacy_risk"] in ("low", "medium", "high") and summary["tstr_auc"] > 0.5
+    assert "<html" in (tmp_path / "report.html").read_text()[:200].lower()
+
+
+def test_report_command(tmp_path, table, capsys):
+    real = pd.read_csv(table)
+    real.iloc[:500].to_csv(tmp_path / "train.csv", index=False)
+    real.iloc[500:].to_csv(tmp_path / "holdout.csv", index=False)
+    real.iloc[:500].to_csv(tmp_path / "copy.csv", index=False)  # a "synthesizer" that copies
+    args = [
+        "report",
+        str(tmp_path / "train.csv"),
+        str(tmp_path / "copy.csv"),
+        "--holdout",
+        str(tmp_path / "holdout.csv"),
+        "--target",
+        "readmitted_30d",
+        "-o",
+        str(tmp_path / "r.html"),
+        "--json",
+        str(tmp_path / "r.json"),
+    ]
+    assert main(args) == 0
+    summary = json.loads((tmp_path / "r.json").read_text())["summary"]
+    assert summary["privacy_risk"] == "high"
+    assert (tmp_path / "r.html").stat().st_size > 10_000
+
+
+def test_audit_command(tmp_path, table):
+    out = tmp_path / "audit.html"
+    args = [
+        "audit",
+        str(table),
+        "-s",
+        "gaussian_copula",
+        "--trials",
+        "4",
+        "--targets",
+        "1",
+        "--rows",
+        "200",
+        "-o",
+        str(out),
+    ]
+    assert main(args) == 0
+    assert "audit" in out.read_text().lower()
 
 
 @pytest.mark.parametrize(

@@ -201,3 +201,11 @@ def test_detect_refuses_bad_tables(frame, message):
 def test_not_a_frame():
     with pytest.raises(DataError, match="DataFrame"):
         Metadata.detect([[1, 2]])
+
+
+def test_dates_stored_as_text_are_detected_with_their_format():
+    frame = pd.DataFrame({"d": ["2021-03-01", "2021-03-05", None], "s": ["a", "b", "2021-01-01"]})
+    md = Metadata.detect(frame)
+    assert md["d"].kind == "datetime" and md["d"].format == "%Y-%m-%d" and md["d"].nullable
+    assert md["s"].kind == "categorical"
+    assert str(md.validate(frame)["d"].dtype) == "datetime64[ns]"

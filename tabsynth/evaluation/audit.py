@@ -1,0 +1,444 @@
+"""Privacy audit: does a synthesizer leak more about one record than its ε allows?
+
+Differential privacy is a promise about *neighbouring* datasets: fitting on ``D`` or on
+``D ∪ {x}`` must give outputs an observer can barely tell apart. :func:`audit` plays that game
+(Jagielski et al. 2020; Nasr et al. 2021):
+
+1. **Targets.** Records a synthesizer is most likely to leak: those farthest from their
+   nearest other record (outliers, unique combinations), or indices the caller gives.
+2. **Trials.** For each trial and target, one fit on ``D`` (OUT) and one on ``D ∪ {target}``
+   (IN), each followed by sampling; the synthesizer comes fresh from the factory every time
+   and the rows are shuffled, so nothing but the target's presence differs systematically.
+3. **Scores** specialised to the target, computed on the synthetic sample: minus the
+   distance from the target to its closest synthetic record (the report's distance attack),
+   and the number of synthetic records closer to the target than half the distance to its
+   nearest real neighbour (only a model that saw the target has reason to put records there).
+4. **Decision rule without overfitting.** For each target the score and the threshold are
+   chosen on the first half of the trials; TPR (IN flagged) and FPR (OUT flagged) are counted
+   on the second half only, so the counts are honest binomial samples. Counts are pooled over
+   targets: each target's test obeys the DP inequalities, hence so does their average.
+5. **Bound.** ``ε_lb`` from one-sided Clopper-Pearson bounds
+   (:func:`~tabsynth.evaluation.stats.epsilon_lower_bound`), at the claimed δ.
+
+Reading the result: ``ε_lb`` above the claimed ε is proof, at the stated confidence, that the
+implementation breaks its promise. ``ε_lb`` below it proves nothing by itself: audits with a
+few dozen trials can only certify small bounds (see ``max_measurable_epsilon``), and a
+stronger attack could find more. For a non-private synthesizer there is no claim; the audit
+then reports the measured leakage, and ``passed`` means "no leakage detected" (``ε_lb == 0``).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from tabsynth.errors import ParameterError
+from tabsynth.evaluation.attacks.encoding import DistanceEncoder, nearest
+from tabsynth.evaluation.attacks.result import json_ready
+from tabsynth.evaluation.attacks.table import code_tables, learned_columns
+from tabsynth.evaluation.stats import clopper_pearson, epsilon_lower_bound
+from tabsynth.io import atomic_write_text
+from tabsynth.metadata import Metadata, check_frame
+from tabsynth.synthesizers.base import Synthesizer, as_metadata
+
+#: Rows considered when looking for the most isolated records.
+CANDIDATE_ROWS = 5000
+SCORES = ("closest_distance", "count_near_target")
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """Outcome of :func:`audit`. ``ci`` holds two-sided Clopper-Pearson intervals of the
+    pooled TPR and FPR at ``confidence``; ``targets`` are row positions in the audited table."""
+
+    claimed_epsilon: float | None
+    claimed_delta: float | None
+    empirical_epsilon_lower: float
+    ci: dict[str, list[float]]
+    tpr: float
+    fpr: float
+    trials: int
+    targets: list[int]
+    passed: bool
+    notes: list[str]
+    confidence: float = 0.95
+    max_measurable_epsilon: float = 0.0
+    per_target: list[dict[str, Any]] = field(default_factory=list)
+    elapsed_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_ready(asdict(self))
+
+    def summary(self) -> str:
+        """A few lines for a terminal."""
+        claim = (
+            f"claimed ε = {self.claimed_epsilon:g}, δ = {self.claimed_delta:g}"
+            if self.claimed_epsilon is not None
+            else "no privacy claim (non-private synthesizer)"
+        )
+        verdict = "PASSED" if self.passed else "FAILED"
+        lines = [
+            f"Privacy audit {verdict}: empirical ε lower bound {self.empirical_epsilon_lower:.2f} "
+            f"({self.confidence:.0%} confidence); {claim}.",
+            f"{self.trials} trials x {len(self.targets)} targets; pooled TPR {self.tpr:.2f}, "
+            f"FPR {self.fpr:.2f}; the most this audit could certify is "
+            f"ε = {self.max_measurable_epsilon:.2f}.",
+        ]
+        return "\n".join(lines + [f"- {n}" for n in self.notes])
+
+    def to_html(self, path: str | Path) -> None:
+        """Write a small standalone HTML page (inline CSS, no scripts), atomically."""
+        atomic_write_text(path, _html_page(self))
+
+
+def audit(
+    synthesizer_factory: Callable[[], Synthesizer],
+    data: pd.DataFrame,
+    metadata: Metadata | dict | str | Path | None = None,
+    trials: int = 20,
+    targets: int | Sequence[int] = 3,
+    n_rows: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    max_seconds: float | None = None,
+    n_synthetic: int | None = None,
+    confidence: float = 0.95,
+) -> AuditResult:
+    """Run the membership game of the module docstring and bound ε from below.
+
+    Parameters
+    ----------
+    synthesizer_factory:
+        Returns a new, unfitted synthesizer each call, e.g. ``lambda: AIMSynthesizer(epsilon=1)``.
+    data:
+        The table to audit on.
+    metadata:
+        Passed to every ``fit``; ``None`` lets the synthesizer detect it (a DP synthesizer
+        refuses that, as it should).
+    trials:
+        Trials per target, each one IN and one OUT fit; at least 4 (half choose the rule,
+        half measure it). Total fits: ``2 * trials * targets``.
+    targets:
+        How many targets to pick among the most isolated records, or their row positions.
+    n_rows:
+        Size of the background dataset ``D`` (a random subsample of the other rows); fits on
+        fewer rows are faster, and one record weighs more in them.
+    seed:
+        Seeds target choice, subsampling, row order and the sampling seeds.
+    progress:
+        Print the runtime estimate and show a progress bar. The estimate is the first fit's
+        time multiplied by the number of fits; that fit also pays one-time costs (imports,
+        compilation), so the estimate tends to be high and the bar's ETA refines it.
+    max_seconds:
+        Stop starting new trials once this budget would be exceeded; the result says so.
+    n_synthetic:
+        Rows sampled per fit (default: as many as ``D`` has).
+    confidence:
+        Confidence of the ε bound and of the reported intervals.
+    """
+    started = time.perf_counter()
+    if not callable(synthesizer_factory):
+        raise ParameterError("synthesizer_factory must be a callable returning a new synthesizer")
+    check_frame(data)
+    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 4:
+        raise ParameterError(f"trials must be an integer >= 4 (half calibrate), not {trials!r}")
+    if n_synthetic is not None and (
+        isinstance(n_synthetic, bool) or not isinstance(n_synthetic, int) or n_synthetic < 1
+    ):
+        raise ParameterError(f"n_synthetic must be a positive integer, not {n_synthetic!r}")
+    if max_seconds is not None and max_seconds <= 0:
+        raise ParameterError(f"max_seconds must be positive, not {max_seconds!r}")
+    rng = np.random.default_rng(seed)
+    user_meta = as_metadata(metadata)
+    meta = user_meta if user_meta is not None else Metadata.detect(data)
+    columns = learned_columns(meta, {"audited": data})
+    table = data.reset_index(drop=True)
+    chosen = _targets(table, meta, columns, targets, rng)
+    background = table.drop(index=chosen)
+    if n_rows is not None:
+        if isinstance(n_rows, bool) or not isinstance(n_rows, int) or n_rows < 2:
+            raise ParameterError(f"n_rows must be an integer >= 2, not {n_rows!r}")
+        keep = rng.permutation(len(background))[: min(n_rows, len(background))]
+        background = background.iloc[np.sort(keep)]
+    n_synth = n_synthetic or len(background)
+    game = _Game(meta, columns, background, table.iloc[chosen], confidence)
+
+    total_fits = 2 * trials * len(chosen)
+    notes: list[str] = []
+    claimed: tuple[float | None, float | None] = (None, None)
+    bar = tqdm(total=total_fits, disable=not progress, desc="audit fits", file=sys.stderr)
+    completed = 0
+    trial_seconds: list[float] = []
+    for trial in range(trials):
+        if max_seconds is not None and trial_seconds:
+            projected = time.perf_counter() - started + float(np.mean(trial_seconds))
+            if projected > max_seconds:
+                notes.append(
+                    f"Stopped after {completed} of {trials} trials: max_seconds={max_seconds:g} "
+                    "would have been exceeded. Fewer trials give a weaker (lower) bound."
+                )
+                break
+        t0 = time.perf_counter()
+        for t in range(len(chosen)):
+            for world in (0, 1):
+                synth = synthesizer_factory()
+                train = game.training_set(t, world, rng)
+                synth.fit(train, user_meta)
+                sample = synth.sample(n_synth, seed=int(rng.integers(2**31)))
+                game.record(t, world, sample)
+                claimed = _claim(synth, claimed)
+                bar.update(1)
+                if trial == 0 and t == 0 and world == 0:
+                    estimate = (time.perf_counter() - t0) * total_fits
+                    notes.append(f"Estimated runtime before starting: {estimate:.0f} s.")
+                    if progress:
+                        tqdm.write(
+                            f"Audit: {total_fits} fits ({trials} trials x {len(chosen)} targets "
+                            f"x IN/OUT); estimated {estimate:.0f} s",
+                            file=sys.stderr,
+                        )
+        trial_seconds.append(time.perf_counter() - t0)
+        completed += 1
+    bar.close()
+    if completed < 4:
+        notes.append(f"Only {completed} trials ran; at least 4 are needed for a bound.")
+    return game.result(completed, chosen, claimed, notes, time.perf_counter() - started)
+
+
+class _Game:
+    """State of one audit: the neighbouring datasets and the scores seen so far."""
+
+    def __init__(
+        self,
+        metadata: Metadata,
+        columns: list[str],
+        background: pd.DataFrame,
+        target_rows: pd.DataFrame,
+        confidence: float,
+    ) -> None:
+        self.metadata, self.columns = metadata, columns
+        self.background, self.target_rows = background, target_rows
+        self.confidence = confidence
+        bg, tg = code_tables(metadata, columns, [background, target_rows])
+        self.encoder = DistanceEncoder.fit(bg)
+        dist, _ = nearest(self.encoder.transform(tg), self.encoder.transform(bg), 1)
+        self.radius = dist[:, 0] / 2  # closer than this: nearer the target than any real row
+        # scores[target][world] -> list of (closest_distance score, count score) per trial
+        self.scores: list[list[list[tuple[float, float]]]] = [
+            [[], []] for _ in range(len(target_rows))
+        ]
+
+    def training_set(self, t: int, world: int, rng: np.random.Generator) -> pd.DataFrame:
+        rows = self.background
+        if world == 1:
+            rows = pd.concat([rows, self.target_rows.iloc[[t]]])
+        return rows.iloc[rng.permutation(len(rows))].reset_index(drop=True)
+
+    def record(self, t: int, world: int, sample: pd.DataFrame) -> None:
+        # coded with the background first, so category codes match the fitted encoder's
+        _, target, synth = code_tables(
+            self.metadata, self.columns, [self.background, self.target_rows.iloc[[t]], sample]
+        )
+        dist, _ = nearest(self.encoder.transform(target), self.encoder.transform(synth), len(synth))
+        r = self.radius[t]
+        near = float(np.sum(dist[0] < r) if r > 0 else np.sum(dist[0] == 0.0))
+        self.scores[t][world].append((-float(dist[0, 0]), near))
+
+    def result(
+        self,
+        completed: int,
+        chosen: list[int],
+        claimed: tuple[float | None, float | None],
+        notes: list[str],
+        elapsed: float,
+    ) -> AuditResult:
+        eps_claim, delta_claim = claimed
+        delta = delta_claim or 0.0
+        half = completed // 2
+        tp = fp = n_eval = 0
+        per_target = []
+        for t, index in enumerate(chosen):
+            if completed < 4:
+                break
+            out_s = np.asarray(self.scores[t][0][:completed])
+            in_s = np.asarray(self.scores[t][1][:completed])
+            score, thr = _calibrate(in_s[:half], out_s[:half], delta, self.confidence)
+            t_tp = int(np.sum(in_s[half:, score] >= thr))
+            t_fp = int(np.sum(out_s[half:, score] >= thr))
+            n = completed - half
+            tp, fp, n_eval = tp + t_tp, fp + t_fp, n_eval + n
+            per_target.append(
+                {
+                    "row": index,
+                    "score": SCORES[score],
+                    "threshold": thr,
+                    "tpr": t_tp / n,
+                    "fpr": t_fp / n,
+                    "evaluation_trials": n,
+                }
+            )
+        if n_eval == 0:
+            eps_lb, tpr, fpr, ci, best = 0.0, 0.0, 0.0, {"tpr": [0, 1], "fpr": [0, 1]}, 0.0
+        else:
+            eps_lb = epsilon_lower_bound(tp, n_eval, fp, n_eval, delta, self.confidence)
+            best = epsilon_lower_bound(n_eval, n_eval, 0, n_eval, delta, self.confidence)
+            tpr, fpr = tp / n_eval, fp / n_eval
+            ci = {
+                "tpr": list(clopper_pearson(tp, n_eval, self.confidence)),
+                "fpr": list(clopper_pearson(fp, n_eval, self.confidence)),
+            }
+        passed = eps_lb <= eps_claim if eps_claim is not None else eps_lb == 0.0
+        notes = list(notes) + _interpretation(eps_lb, eps_claim, best)
+        return AuditResult(
+            claimed_epsilon=eps_claim,
+            claimed_delta=delta_claim,
+            empirical_epsilon_lower=eps_lb,
+            ci=ci,
+            tpr=tpr,
+            fpr=fpr,
+            trials=completed,
+            targets=list(chosen),
+            passed=passed,
+            notes=notes,
+            confidence=self.confidence,
+            max_measurable_epsilon=best,
+            per_target=per_target,
+            elapsed_seconds=elapsed,
+        )
+
+
+def _calibrate(
+    in_s: np.ndarray, out_s: np.ndarray, delta: float, confidence: float
+) -> tuple[int, float]:
+    """Score and threshold ("IN if score >= threshold") that separate best on calibration
+    trials: the largest ε bound, then the largest TPR - FPR."""
+    best = (-1.0, -2.0, 0, math.inf)
+    n = len(in_s)
+    for score in range(len(SCORES)):
+        for thr in np.unique(np.r_[in_s[:, score], out_s[:, score]]):
+            k_in = int(np.sum(in_s[:, score] >= thr))
+            k_out = int(np.sum(out_s[:, score] >= thr))
+            eps = epsilon_lower_bound(k_in, n, k_out, n, delta, confidence)
+            key = (eps, k_in / n - k_out / n, score, float(thr))
+            if key[:2] > best[:2]:
+                best = key
+    return best[2], best[3]
+
+
+def _targets(
+    table: pd.DataFrame,
+    metadata: Metadata,
+    columns: list[str],
+    targets: int | Sequence[int],
+    rng: np.random.Generator,
+) -> list[int]:
+    """Positions of the targets: given, or the rows farthest from their nearest other row."""
+    n = len(table)
+    if isinstance(targets, (int, np.integer)) and not isinstance(targets, bool):
+        if not 1 <= targets < n:
+            raise ParameterError(f"targets must be between 1 and {n - 1} rows, not {targets}")
+        (coded,) = code_tables(metadata, columns, [table])
+        encoder = DistanceEncoder.fit(coded)
+        rows = encoder.transform(coded)
+        candidates = rng.permutation(n)[:CANDIDATE_ROWS]
+        dist, idx = nearest(rows[candidates], rows, 2)
+        # the nearest row is the candidate itself unless it has a duplicate (distance 0 then)
+        isolation = np.where(idx[:, 0] == candidates, dist[:, 1], dist[:, 0])
+        order = np.argsort(-isolation, kind="stable")[: int(targets)]
+        return sorted(int(candidates[i]) for i in order)
+    chosen = sorted({int(i) for i in targets})
+    if not chosen or chosen[0] < 0 or chosen[-1] >= n or len(chosen) >= n:
+        raise ParameterError(
+            f"target positions must be distinct row positions in 0..{n - 1}, leaving at least "
+            f"one other row; got {list(targets)}"
+        )
+    return chosen
+
+
+def _claim(
+    synth: Synthesizer, previous: tuple[float | None, float | None]
+) -> tuple[float | None, float | None]:
+    ledger = synth.privacy
+    if ledger is None:
+        return previous
+    eps, delta = float(ledger.epsilon), float(ledger.delta)
+    if previous[0] is None:
+        return eps, delta
+    return max(previous[0], eps), max(previous[1] or 0.0, delta)
+
+
+def _interpretation(eps_lb: float, claim: float | None, best: float) -> list[str]:
+    notes = []
+    if claim is not None and eps_lb > claim:
+        notes.append(
+            f"The measured lower bound {eps_lb:.2f} exceeds the claimed ε = {claim:g}: the "
+            "implementation leaks more than it promises."
+        )
+    if claim is not None and best < claim:
+        notes.append(
+            f"With these trials no attack could certify more than ε = {best:.2f}, below the "
+            f"claim {claim:g}: passing says little; run more trials or targets."
+        )
+    if claim is None:
+        notes.append(
+            "Non-private synthesizer: no ε to check; the bound is the measured leakage of the "
+            "most isolated records (0 = none detected)."
+        )
+    notes.append(
+        "A lower bound can refute a privacy claim but never prove one: a stronger attack "
+        "might find more."
+    )
+    return notes
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.4rem}.pass{color:#1a7f37}.fail{color:#b42318}
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;
+text-align:left}th{background:#f4f4f4}li{margin:.3rem 0}
+"""
+
+
+def _html_page(r: AuditResult) -> str:
+    def row(name: str, value: object) -> str:
+        return f"<tr><th>{html.escape(name)}</th><td>{html.escape(str(value))}</td></tr>"
+
+    verdict = "passed" if r.passed else "failed"
+    claim = "none (non-private)" if r.claimed_epsilon is None else f"{r.claimed_epsilon:g}"
+    summary = "".join(
+        [
+            row("empirical ε lower bound", f"{r.empirical_epsilon_lower:.3f}"),
+            row("claimed ε", claim),
+            row("claimed δ", "-" if r.claimed_delta is None else f"{r.claimed_delta:g}"),
+            row("confidence", f"{r.confidence:.0%}"),
+            row("largest ε this audit could certify", f"{r.max_measurable_epsilon:.3f}"),
+            row("pooled TPR (CI)", f"{r.tpr:.3f} ({r.ci['tpr'][0]:.3f}-{r.ci['tpr'][1]:.3f})"),
+            row("pooled FPR (CI)", f"{r.fpr:.3f} ({r.ci['fpr'][0]:.3f}-{r.ci['fpr'][1]:.3f})"),
+            row("trials x targets", f"{r.trials} x {len(r.targets)}"),
+            row("runtime", f"{r.elapsed_seconds:.1f} s"),
+        ]
+    )
+    head = "<tr><th>row</th><th>score</th><th>threshold</th><th>TPR</th><th>FPR</th></tr>"
+    targets = "".join(
+        f"<tr><td>{t['row']}</td><td>{html.escape(t['score'])}</td><td>{t['threshold']:.4g}</td>"
+        f"<td>{t['tpr']:.2f}</td><td>{t['fpr']:.2f}</td></tr>"
+        for t in r.per_target
+    )
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in r.notes)
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>tabsynth privacy audit</title><style>{_CSS}</style></head><body>"
+        f"<h1>Privacy audit: <span class='{verdict[:4]}'>{verdict}</span></h1>"
+        f"<table>{summary}</table><h2>Targets</h2><table>{head}{targets}</table>"
+        f"<h2>Notes</h2><ul>{notes}</ul></body></html>\n"
+    )
