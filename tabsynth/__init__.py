@@ -8,12 +8,17 @@ __version__ = "0.1.0"
 from tabsynth import datasets, errors
 from tabsynth.domain import DomainEncoder
 from tabsynth.evaluation import Report, evaluate
+from tabsynth.evaluation.audit import AuditResult, audit
 from tabsynth.io import read_table, write_table
 from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.synthesizers import (
     REGISTRY,
+    AIMSynthesizer,
+    AutoregressiveSynthesizer,
     CTGANSynthesizer,
+    DPSynthesizer,
     GaussianCopulaSynthesizer,
+    MSTSynthesizer,
     Synthesizer,
     TVAESynthesizer,
     load,
@@ -21,15 +26,21 @@ from tabsynth.synthesizers import (
 
 __all__ = [
     "REGISTRY",
+    "AIMSynthesizer",
+    "AuditResult",
+    "AutoregressiveSynthesizer",
     "CTGANSynthesizer",
     "ColumnSpec",
+    "DPSynthesizer",
     "DomainEncoder",
     "GaussianCopulaSynthesizer",
+    "MSTSynthesizer",
     "Metadata",
     "Report",
     "Synthesizer",
     "TVAESynthesizer",
     "__version__",
+    "audit",
     "datasets",
     "errors",
     "evaluate",

@@ -1,0 +1,394 @@
+"""DP-SGD for the autoregressive network: opacus wiring, noise calibration, ledger entry.
+
+The guarantee, for the add/remove-one-row relation the ledger uses:
+
+* **Sampling.** opacus' ``DPDataLoader`` draws every batch by Poisson sampling
+  (``UniformWithReplacementSampler``: each row joins with probability ``q`` independently),
+  which is what the RDP analysis of the sampled Gaussian mechanism assumes.
+* **Clipping and noise.** Every row's gradient is clipped to L2 norm ``max_grad_norm`` and the
+  sum gets Gaussian noise of standard deviation ``σ · max_grad_norm``. Per-row gradient norms
+  come from "ghost clipping": every layer of :mod:`.model` is headwise, so a head's per-row
+  weight gradient is an outer product whose norm is exact and cheap (norm samplers below);
+  no per-row gradient is ever materialised.
+* **Calibration before training.** ``q = 1 / ceil(n / batch_size)`` and
+  ``steps = epochs / q`` are fixed in advance; ``σ`` is the smallest noise multiplier whose
+  RDP curve (opacus' ``compute_rdp`` on the ledger's orders), composed with what the ledger
+  already holds (the DP domain estimation), stays within the target (ε, δ). The curve is
+  recorded in the ledger *before* the first step, and the fit checks afterwards that opacus'
+  own accountant saw exactly ``steps`` steps at that ``q`` and ``σ``. No validation, early
+  stopping or model selection looks at the private rows.
+
+Randomness, honestly. opacus 1.6 draws the noise with ``torch.normal(generator=...)`` and the
+Poisson masks with ``torch.rand(generator=...)``; its ``secure_mode`` needs ``torchcsprng``,
+which is unmaintained and not installable for current torch, so it is off. Both generators
+here are therefore torch CPU generators (Mersenne Twister, MT19937), each seeded with 64 bits
+from the fit's :class:`~tabsynth.privacy.NoiseSource` - the OS CSPRNG (``os.urandom``) unless
+the test-only ``noise_seed`` is set. The user's ``seed`` never reaches them. What this does
+*not* give: MT19937 is not a cryptographic generator (its state can in principle be recovered
+from enough of its outputs, which the released model does not expose directly), a 64-bit seed
+bounds the entropy of the whole noise sequence, and floating-point Gaussian samples are
+subject to the attacks that ``secure_mode`` mitigates (Mironov 2012; Jin et al. 2022). The
+guarantee holds for an adversary who cannot predict MT19937 seeded from the OS; it is not a
+proof against one who can.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from opacus import PrivacyEngine
+from opacus.accountants.analysis.rdp import compute_rdp
+from opacus.data_loader import DPDataLoader
+from opacus.grad_sample import register_norm_sampler
+from opacus.utils.uniform_sampler import UniformWithReplacementSampler
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from tabsynth.errors import BudgetError, PrivacyError
+from tabsynth.privacy import LedgerEntry, NoiseSource, PrivacyLedger
+from tabsynth.privacy.accounting import epsilon_from_rdp
+from tabsynth.synthesizers.autoregressive.model import (
+    AutoregressiveNet,
+    HeadwiseEmbedding,
+    HeadwiseLinear,
+    HeadwiseOutput,
+    column_nll,
+)
+from tabsynth.synthesizers.autoregressive.training import batch_ranks, progress_bar
+
+#: RDP orders above this get no bound (``inf``): opacus' fractional-order series overflows
+#: beyond about 1000, and such orders only matter for ε far below what DP-SGD trains with.
+MAX_ORDER = 1024.0
+#: Calibration searches σ on every k-th ledger order (4x faster; ε is then at most a fraction
+#: of a percent above the full-grid value, so the found σ is safe on the full grid too).
+CALIBRATION_STRIDE = 4
+#: Relative precision of the calibrated σ.
+SIGMA_TOLERANCE = 1e-3
+PHASE = "training"
+
+
+@dataclass(frozen=True)
+class DPTrainConfig:
+    """What a DP-SGD fit does; every field is fixed before the data is touched."""
+
+    width: int
+    blocks: int
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    max_grad_norm: float
+    order: str
+
+
+@dataclass(frozen=True)
+class SGDPlan:
+    """The accounted schedule: Poisson rate, number of steps and noise multiplier."""
+
+    sample_rate: float
+    steps: int
+    noise_multiplier: float
+    rdp: tuple[float, ...]
+
+
+# -- per-row gradient norms of the headwise layers (ghost clipping) ---------------------------
+
+
+def _sq(x: torch.Tensor) -> torch.Tensor:
+    """Squared L2 norm over the last dimension."""
+    return (x * x).sum(-1)
+
+
+@register_norm_sampler(HeadwiseEmbedding)
+def embedding_norms(
+    layer: HeadwiseEmbedding, activations: list[torch.Tensor], backprops: torch.Tensor
+) -> dict[nn.Parameter, torch.Tensor]:
+    """Each head adds one table row per column, all distinct, so a row's weight gradient puts
+    the head's output gradient on ``d`` distinct rows: norm² = ``d · Σ_j ‖g_j‖²``."""
+    per_head = _sq(backprops)  # (B, heads)
+    columns = activations[0].shape[-1]
+    return {
+        layer.weight: (columns * per_head.sum(1)).sqrt(),
+        layer.bias: per_head.sum(1).sqrt(),
+    }
+
+
+@register_norm_sampler(HeadwiseLinear)
+def linear_norms(
+    layer: HeadwiseLinear, activations: list[torch.Tensor], backprops: torch.Tensor
+) -> dict[nn.Parameter, torch.Tensor]:
+    """Head ``j``'s weight gradient is ``x_j ⊗ g_j``: norm² = ``Σ_j ‖x_j‖² ‖g_j‖²``."""
+    g = _sq(backprops)
+    return {
+        layer.weight: (_sq(activations[0]) * g).sum(1).sqrt(),
+        layer.bias: g.sum(1).sqrt(),
+    }
+
+
+@register_norm_sampler(HeadwiseOutput)
+def output_norms(
+    layer: HeadwiseOutput, activations: list[torch.Tensor], backprops: torch.Tensor
+) -> dict[nn.Parameter, torch.Tensor]:
+    """As :func:`linear_norms`, with head ``j``'s output gradient the slice of its column."""
+    g = torch.stack([_sq(part) for part in backprops.split(layer.sizes, dim=1)], dim=1)
+    return {
+        layer.weight: (_sq(activations[0]) * g).sum(1).sqrt(),
+        layer.bias: g.sum(1).sqrt(),
+    }
+
+
+# -- accounting --------------------------------------------------------------------------------
+
+
+def rdp_curve(sample_rate: float, sigma: float, steps: int, orders: np.ndarray) -> np.ndarray:
+    """RDP of ``steps`` sampled-Gaussian steps on ``orders`` (``inf`` where not computed)."""
+    return np.array(_rdp_curve(sample_rate, sigma, steps, tuple(float(a) for a in orders)))
+
+
+@functools.lru_cache(maxsize=256)
+def _rdp_curve(
+    sample_rate: float, sigma: float, steps: int, orders: tuple[float, ...]
+) -> tuple[float, ...]:
+    # Cached: opacus evaluates a series per fractional order (about 3 ms each), and repeated
+    # fits with the same plan (tests, audits, benchmarks) would pay it again and again.
+    grid = np.asarray(orders)
+    out = np.full(len(grid), math.inf)
+    usable = grid <= MAX_ORDER
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        values = compute_rdp(
+            q=sample_rate, noise_multiplier=sigma, steps=steps, orders=list(grid[usable])
+        )
+    values = np.asarray(values, dtype=float)
+    out[usable] = np.where(np.isfinite(values) & (values >= 0), values, math.inf)
+    return tuple(out)
+
+
+def plan_sgd(ledger: PrivacyLedger, n_rows: int, batch_size: int, epochs: int) -> SGDPlan:
+    """The smallest σ for which ``epochs`` of Poisson-sampled steps fit in what the ledger has
+    left (with ``q = 1 / ceil(n_rows / batch_size)``, as opacus derives it from the loader)."""
+    steps_per_epoch = max(math.ceil(n_rows / batch_size), 1)
+    sample_rate = 1.0 / steps_per_epoch
+    steps = epochs * steps_per_epoch
+    orders = np.asarray(ledger.orders)
+    spent = orders * ledger.spent_rho
+    for entry in ledger.entries:
+        if entry.rdp is not None:
+            spent = spent + np.asarray(entry.rdp)
+    sigma = calibrate_sigma(
+        sample_rate,
+        steps,
+        ledger.epsilon,
+        ledger.conversion_delta,
+        tuple(orders[::CALIBRATION_STRIDE]),
+        tuple(spent[::CALIBRATION_STRIDE]),
+    )
+    curve = rdp_curve(sample_rate, sigma, steps, orders)
+    return SGDPlan(sample_rate, steps, sigma, tuple(float(v) for v in curve))
+
+
+@functools.lru_cache(maxsize=64)
+def calibrate_sigma(
+    sample_rate: float,
+    steps: int,
+    epsilon: float,
+    delta: float,
+    orders: tuple[float, ...],
+    spent: tuple[float, ...],
+) -> float:
+    """Smallest σ (to :data:`SIGMA_TOLERANCE`) with ``spent + RDP(σ)`` worth at most ``epsilon``
+    at ``delta`` on ``orders``; raises :class:`BudgetError` if even σ = 1000 is not enough."""
+
+    def fits(sigma: float) -> bool:
+        curve = rdp_curve(sample_rate, sigma, steps, np.asarray(orders))
+        eps, _ = epsilon_from_rdp(orders, np.asarray(spent) + curve, delta)
+        return eps <= epsilon
+
+    low, high = 0.1, 1000.0
+    if not fits(high):
+        raise BudgetError(
+            f"DP-SGD with {steps} steps at sampling rate {sample_rate:.3g} does not fit in the "
+            f"budget left (ε = {epsilon:g}); raise epsilon or lower epochs"
+        )
+    while high / low > 1 + SIGMA_TOLERANCE:
+        mid = math.sqrt(low * high)
+        low, high = (low, mid) if fits(mid) else (mid, high)
+    return high
+
+
+def ledger_entry(plan: SGDPlan, config: DPTrainConfig, noise: NoiseSource) -> LedgerEntry:
+    """The one ledger entry of the training run; its purpose carries the parameters a reader
+    of ``explain()`` needs (the ledger prints purposes, not params)."""
+    purpose = (
+        f"DP-SGD training of the autoregressive network: Poisson sampling rate "
+        f"q = {plan.sample_rate:.4g}, {plan.steps} steps, noise multiplier "
+        f"σ = {plan.noise_multiplier:.4g}, clipping norm C = {config.max_grad_norm:g}"
+    )
+    return LedgerEntry(
+        mechanism="dp_sgd",
+        purpose=purpose,
+        phase=PHASE,
+        rdp=plan.rdp,
+        params={
+            "sample_rate": plan.sample_rate,
+            "steps": plan.steps,
+            "noise_multiplier": plan.noise_multiplier,
+            "max_grad_norm": config.max_grad_norm,
+            "expected_batch_size": config.batch_size,
+            "epochs": config.epochs,
+            "accountant": "RDP of the Poisson-sampled Gaussian (opacus compute_rdp)",
+        },
+        seeded_noise=not noise.is_secure,
+    )
+
+
+# -- training ----------------------------------------------------------------------------------
+
+
+class CodesDataset(Dataset):
+    """The code matrix; ``__getitems__`` returns a whole batch in one indexing operation."""
+
+    def __init__(self, codes: torch.Tensor):
+        self.codes = codes
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor]:
+        return (self.codes[index],)
+
+    def __getitems__(self, indices: list[int]) -> torch.Tensor:
+        return self.codes[torch.as_tensor(indices, dtype=torch.int64)]
+
+
+def as_batch(rows: torch.Tensor) -> tuple[torch.Tensor]:
+    """Collate function: :meth:`CodesDataset.__getitems__` already built the batch."""
+    return (rows,)
+
+
+class ColumnNLL(nn.Module):
+    """Per-row negative log-likelihood with a ``reduction``, as opacus' ghost clipping needs."""
+
+    def __init__(self, sizes: tuple[int, ...]):
+        super().__init__()
+        self.sizes = sizes
+        self.reduction = "mean"
+
+    def forward(self, logits: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        per_row = column_nll(logits, codes, self.sizes)
+        if self.reduction == "none":
+            return per_row
+        return per_row.sum() if self.reduction == "sum" else per_row.mean()
+
+
+def torch_generator(noise: NoiseSource) -> torch.Generator:
+    """A torch generator seeded with 64 bits drawn from ``noise`` (see module docstring)."""
+    high, low = (int(u * 2**32) for u in noise.uniform(2))
+    return torch.Generator().manual_seed((high << 32) | low)
+
+
+def train_private(
+    codes: np.ndarray,
+    sizes: tuple[int, ...],
+    config: DPTrainConfig,
+    ledger: PrivacyLedger,
+    noise: NoiseSource,
+    seed: int | None,
+    progress: bool,
+) -> tuple[AutoregressiveNet, SGDPlan]:
+    """Spend the rest of the ledger on DP-SGD and return the trained network and its plan."""
+    plan = plan_sgd(ledger, len(codes), config.batch_size, config.epochs)
+    ledger.record(ledger_entry(plan, config, noise))
+    model_rng = torch.Generator()
+    if seed is None:
+        model_rng.seed()
+    else:
+        model_rng.manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(torch.randint(2**62, (1,), generator=model_rng)))
+        net = AutoregressiveNet(sizes, config.width, config.blocks)
+    engine, model, optimizer, criterion, loader = make_private(net, codes, config, plan, noise)
+    bar = progress_bar(config.epochs, progress)
+    with warnings.catch_warnings():
+        # The input of the first layer is integer codes, which need no gradient; torch says so.
+        warnings.filterwarnings("ignore", message="Full backward hook is firing")
+        for _ in range(config.epochs):
+            total, rows = 0.0, 0
+            for (batch,) in loader:
+                rank = batch_ranks(config.order, len(batch), len(sizes), model_rng)
+                loss = criterion(model(batch, rank), batch)
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad()
+                total += loss.item() * len(batch)
+                rows += len(batch)
+            bar.set_postfix(nll=f"{total / max(rows, 1):.3f}")
+            bar.update()
+    bar.close()
+    _check_accountant(engine, plan)
+    net = model.to_standard_module()
+    net.eval()
+    return net, plan
+
+
+def make_private(
+    net: AutoregressiveNet,
+    codes: np.ndarray,
+    config: DPTrainConfig,
+    plan: SGDPlan,
+    noise: NoiseSource,
+) -> tuple[PrivacyEngine, nn.Module, torch.optim.Optimizer, nn.Module, DataLoader]:
+    """opacus' engine, wrapped model, DP optimizer, ghost-clipping criterion and Poisson
+    loader for ``plan``; refuses to return a loader that does not sample as accounted."""
+    loader = DataLoader(
+        CodesDataset(torch.from_numpy(np.ascontiguousarray(codes, dtype=np.int64))),
+        batch_size=config.batch_size,
+        collate_fn=as_batch,
+        generator=torch_generator(noise),  # Poisson masks: DPDataLoader keeps this generator
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Secure RNG turned off")
+        engine = PrivacyEngine(accountant="rdp")
+    model, optimizer, criterion, loader = engine.make_private(
+        module=net,
+        optimizer=torch.optim.Adam(net.parameters(), lr=config.learning_rate),
+        criterion=ColumnNLL(tuple(net.sizes)),
+        data_loader=loader,
+        noise_multiplier=plan.noise_multiplier,
+        max_grad_norm=config.max_grad_norm,
+        poisson_sampling=True,
+        grad_sample_mode="ghost",
+        noise_generator=torch_generator(noise),
+    )
+    _check_loader(loader, plan)
+    return engine, model, optimizer, criterion, loader
+
+
+def _check_loader(loader: DataLoader, plan: SGDPlan) -> None:
+    if not isinstance(loader, DPDataLoader) or not isinstance(
+        loader.batch_sampler, UniformWithReplacementSampler
+    ):
+        raise PrivacyError("opacus did not install Poisson sampling; refusing to train")
+    if not math.isclose(loader.sample_rate, plan.sample_rate, rel_tol=1e-12):
+        raise PrivacyError(
+            f"opacus samples at rate {loader.sample_rate} but {plan.sample_rate} was accounted"
+        )
+
+
+def _check_accountant(engine: PrivacyEngine, plan: SGDPlan) -> None:
+    """opacus counted every step; they must be exactly the accounted ones."""
+    history = engine.accountant.history
+    steps = sum(count for _, _, count in history)
+    same = all(
+        math.isclose(sigma, plan.noise_multiplier) and math.isclose(rate, plan.sample_rate)
+        for sigma, rate, _ in history
+    )
+    if steps != plan.steps or not same:
+        raise PrivacyError(
+            f"opacus recorded {steps} steps ({history}) but the ledger accounted {plan.steps} "
+            f"at σ = {plan.noise_multiplier}, q = {plan.sample_rate}"
+        )

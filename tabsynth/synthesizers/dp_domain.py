@@ -1,0 +1,301 @@
+"""The finite domain of the codes, estimated under differential privacy where it is not public.
+
+A marginal-based or neural DP model learns over integer codes, so every numeric column needs
+bin edges and every categorical column a category list. When the metadata declares them public
+they cost nothing; otherwise they are functions of the private rows and must be released by a
+DP mechanism and charged to the ledger (phase ``"domain"``). :func:`private_domain` does that,
+splitting its share ρ of the budget equally between the columns to estimate:
+
+* **numbers** - missing bounds from :func:`~tabsynth.privacy.dp_bounds` (signed powers of two),
+  a quarter of the column's share; then bin edges at DP quantiles
+  (:func:`~tabsynth.privacy.dp_quantiles` on a public grid of 256 cells inside the bounds) with
+  the rest. Quantile edges put the bins where the rows are (integer columns give a spike, a
+  value held by many rows, a bin of its own and share the other bins among the rest); the
+  benchmark
+  (``benchmarks/marginal/results.md``) measured them against uniform bins over the DP bounds,
+  which waste most bins on empty tails because DP bounds round up to a power of two. Integer
+  columns spanning at most ``bins`` values get one bin per value and no quantile spend.
+  Values outside the DP bounds are clipped to them (the bounds drop sparse tails on purpose).
+* **datetimes** - the same, on a public grid of calendar years (1678 to 2261, the span of
+  ``datetime64[ns]``): a Gaussian histogram of the years keeps those whose noisy count
+  exceeds 5 σ (the rule of ``dp_bounds``), which gives bounds to the year. Powers of two of
+  seconds since 1970 would be far too coarse (a bucket spans 34 years around 2020).
+* **categories** - :func:`~tabsynth.privacy.dp_categories`: noisy counts above a threshold
+  that accounts for the additive δ of values held by a single row; at most 64 categories are
+  kept (the largest noisy counts). Values not kept, rare or unseen, share an ``"other"`` code,
+  which compresses high-cardinality columns.
+
+Columns keep their declared nullability (``True`` when only the schema is known), so missing
+values get their own code. Decoding returns the original kinds: numbers in their bins, dates
+as datetimes, categories as the values themselves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from tabsynth.domain import (
+    DEFAULT_BINS,
+    NS_PER_SECOND,
+    DomainEncoder,
+    snap_integer_edges,
+    to_float,
+    uniform_edges,
+    with_point_bins,
+)
+from tabsynth.errors import ParameterError
+from tabsynth.metadata import GENERATED_KINDS, ColumnSpec, Metadata
+from tabsynth.privacy import (
+    NoiseSource,
+    PrivacyLedger,
+    dp_bounds,
+    dp_categories,
+    dp_quantiles,
+    gaussian_counts,
+    sigma_for_rho,
+)
+
+Binning = Literal["auto", "quantile", "uniform"]
+BINNINGS: tuple[str, ...] = ("auto", "quantile", "uniform")
+NUMERIC_KINDS = frozenset({"numerical", "datetime"})
+
+#: Fraction of a numeric or datetime column's share of ρ spent on its range; the rest on edges.
+RANGE_SHARE = 0.25
+#: Cells of the public grid dp_quantiles counts on. The CDF error grows like the square root of
+#: the cells below a quantile, the resolution like their width: 256 balances both for ranges
+#: that DP bounds make at most twice too wide.
+QUANTILE_GRID = 256
+#: Quantile levels read per bin of an integer column (one measurement, however many levels).
+FINE_LEVELS = 16
+#: Most categories kept per column; the rest share the "other" code.
+MAX_CATEGORIES = 64
+#: Public year grid of datetime ranges: the span of pandas' datetime64[ns].
+FIRST_YEAR, LAST_YEAR = 1678, 2261
+#: A year is occupied when its noisy count exceeds this many σ (as in dp_bounds).
+THRESHOLD_SIGMAS = 5.0
+PHASE = "domain"
+
+
+def columns_to_estimate(metadata: Metadata, binning: Binning = "auto") -> list[str]:
+    """Learned columns whose domain is not declared (booleans always have one), and with
+    ``binning="quantile"`` the numeric and datetime columns whose bounds are, for their edges."""
+    out = []
+    for name, spec in metadata.columns.items():
+        if spec.kind in GENERATED_KINDS:
+            continue
+        if not spec.has_domain or (binning == "quantile" and spec.kind in NUMERIC_KINDS):
+            out.append(name)
+    return out
+
+
+def categorical_to_estimate(metadata: Metadata) -> list[str]:
+    """Categorical columns without public categories: they need additive δ (dp_categories)."""
+    return [n for n in columns_to_estimate(metadata) if metadata[n].kind == "categorical"]
+
+
+def private_domain(
+    data: pd.DataFrame,
+    metadata: Metadata,
+    *,
+    ledger: PrivacyLedger,
+    rho: float,
+    delta: float,
+    noise: NoiseSource,
+    bins: int = DEFAULT_BINS,
+    binning: Binning = "auto",
+    max_categories: int = MAX_CATEGORIES,
+) -> DomainEncoder:
+    """The encoder over ``metadata``'s public domain, completed under DP where it has none.
+
+    Parameters
+    ----------
+    data:
+        The validated private table (canonical dtypes, see :meth:`Metadata.validate`).
+    metadata:
+        Its public metadata: columns with a declared domain are used as declared and spend
+        nothing.
+    ledger, noise:
+        Where each release is recorded (phase ``"domain"``) and where its noise comes from.
+    rho:
+        zCDP budget shared equally by the columns to estimate; spent only if there are any.
+    delta:
+        Additive δ shared equally by the categorical columns to estimate (from the ledger's
+        ``delta_reserved``).
+    bins:
+        Bins per numeric or datetime column.
+    binning:
+        ``"auto"``: DP quantile edges inside DP-estimated bounds, uniform bins over public
+        ones (free). ``"quantile"``: DP quantile edges inside public bounds too (the bounds
+        themselves cost nothing). ``"uniform"``: equal widths everywhere, nothing spent on
+        edges.
+    max_categories:
+        Most categories kept per estimated categorical column.
+    """
+    if binning not in BINNINGS:
+        raise ParameterError(f"binning must be one of {BINNINGS}, not {binning!r}")
+    todo = columns_to_estimate(metadata, binning)
+    if not todo:
+        return DomainEncoder.from_metadata(metadata, bins=bins)
+    share = rho / len(todo)
+    categorical = categorical_to_estimate(metadata)
+    estimator = _ColumnEstimator(ledger, noise, bins, binning)
+    specs = dict(metadata.columns)
+    edges: dict[str, np.ndarray] = {}
+    for name in todo:
+        spec = metadata[name]
+        if spec.kind == "categorical":
+            kept = dp_categories(
+                data[name],
+                share,
+                delta / len(categorical),
+                max_categories=max_categories,
+                ledger=ledger,
+                purpose=f"categories of column {name!r}",
+                phase=PHASE,
+                noise=noise,
+            )
+            specs[name] = dataclasses.replace(spec, categories=tuple(kept))
+        elif spec.kind == "datetime":
+            specs[name], edges[name] = estimator.datetime(name, data[name], spec, share)
+        else:
+            specs[name], edges[name] = estimator.numeric(name, data[name], spec, share)
+    estimated = Metadata(specs, source="user", public=False)
+    return DomainEncoder.from_metadata(
+        estimated, bins=bins, edges=edges, other={name: True for name in categorical}
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _ColumnEstimator:
+    """Range and bin edges of one numeric or datetime column, released under DP."""
+
+    ledger: PrivacyLedger
+    noise: NoiseSource
+    bins: int
+    binning: Binning
+
+    def numeric(
+        self, name: str, values: pd.Series, spec: ColumnSpec, rho: float
+    ) -> tuple[ColumnSpec, np.ndarray]:
+        x = to_float(values, is_datetime=False)
+        if spec.has_domain:  # public bounds: only the edges are estimated
+            lo, hi = float(spec.lower), float(spec.upper)
+        else:
+            low, high = dp_bounds(
+                x,
+                rho * RANGE_SHARE,
+                ledger=self.ledger,
+                purpose=f"range of column {name!r}",
+                phase=PHASE,
+                noise=self.noise,
+            )
+            lo = float(spec.lower) if spec.lower is not None else low
+            hi = float(spec.upper) if spec.upper is not None else high
+            lo, hi = min(lo, hi), max(lo, hi)
+            rho *= 1 - RANGE_SHARE
+        integer = spec.dtype == "int"
+        if integer:
+            lo, hi = float(np.floor(lo)), float(np.ceil(hi))
+        edges = self._edges(name, x, lo, hi, integer, rho)
+        if integer:
+            lo, hi = int(lo), int(hi)
+        return dataclasses.replace(spec, lower=lo, upper=hi), edges
+
+    def datetime(
+        self, name: str, values: pd.Series, spec: ColumnSpec, rho: float
+    ) -> tuple[ColumnSpec, np.ndarray]:
+        if spec.has_domain:  # public bounds: only the edges are estimated
+            lo, hi = spec.lower, spec.upper
+        else:
+            first, last = self._year_range(name, values, rho * RANGE_SHARE)
+            lo = spec.lower if spec.lower is not None else pd.Timestamp(year=first, month=1, day=1)
+            hi = spec.upper if spec.upper is not None else pd.Timestamp(last + 1, 1, 1)
+            lo, hi = min(lo, hi), max(lo, hi)
+            rho *= 1 - RANGE_SHARE
+        seconds = to_float(values, is_datetime=True)
+        lo_s, hi_s = lo.value / NS_PER_SECOND, hi.value / NS_PER_SECOND
+        edges = self._edges(name, seconds, lo_s, hi_s, False, rho)
+        return dataclasses.replace(spec, lower=lo, upper=hi), edges
+
+    def _year_range(self, name: str, values: pd.Series, rho: float) -> tuple[int, int]:
+        """First and last year whose noisy count clears the threshold (one Gaussian histogram
+        of the years: each row is in one year, L2 sensitivity 1)."""
+        years = pd.to_datetime(values).dropna().dt.year.to_numpy()
+        grid = LAST_YEAR - FIRST_YEAR + 1
+        counts = np.bincount(np.clip(years - FIRST_YEAR, 0, grid - 1), minlength=grid)
+        sigma = sigma_for_rho(rho)
+        noisy = gaussian_counts(
+            counts,
+            sigma,
+            ledger=self.ledger,
+            purpose=f"range (years) of column {name!r}",
+            phase=PHASE,
+            noise=self.noise,
+        )
+        cleared = np.flatnonzero(noisy > THRESHOLD_SIGMAS * sigma)
+        if cleared.size == 0:
+            cleared = np.array([int(np.argmax(noisy))])
+            warnings.warn(
+                f"no year of column {name!r} had a noisy count above {THRESHOLD_SIGMAS:g}σ = "
+                f"{THRESHOLD_SIGMAS * sigma:.3g} rows; using the most populated year, "
+                f"{FIRST_YEAR + int(cleared[0])}. Declare the bounds or spend more budget.",
+                UserWarning,
+                stacklevel=5,
+            )
+        return FIRST_YEAR + int(cleared[0]), FIRST_YEAR + int(cleared[-1])
+
+    def _edges(
+        self, name: str, x: np.ndarray, lo: float, hi: float, integer: bool, rho: float
+    ) -> np.ndarray:
+        few_values = integer and hi - lo + 1 <= self.bins
+        if self.binning == "uniform" or lo == hi or few_values:
+            return uniform_edges(lo, hi, self.bins, integer)
+        fine = integer and self.bins > 2
+        steps = self.bins * (FINE_LEVELS if fine else 1)
+        # Counts and amounts (integers from 0) get a log grid on x + 1: its first cell holds
+        # only the value 0, so a spike at 0 is seen as one, and the tail gets cells in
+        # proportion to its magnitude. Decided from the DP lower bound alone.
+        shift = 1.0 if integer and lo == 0 else 0.0
+        cuts = (
+            dp_quantiles(
+                x + shift,
+                np.linspace(0.0, 1.0, steps + 1)[1:-1],
+                lo + shift,
+                hi + shift,
+                rho,
+                ledger=self.ledger,
+                purpose=f"bin edges of column {name!r}",
+                phase=PHASE,
+                noise=self.noise,
+                bins=QUANTILE_GRID,
+                grid="log" if shift else "auto",
+            )
+            - shift
+        )
+        if fine:
+            return integer_edges(cuts, lo, hi, self.bins)
+        return with_point_bins(np.concatenate([[lo], cuts, [hi]]))
+
+
+def integer_edges(cuts: np.ndarray, lo: float, hi: float, bins: int) -> np.ndarray:
+    """Bin edges of an integer column from a fine grid of (DP) quantiles: post-processing.
+
+    A value that takes at least 1/bins of the quantile levels is a spike (``capital_gain ==
+    0`` for 92 % of Adult) and gets a point bin; the other bins split the remaining levels
+    evenly. Plain quantile edges would put nearly all bins inside the spike, where integer
+    snapping merges them, and leave two or three wide bins for the whole tail.
+    """
+    values = np.round(cuts)
+    uniq, counts = np.unique(values, return_counts=True)
+    spikes = uniq[counts >= len(values) / bins]
+    rest = values[~np.isin(values, spikes)]
+    inner = bins - len(spikes)
+    picks = np.linspace(0, rest.size - 1, inner + 1)[1:-1].round().astype(int) if rest.size else []
+    interior = rest[picks] if inner > 1 and rest.size else np.empty(0)
+    edges = np.concatenate([[lo - 0.5], spikes - 0.5, spikes + 0.5, interior, [hi + 0.5]])
+    return snap_integer_edges(np.clip(edges, lo - 0.5, hi + 0.5))

@@ -1,0 +1,672 @@
+"""Select-measure-generate: noisy marginals in, a graphical model out, synthetic rows from it.
+
+MST and AIM share one pipeline (McKenna, Miklau & Sheldon 2021, "Winning the NIST Contest";
+McKenna et al. 2022, "AIM"): *measure* marginals of the integer codes with the Gaussian
+mechanism, *estimate* the distribution that best explains all noisy measurements with
+Private-PGM (McKenna, Sheldon & Miklau 2019, "Graphical-model based estimation and inference
+for differential privacy"), and *generate* rows from it. This module holds that shared part:
+
+* :class:`Measurement` and :func:`measure` - a noisy marginal, recorded on the ledger;
+* :func:`triangulate` and :class:`JunctionTree` - the structure the estimate lives on, and
+  :func:`model_size_mb`, the size AIM's limit on model growth is stated in;
+* :func:`estimate` - Private-PGM's mirror descent (Algorithm 1 of the 2019 paper, with the
+  Armijo step-size search of its reference implementation) on the log-potentials of the
+  measured cliques, with exact sum-product message passing on the junction tree;
+* :class:`GraphicalModel` - clique marginals of the estimate: marginals of any attribute set
+  (by elimination over the smallest subtree that covers it), conditioning on allowed codes,
+  and exact forward sampling;
+* :func:`unused_codes` - the "missing" and "other" codes a non-public domain adds, when the
+  noisy 1-way marginals show the data do not use them;
+* :class:`MarginalSynthesizer` - the DP synthesizer base both algorithms derive from.
+
+Why NumPy rather than ``mbi`` (the authors' JAX library): ``mbi`` 2 JIT-compiles its solver for
+every new set of cliques, which on CPU costs 5 to 20 s per compilation. AIM changes the clique
+set every round and scores hundreds of candidate marginals per round (each a new compilation
+in ``mbi``). On Adult the same measurements took 39 s through ``mbi`` and 2 s here for MST,
+182 s and 6 s for eleven AIM-like warm-started estimates, with equal or lower final loss here
+(``benchmarks/marginal/results.md``); ``mbi`` is also no longer a runtime dependency, so
+``import tabsynth`` never loads JAX. The tests check this estimator against ``mbi`` where it
+is installed.
+
+Everything after the measurements is post-processing of DP releases: it spends no budget.
+Cliques are tuples of column positions in increasing order, and every array over a clique has
+its axes in that order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tabsynth.domain import DomainEncoder
+from tabsynth.errors import ModelFileError
+from tabsynth.privacy import NoiseSource, PrivacyLedger, gaussian_counts
+from tabsynth.synthesizers.dp_base import DPSynthesizer
+
+Clique = tuple[int, ...]
+
+#: Bytes per cell of a clique table, for model sizes (float64, as in AIM's size limit).
+BYTES_PER_CELL = 8
+#: A code whose noisy 1-way count is below this many σ is treated as unused (MST's threshold).
+SUPPORT_SIGMAS = 3.0
+#: Sampling tables at most this wide draw by comparison with the CDF, wider ones by search.
+NARROW = 32
+#: Rows per chunk of the comparison (bounds its temporary to CHUNK x NARROW values).
+CHUNK = 1 << 16
+#: Growth of the mirror-descent step after an accepted step. mbi uses 1.01; 1.05 reached a lower
+#: loss than 1.01 after 50 to 2000 iterations on Adult (benchmarks/marginal/results.md).
+STEP_GROWTH = 1.05
+#: Mirror-descent iterations between two progress-bar updates.
+PROGRESS_EVERY = 50
+
+
+# ---------------------------------------------------------------------------------------------
+# measurements
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A noisy marginal: ``values`` estimates the counts of ``clique``'s cells (C order) with
+    independent Gaussian errors of standard deviation ``stddev`` (one number, or one per
+    cell when cells were merged)."""
+
+    clique: Clique
+    values: np.ndarray
+    stddev: float | np.ndarray
+
+    def variance_of_total(self) -> float:
+        return float(np.sum(np.broadcast_to(np.square(self.stddev), self.values.shape)))
+
+
+def data_marginal(codes: np.ndarray, shape: Sequence[int], clique: Clique) -> np.ndarray:
+    """Exact counts of the marginal on ``clique``, flattened in C order (the private input)."""
+    sizes = [shape[a] for a in clique]
+    if not clique:
+        return np.array([float(codes.shape[0])])
+    flat = np.ravel_multi_index(tuple(codes[:, a] for a in clique), sizes)
+    return np.bincount(flat, minlength=math.prod(sizes)).astype(float)
+
+
+def measure(
+    codes: np.ndarray,
+    shape: Sequence[int],
+    clique: Clique,
+    sigma: float,
+    *,
+    names: Sequence[str],
+    ledger: PrivacyLedger,
+    noise: NoiseSource,
+    phase: str = "measure",
+) -> Measurement:
+    """Gaussian mechanism on one marginal (each row adds 1 to one cell: L2 sensitivity 1)."""
+    purpose = "marginal (" + ", ".join(repr(names[a]) for a in clique) + ")"
+    values = gaussian_counts(
+        data_marginal(codes, shape, clique),
+        sigma,
+        ledger=ledger,
+        purpose=purpose,
+        phase=phase,
+        noise=noise,
+    )
+    return Measurement(clique, values, float(sigma))
+
+
+def estimate_total(measurements: Sequence[Measurement]) -> float:
+    """Minimum-variance unbiased estimate of the number of rows from the noisy marginals: each
+    marginal's sum is an unbiased estimate; they are averaged with inverse-variance weights."""
+    sums = np.array([m.values.sum() for m in measurements])
+    weights = np.array([1.0 / m.variance_of_total() for m in measurements])
+    return max(1.0, float(np.sum(weights * sums) / np.sum(weights)))
+
+
+# ---------------------------------------------------------------------------------------------
+# structure
+
+
+@dataclass(frozen=True)
+class JunctionTree:
+    """Maximal cliques of a triangulation of the measured cliques, as a tree.
+
+    ``cliques`` are listed so that each one's ``parents`` entry points to an earlier clique
+    (the first is the root, parent -1). Disconnected parts are joined by edges with an empty
+    separator, so there is always one tree.
+    """
+
+    cliques: tuple[Clique, ...]
+    parents: tuple[int, ...]
+
+    @classmethod
+    def build(cls, shape: Sequence[int], cliques: Sequence[Clique]) -> JunctionTree:
+        """The junction tree of :func:`triangulate`'s maximal cliques: a maximum spanning tree
+        on separator sizes, which is a junction tree for a chordal graph."""
+        return cls._spanning_tree(triangulate(shape, cliques))
+
+    @classmethod
+    def _spanning_tree(cls, maximal: list[Clique]) -> JunctionTree:
+        pairs = sorted(
+            itertools.combinations(range(len(maximal)), 2),
+            key=lambda p: (-len(set(maximal[p[0]]) & set(maximal[p[1]])), p),
+        )
+        root_of = list(range(len(maximal)))
+
+        def find(i: int) -> int:
+            while root_of[i] != i:
+                root_of[i] = root_of[root_of[i]]
+                i = root_of[i]
+            return i
+
+        adjacent: list[list[int]] = [[] for _ in maximal]
+        for i, j in pairs:
+            ri, rj = find(i), find(j)
+            if ri != rj:
+                root_of[ri] = rj
+                adjacent[i].append(j)
+                adjacent[j].append(i)
+        order, parents, seen = [0], [-1], {0}
+        stack = [0]
+        position = {0: 0}
+        while stack:
+            node = stack.pop()
+            for nxt in sorted(adjacent[node], reverse=True):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    position[nxt] = len(order)
+                    order.append(nxt)
+                    parents.append(position[node])
+                    stack.append(nxt)
+        return cls(tuple(maximal[i] for i in order), tuple(parents))
+
+    def separator(self, i: int) -> Clique:
+        """Attributes clique ``i`` shares with its parent (empty for the root)."""
+        if self.parents[i] < 0:
+            return ()
+        parent = set(self.cliques[self.parents[i]])
+        return tuple(a for a in self.cliques[i] if a in parent)
+
+    def containing(self, attrs: Sequence[int], shape: Sequence[int]) -> int | None:
+        """Index of the smallest clique holding every attribute of ``attrs``, if any."""
+        need = set(attrs)
+        best = [i for i, c in enumerate(self.cliques) if need <= set(c)]
+        if not best:
+            return None
+        return min(best, key=lambda i: (math.prod(shape[a] for a in self.cliques[i]), i))
+
+
+def triangulate(shape: Sequence[int], cliques: Sequence[Clique]) -> list[Clique]:
+    """Maximal cliques of a triangulation of the graph in which each clique is complete.
+
+    Greedy elimination: the variable whose elimination adds the fewest fill-in edges goes
+    first, then the one forming the smallest table. Min-fill keeps a tree of pairs (MST) a
+    tree of pairs; the size rule keeps AIM's tables small. Every attribute is in some clique.
+    """
+    d = len(shape)
+    adjacent = [0] * d  # neighbour sets as bit masks: AIM triangulates thousands of times
+    for clique in cliques:
+        mask = sum(1 << a for a in clique)
+        for a in clique:
+            adjacent[a] |= mask & ~(1 << a)
+    log_size = [math.log(max(s, 1)) for s in shape]
+
+    def members(mask: int) -> list[int]:
+        out = []
+        while mask:
+            low = mask & -mask
+            out.append(low.bit_length() - 1)
+            mask ^= low
+        return out
+
+    def cost(u: int) -> tuple[int, float, int]:
+        around = members(adjacent[u])
+        missing = sum((adjacent[u] & ~adjacent[a] & ~(1 << a)).bit_count() for a in around)
+        return missing // 2, log_size[u] + sum(log_size[a] for a in around), u
+
+    costs = {u: cost(u) for u in range(d)}
+    formed: list[frozenset[int]] = []
+    while costs:
+        v = min(costs, key=costs.__getitem__)
+        around = adjacent[v]
+        formed.append(frozenset([*members(around), v]))
+        for a in members(around):
+            adjacent[a] = (adjacent[a] | around) & ~(1 << a) & ~(1 << v)
+        del costs[v]
+        # only the neighbours, and nodes next to two of them (new fill edges), change cost
+        for u in costs:
+            if around >> u & 1 or (adjacent[u] & around).bit_count() >= 2:
+                costs[u] = cost(u)
+    maximal = sorted({tuple(sorted(c)) for c in formed if not any(c < other for other in formed)})
+    return maximal
+
+
+def model_size_mb(shape: Sequence[int], cliques: Sequence[Clique]) -> float:
+    """Megabytes of the junction tree's clique tables: the quantity AIM's ``max_model_size``
+    bounds (McKenna et al. 2022, Section 4.3)."""
+    cells = sum(math.prod(shape[a] for a in c) for c in triangulate(shape, cliques))
+    return cells * BYTES_PER_CELL / 2**20
+
+
+# ---------------------------------------------------------------------------------------------
+# array helpers
+
+
+def _broadcast_shape(sub: Clique, clique: Clique, shape: Sequence[int]) -> tuple[int, ...]:
+    """Shape that lets an array over ``sub`` (a subset of ``clique``) broadcast over ``clique``."""
+    members = set(sub)
+    return tuple(shape[a] if a in members else 1 for a in clique)
+
+
+def _other_axes(clique: Clique, keep: Sequence[int]) -> tuple[int, ...]:
+    members = set(keep)
+    return tuple(i for i, a in enumerate(clique) if a not in members)
+
+
+def _logsumexp(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """log(sum(exp(x))) over ``axes`` (dropped from the result), computed stably."""
+    if not axes:
+        return x
+    top = np.max(x, axis=axes, keepdims=True)
+    out = np.log(np.sum(np.exp(x - top), axis=axes, keepdims=True)) + top
+    return np.squeeze(out, axis=axes)
+
+
+def _product_sum(factors: Sequence[tuple[Clique, np.ndarray]], keep: Clique) -> np.ndarray:
+    """Sum over every attribute not in ``keep`` of the product of the factors; the result has
+    one axis per attribute of ``keep``, in order. Labels are assigned locally, so the einsum
+    never sees more attributes than these few factors hold."""
+    labels: dict[int, int] = {}
+    operands: list[Any] = []
+    for attrs, array in factors:
+        operands += [array, [labels.setdefault(a, len(labels)) for a in attrs]]
+    operands.append([labels[a] for a in keep])
+    return np.einsum(*operands, optimize=len(factors) > 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# the estimated distribution
+
+
+@dataclass
+class GraphicalModel:
+    """A distribution over the codes, stored as its junction-tree clique marginals.
+
+    ``marginals[i]`` is the probability table of ``tree.cliques[i]``; ``total`` the estimated
+    number of rows. ``potentials`` (log-potentials of the measured cliques) and ``step`` (the
+    last mirror-descent step size) are kept in memory to warm-start the next estimate; they
+    are not needed to sample and are not saved.
+    """
+
+    shape: tuple[int, ...]
+    tree: JunctionTree
+    marginals: list[np.ndarray]
+    total: float
+    potentials: dict[Clique, np.ndarray] = field(default_factory=dict, repr=False)
+    step: float | None = field(default=None, repr=False)
+
+    def project(self, attrs: Sequence[int]) -> np.ndarray:
+        """Expected counts of the marginal on ``attrs`` (sorted), as an array with one axis each.
+
+        Inside one clique it is a sum. Otherwise the distribution of the smallest subtree
+        covering ``attrs`` is its clique marginals divided by its separator marginals, and the
+        other attributes are summed out leaf by leaf (variable elimination along the tree).
+        """
+        attrs = tuple(sorted(attrs))
+        if not attrs:
+            return np.array(self.total)
+        inside = self.tree.containing(attrs, self.shape)
+        if inside is not None:
+            clique = self.tree.cliques[inside]
+            return self.total * self.marginals[inside].sum(axis=_other_axes(clique, attrs))
+        return self.total * self._eliminate(attrs)
+
+    def _eliminate(self, attrs: Clique) -> np.ndarray:
+        tree = self.tree
+        holders = [min(i for i, c in enumerate(tree.cliques) if a in c) for a in attrs]
+        # every node on a path from a holder up to the root, with how many holders lie below
+        below: dict[int, int] = {}
+        for h in set(holders):
+            node = h
+            while node >= 0:
+                below[node] = below.get(node, 0) + 1
+                node = tree.parents[node]
+        need = len(set(holders))
+        top = max(i for i, count in below.items() if count == need)
+        nodes = sorted(i for i in below if i >= top and self._descends(i, top))
+        wanted = set(attrs)
+        messages: dict[int, list[tuple[Clique, np.ndarray]]] = {i: [] for i in nodes}
+        for i in reversed(nodes):
+            clique = tree.cliques[i]
+            factor = self.marginals[i] if i == top else self._conditional(i)
+            sep = () if i == top else tree.separator(i)
+            # sum out, before any product, what nothing else needs: keeps the einsum small
+            linked = {a for attrs_, _ in messages[i] for a in attrs_}
+            need = tuple(a for a in clique if a in wanted or a in linked or a in sep)
+            factors = [(need, factor.sum(axis=_other_axes(clique, need))), *messages[i]]
+            if i == top:
+                return _product_sum(factors, attrs)
+            held = {a for attrs_, _ in factors for a in attrs_}
+            keep = tuple(sorted(set(sep) | (held & wanted)))
+            messages[tree.parents[i]].append((keep, _product_sum(factors, keep)))
+        raise AssertionError("the subtree has no top")  # pragma: no cover
+
+    def _descends(self, node: int, top: int) -> bool:
+        while node > top:
+            node = self.tree.parents[node]
+        return node == top
+
+    def _conditional(self, i: int) -> np.ndarray:
+        """P(clique i without its separator | separator), zero where the separator is."""
+        clique = self.tree.cliques[i]
+        table = self.marginals[i]
+        sep_mass = table.sum(axis=_other_axes(clique, self.tree.separator(i)), keepdims=True)
+        return np.divide(table, sep_mass, out=np.zeros_like(table), where=sep_mass > 0)
+
+    def condition(self, allowed: dict[int, np.ndarray]) -> GraphicalModel:
+        """The model conditioned on column ``j`` taking only the codes where ``allowed[j]``.
+
+        Each indicator multiplies one clique holding its column; Hugin propagation (collect to
+        the root, then distribute, in probability space with 0/0 = 0) recalibrates the clique
+        marginals to the conditional distribution. ``total`` is kept.
+        """
+        tree, shape = self.tree, self.shape
+        tables = [m.copy() for m in self.marginals]
+        for column, mask in allowed.items():
+            home = tree.containing((column,), shape)
+            clique = tree.cliques[home]
+            tables[home] = tables[home] * np.asarray(mask, float).reshape(
+                _broadcast_shape((column,), clique, shape)
+            )
+        # separator tables, from the unconditioned marginals; Hugin updates them as it goes
+        seps = {
+            i: self.marginals[i].sum(axis=_other_axes(tree.cliques[i], tree.separator(i)))
+            for i in range(1, len(tree.cliques))
+        }
+
+        def absorb(target: int, source: int, edge: int) -> None:
+            sep = tree.separator(edge)
+            new = tables[source].sum(axis=_other_axes(tree.cliques[source], sep))
+            ratio = np.divide(new, seps[edge], out=np.zeros_like(new), where=seps[edge] > 0)
+            tables[target] = tables[target] * ratio.reshape(
+                _broadcast_shape(sep, tree.cliques[target], shape)
+            )
+            seps[edge] = new
+
+        for i in reversed(seps):
+            absorb(tree.parents[i], i, i)
+        for i in seps:
+            absorb(i, tree.parents[i], i)
+        mass = [t.sum() for t in tables]
+        if min(mass) <= 0:
+            return self
+        return GraphicalModel(
+            shape, tree, [t / z for t, z in zip(tables, mass, strict=True)], self.total
+        )
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` rows of codes drawn exactly from the model, shape ``(n, len(shape))``.
+
+        Forward sampling along the tree: the root clique's cells are drawn from its marginal,
+        then each clique's new attributes from their distribution given its separator, which
+        the parent has already fixed (by the running-intersection property nothing else is
+        relevant). One vectorised inverse-CDF lookup per clique.
+        """
+        out = np.zeros((n, len(self.shape)), dtype=np.int64, order="F")  # column writes
+        for i, clique in enumerate(self.tree.cliques):
+            sep = self.tree.separator(i)
+            new = tuple(a for a in clique if a not in set(sep))
+            if not new:
+                continue
+            order = [clique.index(a) for a in sep + new]
+            sep_sizes = [self.shape[a] for a in sep]
+            new_sizes = [self.shape[a] for a in new]
+            table = np.transpose(self.marginals[i], order).reshape(
+                math.prod(sep_sizes), math.prod(new_sizes)
+            )
+            rows = (
+                np.ravel_multi_index(tuple(out[:, a] for a in sep), sep_sizes)
+                if sep
+                else np.zeros(n, dtype=np.int64)
+            )
+            drawn = sample_rows(table, rows, rng)
+            for a, column in zip(new, np.unravel_index(drawn, new_sizes), strict=True):
+                out[:, a] = column
+        return out
+
+    # -- persistence -----------------------------------------------------------------------
+    def to_state(self, prefix: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        state = {
+            "shape": list(self.shape),
+            "cliques": [list(c) for c in self.tree.cliques],
+            "parents": list(self.tree.parents),
+            "total": float(self.total),
+        }
+        arrays = {f"{prefix}marginal_{i}": m for i, m in enumerate(self.marginals)}
+        return state, arrays
+
+    @classmethod
+    def from_state(
+        cls, state: dict[str, Any], arrays: dict[str, np.ndarray], prefix: str
+    ) -> GraphicalModel:
+        shape = tuple(int(s) for s in state["shape"])
+        tree = JunctionTree(
+            tuple(tuple(int(a) for a in c) for c in state["cliques"]),
+            tuple(int(p) for p in state["parents"]),
+        )
+        marginals = []
+        for i, clique in enumerate(tree.cliques):
+            table = np.asarray(arrays[f"{prefix}marginal_{i}"], dtype=float)
+            if table.shape != tuple(shape[a] for a in clique):
+                raise ModelFileError(f"clique table {i} has shape {table.shape}, not {clique}")
+            marginals.append(table)
+        return cls(shape, tree, marginals, float(state["total"]))
+
+
+def sample_rows(table: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For each entry of ``rows``, a column index drawn with probabilities ∝ ``table[row]``.
+
+    Inverse CDF, all draws at once. Narrow tables compare each uniform with its row's CDF
+    (in chunks, to bound memory); wide ones lay the rows' CDFs end to end, row ``r`` shifted
+    to ``[r, r + 1]``, so one ``searchsorted`` of ``r + u`` finds every draw. A row of zeros (a
+    parent configuration the model gives no mass) falls back to uniform.
+    """
+    table = np.asarray(table, dtype=float)
+    width = table.shape[1]
+    mass = table.sum(axis=1, keepdims=True)
+    probs = np.where(mass > 0, table / np.where(mass > 0, mass, 1.0), 1.0 / width)
+    cdf = np.cumsum(probs, axis=1)
+    cdf[:, -1] = 1.0
+    u = rng.random(rows.shape[0])
+    if width <= NARROW:
+        out = np.empty(rows.shape[0], dtype=np.int64)
+        for s in range(0, rows.shape[0], CHUNK):
+            out[s : s + CHUNK] = (cdf[rows[s : s + CHUNK]] <= u[s : s + CHUNK, None]).sum(axis=1)
+        return np.minimum(out, width - 1)
+    flat = (cdf + np.arange(table.shape[0])[:, None]).ravel()
+    found = np.searchsorted(flat, rows + u, side="right")
+    return np.clip(found - rows * width, 0, width - 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# estimation (Private-PGM)
+
+
+class _Inference:
+    """Sum-product message passing in log space on a fixed junction tree."""
+
+    def __init__(self, shape: tuple[int, ...], cliques: Sequence[Clique]):
+        self.shape = shape
+        self.tree = JunctionTree.build(shape, cliques)
+        tree = self.tree
+        self.home = {c: tree.containing(c, shape) for c in cliques}
+        self.expand = {c: _broadcast_shape(c, tree.cliques[self.home[c]], shape) for c in cliques}
+        self.edges = []
+        for i in range(1, len(tree.cliques)):
+            sep, parent = tree.separator(i), tree.parents[i]
+            child_c, parent_c = tree.cliques[i], tree.cliques[parent]
+            self.edges.append(
+                (
+                    i,
+                    parent,
+                    _other_axes(child_c, sep),
+                    _other_axes(parent_c, sep),
+                    _broadcast_shape(sep, parent_c, shape),
+                    _broadcast_shape(sep, child_c, shape),
+                )
+            )
+
+    def marginals(self, potentials: dict[Clique, np.ndarray], total: float) -> list[np.ndarray]:
+        """Clique marginals (summing to ``total``) of the model with these log-potentials."""
+        beliefs = [np.zeros(tuple(self.shape[a] for a in c)) for c in self.tree.cliques]
+        for clique, theta in potentials.items():
+            beliefs[self.home[clique]] = beliefs[self.home[clique]] + theta.reshape(
+                self.expand[clique]
+            )
+        upward: dict[int, np.ndarray] = {}
+        for i, parent, child_axes, _, in_parent, _ in reversed(self.edges):
+            upward[i] = _logsumexp(beliefs[i], child_axes)
+            beliefs[parent] = beliefs[parent] + upward[i].reshape(in_parent)
+        for i, parent, _, parent_axes, _, in_child in self.edges:
+            down = _logsumexp(beliefs[parent], parent_axes) - upward[i]
+            beliefs[i] = beliefs[i] + down.reshape(in_child)
+        out = []
+        for belief in beliefs:
+            log_z = _logsumexp(belief, tuple(range(belief.ndim)))
+            out.append(total * np.exp(belief - log_z))
+        return out
+
+    def project(self, marginals: list[np.ndarray], clique: Clique) -> np.ndarray:
+        home = self.home[clique]
+        return marginals[home].sum(axis=_other_axes(self.tree.cliques[home], clique))
+
+
+def _lipschitz(shape: Sequence[int], measurements: Sequence[Measurement]) -> float:
+    """Lipschitz constant of the gradient of the L2 loss in the marginals (mbi's bound: each
+    measurement is routed to the largest measured clique containing it; exact for identity
+    queries). It sets the first step size; the line search adapts it afterwards."""
+    cliques = {m.clique for m in measurements}
+    maximal = [c for c in cliques if not any(set(c) < set(o) for o in cliques)]
+    blocks: dict[Clique, float] = {}
+    for m in measurements:
+        home = min(
+            (c for c in maximal if set(m.clique) <= set(c)),
+            key=lambda c: (math.prod(shape[a] for a in c), c),
+        )
+        ratio = math.prod(shape[a] for a in home) / math.prod(shape[a] for a in m.clique)
+        blocks[home] = blocks.get(home, 0.0) + float(np.max(1.0 / np.square(m.stddev))) * ratio
+    return max(blocks.values())
+
+
+def estimate(
+    shape: Sequence[int],
+    measurements: Sequence[Measurement],
+    *,
+    iters: int,
+    warm_start: GraphicalModel | None = None,
+    total: float | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> GraphicalModel:
+    """The graphical model whose marginals best fit the noisy measurements (Private-PGM).
+
+    Minimises ``sum_m 0.5 * ||(mu_m - y_m) / sigma_m||^2`` over the marginals ``mu`` of
+    distributions with ``total`` rows, by mirror descent on the log-potentials of the measured
+    cliques (McKenna, Sheldon & Miklau 2019, Algorithm 1): the maximum-entropy solution, whose
+    junction tree is the triangulation of the measured cliques. Steps start at ``2 / (L *
+    total)`` and follow an Armijo search: grow by :data:`STEP_GROWTH` on sufficient decrease,
+    else halve. ``warm_start`` reuses a previous model's log-potentials *and step size*: AIM
+    re-estimates after each round, and restarting from the conservative first step left its
+    round estimates 2 to 40 times above the loss reached with the step carried over, after
+    100 iterations each (``benchmarks/marginal/results.md``).
+    """
+    shape = tuple(int(s) for s in shape)
+    total = estimate_total(measurements) if total is None else total
+    cliques = sorted({m.clique for m in measurements})
+    inference = _Inference(shape, cliques)
+    previous = warm_start.potentials if warm_start is not None else {}
+    theta = {
+        c: previous.get(c, np.zeros(tuple(shape[a] for a in c))).astype(float) for c in cliques
+    }
+    groups: dict[Clique, list[Measurement]] = {c: [] for c in cliques}
+    for m in measurements:
+        groups[m.clique].append(m)
+
+    def loss_and_gradient(mu: list[np.ndarray]) -> tuple[float, dict[Clique, np.ndarray]]:
+        loss, grad = 0.0, {}
+        for clique, group in groups.items():
+            projected = inference.project(mu, clique).ravel()
+            g = np.zeros_like(projected)
+            for m in group:
+                scaled = (projected - m.values) / m.stddev
+                loss += 0.5 * float(scaled @ scaled)
+                g += scaled / m.stddev
+            grad[clique] = g.reshape(theta[clique].shape)
+        return loss, grad
+
+    def change(g: dict[Clique, np.ndarray], mu: list[np.ndarray], mu2: list[np.ndarray]) -> float:
+        return sum(
+            float(np.vdot(g[c], inference.project(mu, c) - inference.project(mu2, c)))
+            for c in cliques
+        )
+
+    carried = warm_start.step if warm_start is not None else None
+    step = carried or 2.0 / (_lipschitz(shape, measurements) * total)
+    mu = inference.marginals(theta, total)
+    loss, grad = loss_and_gradient(mu)
+    for it in range(iters):
+        candidate = {c: theta[c] - step * grad[c] for c in cliques}
+        mu2 = inference.marginals(candidate, total)
+        loss2, grad2 = loss_and_gradient(mu2)
+        if loss - loss2 >= 0.5 * step * change(grad, mu, mu2):
+            theta, mu, loss, grad = candidate, mu2, loss2, grad2
+            step *= STEP_GROWTH
+        else:
+            step *= 0.5
+        if progress is not None and (it + 1) % PROGRESS_EVERY == 0:
+            progress(PROGRESS_EVERY)
+    if progress is not None and iters % PROGRESS_EVERY:
+        progress(iters % PROGRESS_EVERY)
+    return GraphicalModel(shape, inference.tree, [m / total for m in mu], float(total), theta, step)
+
+
+def unused_codes(
+    encoder: DomainEncoder, one_way: Sequence[Measurement], sigmas: float = SUPPORT_SIGMAS
+) -> list[np.ndarray]:
+    """Per column, the codes the encoder added in case the data use them ("missing", "other")
+    whose noisy 1-way count is below ``sigmas`` standard deviations: noise, not data.
+
+    A domain that was not declared public makes every column nullable and every estimated
+    categorical column open to "other"; without this, the estimate would give those codes the
+    mass of their noise, and the output would have missing values or ``<other>`` labels the
+    table never had. A column keeps at least one code. Post-processing: costs nothing.
+    """
+    out = []
+    for codec, m in zip(encoder.codecs.values(), one_way, strict=True):
+        structural = np.zeros(codec.size, dtype=bool)
+        if codec.nullable:
+            structural[codec.size - 1] = True  # every codec puts "missing" last
+        other = getattr(codec, "other_code", None)
+        if other is not None:
+            structural[other] = True
+        unused = structural & (m.values < sigmas * np.asarray(m.stddev))
+        out.append(unused if not unused.all() else np.zeros_like(unused))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the synthesizer base
+
+
+class MarginalSynthesizer(DPSynthesizer):
+    """DP synthesizer whose model is a :class:`GraphicalModel` over the encoder's codes, kept
+    as ``model_``. Subclasses implement ``_fit_codes``; they may extend sampling and state."""
+
+    def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return self.model_.sample(n, rng)
+
+    def _get_model_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return self.model_.to_state("model_")
+
+    def _set_model_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.model_ = GraphicalModel.from_state(state, arrays, "model_")

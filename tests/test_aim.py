@@ -1,0 +1,177 @@
+"""AIM: budget use, rounds, workload, model-size limit, and what it learns that MST cannot.
+
+Fits are small (a few thousand rows, few rounds and iterations); tolerances are explained where
+they are used.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabsynth.errors import ParameterError, TabsynthError
+from tabsynth.metadata import ColumnSpec, Metadata
+from tabsynth.synthesizers.aim import AIMSynthesizer, downward_closure
+from tabsynth.synthesizers.base import load
+from tabsynth.synthesizers.marginal import model_size_mb
+from tabsynth.synthesizers.mst import MSTSynthesizer
+
+#: Tests seed the noise on purpose; the warning that says so is checked elsewhere.
+pytestmark = pytest.mark.filterwarnings("ignore:noise_seed")
+
+FAST = {"max_rounds": 12, "round_iters": 30, "max_iters": 200}
+
+
+def xor_table(n: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, Metadata]:
+    """c = a XOR b (98 % of rows), d independent: every pair is independent, the triple not."""
+    rng = np.random.default_rng(seed)
+    a, b, d = rng.integers(0, 2, n), rng.integers(0, 2, n), rng.integers(0, 3, n)
+    c = np.where(rng.random(n) < 0.98, a ^ b, 1 - (a ^ b))
+    frame = pd.DataFrame({"a": a, "b": b, "c": c, "d": d}).astype(str)
+    spec = {k: ColumnSpec("categorical", categories=("0", "1"), nullable=False) for k in "abc"}
+    spec["d"] = ColumnSpec("categorical", categories=("0", "1", "2"), nullable=False)
+    return frame, Metadata(spec, public=True)
+
+
+@pytest.fixture(scope="module")
+def xor_fit() -> AIMSynthesizer:
+    frame, metadata = xor_table()
+    return AIMSynthesizer(4.0, noise_seed=1, **FAST).fit(frame, metadata)
+
+
+def xor_rate(out: pd.DataFrame) -> float:
+    a, b, c = (out[k].astype(int) for k in "abc")
+    return float(((a ^ b) == c).mean())
+
+
+def test_aim_learns_a_three_way_dependence_mst_cannot(xor_fit: AIMSynthesizer) -> None:
+    """A spanning tree of pairs cannot express XOR (all pairs are independent), so MST's
+    samples satisfy it half of the time; AIM's 3-way workload measures (a, b, c) and keeps it.
+    At ε = 4 with 4000 rows the noise on a 2x2x2 marginal is a few rows per cell."""
+    frame, metadata = xor_table()
+    assert xor_rate(xor_fit.sample(5000, seed=0)) > 0.9
+    mst = MSTSynthesizer(4.0, noise_seed=1, max_iters=200).fit(frame, metadata)
+    assert abs(xor_rate(mst.sample(5000, seed=0)) - 0.5) < 0.1
+
+
+def test_aim_spends_exactly_its_budget_in_rounds(xor_fit: AIMSynthesizer) -> None:
+    ledger = xor_fit.privacy
+    assert ledger.spent_epsilon == pytest.approx(4.0, rel=1e-6)
+    assert ledger.spent_epsilon <= 4.0 * (1 + 1e-9) and ledger.spent_delta <= 1e-9
+    assert ledger.remaining_rho() < 1e-9 * ledger.rho_budget
+    measures = [e for e in ledger.entries if e.phase == "measure"]
+    selects = [e for e in ledger.entries if e.phase == "select"]
+    assert len(measures) == 4 + len(selects) and 1 <= len(selects) <= FAST["max_rounds"]
+    # rounds are planned for T = max_rounds: the 1-way marginals use sigma_0 = sqrt(T / 1.8 rho)
+    sigma0 = math.sqrt(FAST["max_rounds"] / (2 * 0.9 * ledger.rho_budget))
+    sigmas = [e.params["sigma"] for e in measures]
+    assert sigmas[:4] == pytest.approx([sigma0] * 4)
+    # annealing only halves sigma; the last round takes what is left
+    halvings = np.log2(sigma0 / np.array(sigmas[4:-1]))
+    assert np.allclose(halvings, np.round(halvings)) and np.all(np.diff(halvings) >= 0)
+
+
+def test_save_load_round_trip(xor_fit: AIMSynthesizer, tmp_path: Path) -> None:
+    path = tmp_path / "aim.tabsynth"
+    xor_fit.save(path)
+    loaded = load(path)
+    assert isinstance(loaded, AIMSynthesizer) and loaded.get_params() == xor_fit.get_params()
+    pd.testing.assert_frame_equal(loaded.sample(800, seed=2), xor_fit.sample(800, seed=2))
+
+
+def test_downward_closure_weights() -> None:
+    """c_r = sum over workload marginals s of w_s |r ∩ s| (AIM, Section 4.2)."""
+    weights = downward_closure({(0, 1, 2): 1.0, (1, 2, 3): 2.0})
+    assert weights[(1, 2)] == 1 * 2 + 2 * 2
+    assert weights[(0,)] == 1 and weights[(3,)] == 2 and weights[(1,)] == 3
+    assert weights[(0, 1, 2)] == 3 + 2 * 2
+    assert (0, 3) not in weights and len(weights) == 7 + 7 - 3
+
+
+def test_explicit_workload_and_weights() -> None:
+    frame, metadata = xor_table(1500)
+    synth = AIMSynthesizer(
+        2.0,
+        workload=[("a", "b", "c"), ("c", "d")],
+        workload_weights=[1.0, 3.0],
+        noise_seed=2,
+        **FAST,
+    ).fit(frame, metadata)
+    measured = {e.purpose for e in synth.privacy.entries if e.phase == "measure"}
+    allowed = {"marginal (" + ", ".join(repr(c) for c in r) + ")" for r in _subsets("abc", "cd")}
+    assert measured <= allowed
+
+
+def _subsets(*groups: str) -> set[tuple[str, ...]]:
+    out = set()
+    for group in groups:
+        for k in range(1, len(group) + 1):
+            out |= {tuple(sorted(s)) for s in itertools.combinations(group, k)}
+    return out
+
+
+@pytest.mark.parametrize(
+    ("workload", "weights", "match"),
+    [
+        ([("a", "zz")], None, "distinct learned columns"),
+        ([("a", "a")], None, "distinct learned columns"),
+        ([("a", "pid")], None, "never learned"),
+        ([("a", "b")], [1.0, 2.0], "weights"),
+        ([("a", "b")], [0.0], "> 0"),
+    ],
+)
+def test_bad_workloads_are_refused(workload: list, weights: list | None, match: str) -> None:
+    frame, metadata = xor_table(300)
+    frame["pid"] = [f"p{i}" for i in range(len(frame))]
+    metadata = metadata.with_columns(pid=ColumnSpec("id"))
+    with pytest.raises(ParameterError, match=match):
+        AIMSynthesizer(1.0, workload=workload, workload_weights=weights).fit(frame, metadata)
+
+
+@pytest.mark.parametrize("param", ["max_rounds", "round_iters", "max_iters", "degree"])
+def test_bad_counts_are_refused(param: str) -> None:
+    frame, metadata = xor_table(300)
+    with pytest.raises(ParameterError, match=param):
+        AIMSynthesizer(1.0, **{param: 0}).fit(frame, metadata)
+
+
+def test_model_size_limit_is_respected() -> None:
+    """Ten dependent columns of 12 codes at a large ε: unconstrained, AIM grows 3-way cliques
+    (1728 cells, 13.5 KB each) past 0.02 MB; with max_model_size=0.02 it stays below."""
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 12, 3000)
+    frame = pd.DataFrame(
+        {f"x{i}": (base + rng.integers(0, 3, 3000)) % 12 for i in range(10)}
+    ).astype(str)
+    cats = tuple(str(v) for v in range(12))
+    md = Metadata(
+        {c: ColumnSpec("categorical", categories=cats, nullable=False) for c in frame},
+        public=True,
+    )
+
+    def size(limit: float) -> float:
+        params = {**FAST, "max_rounds": 20}
+        synth = AIMSynthesizer(20.0, max_model_size=limit, noise_seed=3, **params).fit(frame, md)
+        return model_size_mb(synth.model_.shape, list(synth.model_.tree.cliques))
+
+    assert size(80.0) > 0.02 >= size(0.02)
+
+
+def test_no_metadata_keeps_columns_and_dtypes() -> None:
+    try:
+        from tabsynth.datasets import load_sample
+
+        frame = load_sample("medical").head(3000)
+    except (ImportError, TabsynthError):
+        frame, _ = xor_table(3000)
+    with pytest.warns(UserWarning, match="noise_seed"):
+        synth = AIMSynthesizer(1.0, noise_seed=4, **FAST).fit(frame)
+    assert any(e.phase == "domain" for e in synth.privacy.entries)
+    out = synth.sample(1000, seed=0)
+    assert list(out.columns) == list(frame.columns)
+    assert dict(out.dtypes) == dict(frame.dtypes)

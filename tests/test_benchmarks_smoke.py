@@ -1,0 +1,58 @@
+"""Smoke test of the benchmark harness: ``python -m benchmarks.run --quick`` end to end.
+
+It runs the real command in a subprocess (as CI and a developer would), on the bundled medical
+sample, and checks the CSV it writes: one reference row, one row per quick method (ok, or
+"unavailable" while a synthesizer is not importable yet), every run scored, and the provenance
+lines every result file must carry.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.harness.results import COLUMNS  # noqa: E402
+from benchmarks.run import QUICK_METHODS  # noqa: E402
+
+
+@pytest.mark.slow
+def test_quick_benchmark_writes_expected_rows(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+    csv = tmp_path / "runs.csv"
+    header = [line for line in csv.read_text().splitlines() if line.startswith("#")]
+    assert any(line.startswith("# command: python -m benchmarks.run --quick") for line in header)
+    assert any(line.startswith("# machine:") for line in header)
+    assert any(line.startswith("# versions:") for line in header)
+
+    runs = pd.read_csv(csv, comment="#")
+    assert list(runs.columns) == COLUMNS
+    assert set(runs.dataset) == {"medical"}
+    assert list(runs.method) == ["real-holdout", *QUICK_METHODS.split(",")]
+    assert runs.status.iloc[0] == "reference"
+    assert set(runs.status.iloc[1:]) <= {"ok", "unavailable"}
+    ok = runs[runs.status == "ok"]
+    assert {"ts-gaussian_copula", "ts-mst"} <= set(ok.method)
+    for column in ("fit_s", "sample_s", "peak_rss_mb", "k_marginal", "two_way_accuracy",
+                   "detection_auc", "tstr_auc", "trtr_auc", "mia_advantage"):  # fmt: skip
+        assert ok[column].notna().all(), column
+    private = ok[ok.private]
+    assert (private.epsilon == 1.0).all()
+    assert (private.epsilon_spent <= 1.0 + 1e-9).all()
+    assert (ok[~ok.private].epsilon.isna()).all()
+    assert (tmp_path / "medical.md").is_file()
+    assert (tmp_path / "plots" / "medical_fidelity_vs_epsilon.png").is_file()
