@@ -84,8 +84,7 @@ def test_dp_fit_records_one_training_entry_and_explains_it(public) -> None:
     assert synth.sample(20, seed=0)["c"].isin(["u", "v", "w"]).all()
 
 
-def test_poisson_sampling_is_on(public) -> None:
-    frame, metadata = public
+def test_poisson_sampling_is_on() -> None:
     codes = np.column_stack([np.arange(300) % 10, np.arange(300) % 3, np.arange(300) % 2])
     net = AutoregressiveNet((101, 3, 2), 8, 0)
     config = DPTrainConfig(8, 0, 1, 30, 1e-3, 1.0, "random")

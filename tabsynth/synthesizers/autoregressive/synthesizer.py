@@ -43,7 +43,7 @@ NON_PRIVATE_DEFAULTS: dict[str, Any] = {
 DP_DEFAULTS: dict[str, Any] = {
     "epochs": 10,
     "batch_size": 2048,
-    "width": 32,
+    "width": 64,
     "blocks": 0,
     # Large: DP-SGD takes few steps (200 on Adult), and Adam moves a weight by about the step
     # size per step, so 3e-3 could not reach the logits of skewed columns (measured: 2-way
