@@ -53,6 +53,10 @@ def fit_and_sample(
         "versions": versions("mostlyai-engine", "torch", "opacus", "numpy", "pandas"),
         "epsilon_spent": eps,
         "delta_spent": delta,
+        "note": None
+        if dp is None
+        else "ε, δ from the engine's progress log, which rounds "
+        "them to 2 decimals (δ = 1e-9 shows as 0)",
     }
     return synthetic, info
 
