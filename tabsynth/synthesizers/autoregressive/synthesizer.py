@@ -220,6 +220,8 @@ class AutoregressiveSynthesizer(DPSynthesizer):
             raise ParameterError(f"validation must be a fraction in [0, 1), not {self.validation}")
         if not isinstance(self.patience, int) or self.patience < 1:
             raise ParameterError(f"patience must be a positive integer, not {self.patience!r}")
+        if isinstance(self.bins, bool) or not isinstance(self.bins, int) or self.bins < 2:
+            raise ParameterError(f"bins must be an integer >= 2, not {self.bins!r}")
         if not self.max_grad_norm > 0:
             raise ParameterError(f"max_grad_norm must be > 0, not {self.max_grad_norm!r}")
 
