@@ -23,7 +23,7 @@ FAST = {"epochs": 2, "width": 16, "batch_size": 64, "progress": False}
 def linked() -> pd.DataFrame:
     """``late`` copies ``early`` 95 % of the time: conditioning on ``late`` must move ``early``."""
     rng = np.random.default_rng(1)
-    n = 1500
+    n = 1000
     early = rng.choice(["a", "b"], n, p=[0.8, 0.2])
     late = np.where(rng.random(n) < 0.95, early, np.where(early == "a", "b", "a"))
     return pd.DataFrame({"early": early, "noise": rng.integers(0, 5, n), "late": late})

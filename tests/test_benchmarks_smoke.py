@@ -35,7 +35,8 @@ def test_quick_benchmark_writes_expected_rows(tmp_path: Path) -> None:
 
     csv = tmp_path / "runs.csv"
     header = [line for line in csv.read_text().splitlines() if line.startswith("#")]
-    assert any(line.startswith("# command: python -m benchmarks.run --quick") for line in header)
+    commands = [line for line in header if line.startswith("# command: ")]
+    assert any("python -m benchmarks.run --quick --out" in line for line in commands)
     assert any(line.startswith("# machine:") for line in header)
     assert any(line.startswith("# versions:") for line in header)
 

@@ -162,7 +162,7 @@ def audit_epsilon(epsilon: float, trials: int) -> float:
         synth = AutoregressiveSynthesizer(
             epsilon=epsilon,
             delta=1e-5,
-            epochs=4,
+            epochs=2,
             batch_size=64,
             width=8,
             learning_rate=0.05,

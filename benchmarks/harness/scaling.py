@@ -119,7 +119,8 @@ def _write(out: Path, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
     for _, r in frame.iterrows():
         lines.append(
             f"| {r.method} | {r.rows:,} | {r.status} | {_f(r.fit_s, '.1f')} "
-            f"| {_f(r.peak_rss_mb, '.0f')} | {_f(r.sample_rows_per_s, ',.0f')} | {r.note or ''} |"
+            f"| {_f(r.peak_rss_mb, '.0f')} | {_f(r.sample_rows_per_s, ',.0f')} "
+            f"| {'' if pd.isna(r.note) else r.note} |"
         )
     lines += ["", *results.provenance_lines(meta)]
     (out / "scaling.md").write_text("\n".join(lines) + "\n")

@@ -323,6 +323,9 @@ class GraphicalModel:
         return self.total * self._eliminate(attrs)
 
     def _eliminate(self, attrs: Clique) -> np.ndarray:
+        """Marginal of ``attrs`` when no clique holds them all: sum-product over the smallest
+        subtree covering them, leaves first. Each node's message to its parent is
+        P(kept attributes | separator)."""
         tree = self.tree
         holders = [min(i for i, c in enumerate(tree.cliques) if a in c) for a in attrs]
         # every node on a path from a holder up to the root, with how many holders lie below
@@ -332,25 +335,29 @@ class GraphicalModel:
             while node >= 0:
                 below[node] = below.get(node, 0) + 1
                 node = tree.parents[node]
-        need = len(set(holders))
-        top = max(i for i, count in below.items() if count == need)
+        count = len(set(holders))
+        top = max(i for i, n in below.items() if n == count)
         nodes = sorted(i for i in below if i >= top and self._descends(i, top))
         wanted = set(attrs)
         messages: dict[int, list[tuple[Clique, np.ndarray]]] = {i: [] for i in nodes}
         for i in reversed(nodes):
             clique = tree.cliques[i]
-            factor = self.marginals[i] if i == top else self._conditional(i)
             sep = () if i == top else tree.separator(i)
-            # sum out, before any product, what nothing else needs: keeps the einsum small
             linked = {a for attrs_, _ in messages[i] for a in attrs_}
+            # sum out first what nothing else needs: keeps the products small
             need = tuple(a for a in clique if a in wanted or a in linked or a in sep)
-            factors = [(need, factor.sum(axis=_other_axes(clique, need))), *messages[i]]
+            factors = [(need, self._reduced(i, need, i == top)), *messages[i]]
             if i == top:
                 return _product_sum(factors, attrs)
-            held = {a for attrs_, _ in factors for a in attrs_}
-            keep = tuple(sorted(set(sep) | (held & wanted)))
+            keep = tuple(sorted(set(sep) | ((set(clique) | linked) & wanted)))
             messages[tree.parents[i]].append((keep, _product_sum(factors, keep)))
         raise AssertionError("the subtree has no top")  # pragma: no cover
+
+    def _reduced(self, i: int, need: Clique, top: bool) -> np.ndarray:
+        """Clique ``i``'s marginal (``top``) or conditional given its separator, summed down to
+        the attributes ``need``."""
+        full = self.marginals[i] if top else self._conditional(i)
+        return full.sum(axis=_other_axes(self.tree.cliques[i], need))
 
     def _descends(self, node: int, top: int) -> bool:
         while node > top:

@@ -5,9 +5,9 @@ layer is a sum of one learned vector per (head, column, code): the visible colum
 the vector of their code, the others the vector of a per-column "hidden" code. That is a
 linear layer on the one-hot encoding of the row, with the invisible columns replaced by a
 marker, and it costs one gather-and-add per column instead of a matrix product, which is what
-keeps sampling fast: drawing a row costs about ``d·d·width + d·width·(width·blocks + codes)``
-multiply-adds. Residual per-head linear blocks follow, then a per-head output layer with one
-logit per code of the column.
+keeps sampling fast: drawing a row costs ``d·d·width`` additions plus
+``width·(d·width·blocks + Σ codes)`` multiply-adds. Residual per-head linear blocks follow,
+then a per-head output layer with one logit per code of the column.
 
 Which columns a head sees is given by a *rank* per row: column ``i`` is visible to head ``j``
 when ``rank[i] < rank[j]``. A fixed rank gives an ordinary autoregressive model; a random
