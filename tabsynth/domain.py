@@ -58,18 +58,32 @@ class Codec(Protocol):
 
 
 def uniform_edges(lower: float, upper: float, bins: int, integer: bool) -> np.ndarray:
-    """Equal-width edges over public bounds. Integer columns get half-integer edges, one bin
-    per value when the range is small, so every bin holds at least one integer."""
+    """Equal-width edges over public bounds, with a point bin at each bound.
+
+    Integer columns get half-integer edges, one bin per value when the range is small, so
+    every bin holds at least one integer. Otherwise the two outermost of the ``bins`` bins hold
+    only the bounds themselves: values piled up at a bound are the usual spike of real tables
+    (amounts that are mostly 0, scores capped at their maximum) and are read from no data, so
+    keeping them costs no privacy. Smeared over a wide bin instead, a spike at 0 decodes as
+    values spread across the bin: on Adult with public bounds, MST's spike-aware 3-way
+    marginal score went from 518 to 820 with these two bins (``benchmarks/marginal/results.md``).
+    """
     if bins < 1:
         raise MetadataError(f"bins must be at least 1, not {bins}")
     if integer:
         lo, hi = float(np.floor(lower)) - 0.5, float(np.ceil(upper)) + 0.5
         if hi - lo <= bins:
             return np.arange(lo, hi + 0.5, 1.0)
-        return snap_integer_edges(np.linspace(lo, hi, bins + 1))
+        if bins < 3:
+            return snap_integer_edges(np.linspace(lo, hi, bins + 1))
+        inner = snap_integer_edges(np.linspace(lo + 1.0, hi - 1.0, bins - 1))
+        return np.concatenate([[lo], inner, [hi]])
     if lower == upper:
         return np.array([lower, upper], dtype=float)
-    return np.linspace(float(lower), float(upper), bins + 1)
+    lo, hi = float(lower), float(upper)
+    if bins < 3:
+        return np.linspace(lo, hi, bins + 1)
+    return np.concatenate([[lo], np.linspace(lo, hi, bins - 1), [hi]])
 
 
 def snap_integer_edges(edges: np.ndarray) -> np.ndarray:

@@ -76,6 +76,19 @@ def test_aim_spends_exactly_its_budget_in_rounds(xor_fit: AIMSynthesizer) -> Non
     assert np.allclose(halvings, np.round(halvings)) and np.all(np.diff(halvings) >= 0)
 
 
+def test_fewer_rounds_than_columns_still_spend_exactly_the_budget() -> None:
+    """max_rounds=2 with 4 columns: the one-way measurements alone are 4 rounds, so the plan
+    must grow to d + 1 = 5 rounds instead of overspending on the first measurements."""
+    frame, metadata = xor_table(1000)
+    synth = AIMSynthesizer(1.0, noise_seed=2, **{**FAST, "max_rounds": 2}).fit(frame, metadata)
+    ledger = synth.privacy
+    assert ledger.spent_epsilon == pytest.approx(1.0, rel=1e-6)
+    assert any(e.phase == "select" for e in ledger.entries)
+    sigma0 = math.sqrt(5 / (2 * 0.9 * ledger.rho_budget))
+    first = [e.params["sigma"] for e in ledger.entries if e.phase == "measure"][:4]
+    assert first == pytest.approx([sigma0] * 4)
+
+
 def test_save_load_round_trip(xor_fit: AIMSynthesizer, tmp_path: Path) -> None:
     path = tmp_path / "aim.tabsynth"
     xor_fit.save(path)

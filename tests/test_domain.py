@@ -78,6 +78,17 @@ def test_integer_bins_hold_whole_numbers():
     assert len(small) == 6  # one bin per value when the range is small
 
 
+@pytest.mark.parametrize("integer", [True, False])
+def test_uniform_bins_keep_spikes_at_public_bounds(integer):
+    """Zero-inflated amounts (capital_gain: 0 for 92 % of Adult) must come back as zeros, and
+    values capped at the upper bound as the bound, without reading any data."""
+    x = pd.Series(np.r_[np.zeros(900), np.linspace(1, 99_998, 90), np.full(10, 99_999.0)])
+    codec = BinnedCodec(uniform_edges(0, 99_999, 16, integer), integer=integer, nullable=False)
+    assert codec.bins == 16
+    back = codec.decode(codec.encode(x), np.random.default_rng(0))
+    assert (back == 0).sum() == 900 and (back == 99_999).sum() == 10
+
+
 def test_decode_samples_uniformly_inside_a_bin():
     codec = BinnedCodec(np.array([0.0, 10.0, 20.0]), nullable=False)
     values = codec.decode(np.zeros(20_000, dtype=int), np.random.default_rng(0)).to_numpy()

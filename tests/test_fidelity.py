@@ -203,6 +203,18 @@ def test_regression_target_uses_r2(tables):
     assert out["metric"] == "r2" and out["tstr"] == out["trtr"]
 
 
+def test_utility_survives_an_all_missing_synthetic_column(tables):
+    """A synthesizer may emit a numeric column with no values at all (seen with a peer's DP
+    output): TSTR must still be scored, the column simply carrying no information."""
+    train, holdout, md = tables
+    hollow = train.assign(glucose=np.nan)
+    disc = Discretizer.fit(train, md)
+    out, _ = utility_report(
+        disc, disc.encode(train), disc.encode(hollow), disc.encode(holdout), "diabetic"
+    )
+    assert out["tstr"] is not None and out["tstr"] < out["trtr"]
+
+
 # -- subgroups --------------------------------------------------------------------------------
 
 

@@ -173,6 +173,9 @@ def _fit_predict(
 
     x, mask = disc.features(table.take(rows))
     x, mask = x[:, features], mask[features]
+    # A feature the synthesizer left entirely missing carries no information, and
+    # scikit-learn's binning fails on an all-NaN column: make it constant, so no tree splits on it.
+    x[:, np.isnan(x).all(axis=0)] = 0.0
     params = {"max_iter": 100, "categorical_features": mask, "random_state": seed}
     with single_thread():
         if task == "regression":

@@ -81,7 +81,8 @@ class AIMSynthesizer(MarginalSynthesizer):
         Largest model in megabytes (float64 junction-tree tables); bounds memory and time.
     max_rounds:
         The T of AIM: the budget is first planned for this many rounds (default 16 per
-        column); annealing makes later rounds dearer, so fewer are run.
+        column); annealing makes later rounds dearer, so fewer are run. The first d rounds
+        measure the one-way marginals, so at least d + 1 are planned whatever is asked.
     round_iters:
         Private-PGM iterations after each round (warm-started from the previous estimate).
     max_iters:
@@ -154,6 +155,8 @@ class AIMSynthesizer(MarginalSynthesizer):
         candidates = downward_closure(self._workload(names))
         rho = ledger.remaining_rho()
         rounds = self.max_rounds if self.max_rounds is not None else ROUNDS_PER_COLUMN * d
+        # the d one-way measurements are rounds too: plan for at least one selection after them
+        rounds = max(rounds, d + 1)
         sigma = math.sqrt(rounds / (2 * MEASURE_SHARE * rho))
         epsilon = math.sqrt(8 * (1 - MEASURE_SHARE) * rho / rounds)
 

@@ -83,7 +83,8 @@ class DPSynthesizer(Synthesizer):
         Bins of each numeric or datetime column. Integer columns with fewer values get one
         bin per value.
     binning:
-        Where the bin edges go. ``"auto"``: uniform over public bounds (free), at DP quantiles
+        Where the bin edges go. ``"auto"``: uniform over public bounds, with a point bin at
+        each bound so spikes there (amounts that are mostly 0) survive (free), at DP quantiles
         inside DP-estimated bounds. ``"quantile"``: at DP quantiles also inside public bounds,
         paid from ``budget_split`` - worth it when the public bounds are much wider than where
         the data lie (on Adult at ε = 1 it raised the 3-way marginal score of MST from 848 to
