@@ -21,6 +21,7 @@ from tabsynth.synthesizers.autoregressive import AutoregressiveSynthesizer
 from tabsynth.synthesizers.autoregressive.dp import (
     ColumnNLL,
     DPTrainConfig,
+    default_dp_schedule,
     make_private,
     plan_sgd,
 )
@@ -82,6 +83,19 @@ def test_dp_fit_records_one_training_entry_and_explains_it(public) -> None:
     for words in ("sampling rate", "steps", "noise multiplier", "clipping norm", "SEEDED"):
         assert words in text
     assert synth.sample(20, seed=0)["c"].isin(["u", "v", "w"]).all()
+
+
+@pytest.mark.parametrize(
+    ("rows", "epochs", "batch"),
+    [(39_073, 40, 7815), (1_000_000, 2, 8192), (100, 40, 20), (3, 67, 1)],
+)
+def test_default_dp_schedule_takes_about_200_large_steps(rows, epochs, batch) -> None:
+    """Expected batches of a fifth of the table (at most 8192 rows) and about 200 steps; the
+    user's own epochs or batch size are kept."""
+    assert default_dp_schedule(rows, None, None) == (epochs, batch)
+    steps = epochs * math.ceil(rows / batch)
+    assert abs(steps - 200) <= math.ceil(rows / batch) / 2
+    assert default_dp_schedule(rows, 7, 64) == (7, 64)
 
 
 def test_poisson_sampling_is_on() -> None:

@@ -41,8 +41,8 @@ NON_PRIVATE_DEFAULTS: dict[str, Any] = {
     "learning_rate": 5e-3,
 }
 DP_DEFAULTS: dict[str, Any] = {
-    "epochs": 10,
-    "batch_size": 2048,
+    "epochs": None,  # see dp.default_dp_schedule: 200 steps of large Poisson batches
+    "batch_size": None,
     "width": 64,
     "blocks": 0,
     # Large: DP-SGD takes few steps (200 on Adult), and Adam moves a weight by about the step
@@ -193,11 +193,17 @@ class AutoregressiveSynthesizer(DPSynthesizer):
     def _fit_codes(
         self, codes: np.ndarray, encoder: DomainEncoder, ledger: PrivacyLedger, noise: NoiseSource
     ) -> None:
-        from tabsynth.synthesizers.autoregressive.dp import DPTrainConfig, train_private
-
-        config = DPTrainConfig(
-            order=self.order, max_grad_norm=self.max_grad_norm, **self._resolved(DP_DEFAULTS)
+        from tabsynth.synthesizers.autoregressive.dp import (
+            DPTrainConfig,
+            default_dp_schedule,
+            train_private,
         )
+
+        params = self._resolved(DP_DEFAULTS)
+        params["epochs"], params["batch_size"] = default_dp_schedule(
+            len(codes), params["epochs"], params["batch_size"]
+        )
+        config = DPTrainConfig(order=self.order, max_grad_norm=self.max_grad_norm, **params)
         self.net_, plan = train_private(
             codes, _sizes(encoder), config, ledger, noise, self.seed, self.progress
         )
