@@ -113,7 +113,7 @@ class AIMSynthesizer(MarginalSynthesizer):
         max_iters: int = 1000,
         budget_split: float = DEFAULT_BUDGET_SPLIT,
         bins: int = DEFAULT_BINS,
-        binning: Binning = "auto",
+        binning: Binning = "quantile",
         seed: int | None = None,
         noise_seed: int | None = None,
         on_out_of_bounds: OutOfBounds = "error",

@@ -77,7 +77,7 @@ class MSTSynthesizer(MarginalSynthesizer):
         max_iters: int = 2000,
         budget_split: float = DEFAULT_BUDGET_SPLIT,
         bins: int = DEFAULT_BINS,
-        binning: Binning = "auto",
+        binning: Binning = "quantile",
         seed: int | None = None,
         noise_seed: int | None = None,
         on_out_of_bounds: OutOfBounds = "error",

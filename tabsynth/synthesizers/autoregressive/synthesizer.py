@@ -31,6 +31,7 @@ from tabsynth.synthesizers.autoregressive.training import (
 )
 from tabsynth.synthesizers.base import MetadataLike, Synthesizer, check_count, restore_dtypes
 from tabsynth.synthesizers.dp_base import DEFAULT_BUDGET_SPLIT, DEFAULT_DELTA, DPSynthesizer
+from tabsynth.synthesizers.dp_domain import Binning
 
 #: Defaults of the parameters left as ``None``, per mode (measured on Adult, see module doc).
 NON_PRIVATE_DEFAULTS: dict[str, Any] = {
@@ -76,6 +77,9 @@ class AutoregressiveSynthesizer(DPSynthesizer):
     bins:
         Bins per numeric or datetime column (integer columns with fewer values get one bin per
         value). Numbers are decoded uniformly inside their bin.
+    binning:
+        DP only: where bin edges go (see :class:`~tabsynth.synthesizers.dp_base.DPSynthesizer`);
+        non-private fits always cut at the data's quantiles.
     order:
         Column orders seen in training. ``"mixed"`` (default): half the rows in the table's
         order, half in random orders; ``"random"``: all in random orders. Both let sampling
@@ -121,6 +125,7 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         blocks: int | None = None,
         learning_rate: float | None = None,
         bins: int = DEFAULT_FINE_BINS,
+        binning: Binning = "quantile",
         order: str = "mixed",
         validation: float = 0.1,
         patience: int = 3,
@@ -136,6 +141,7 @@ class AutoregressiveSynthesizer(DPSynthesizer):
             delta,
             budget_split=budget_split,
             bins=bins,
+            binning=binning,
             seed=seed,
             noise_seed=noise_seed,
             on_out_of_bounds=on_out_of_bounds,
