@@ -150,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         rows, old = results.load_runs(out)
         if old is not None:
             meta["commands"] = [*old["commands"], command]
+            earlier = old.get("loads", [None] * len(old["commands"]))
+            meta["loads"] = [*earlier, *meta["loads"]]
 
     def save() -> None:
         results.write_runs(out, rows, meta)

@@ -111,6 +111,21 @@ def test_poisson_sampling_is_on() -> None:
     assert 15 < np.mean(sizes) < 45
 
 
+def test_plan_matches_opacus_when_the_rate_rounds() -> None:
+    """1e6 rows in expected batches of 8192: q = 1/123, but int(1 / (1/123)) is 122 in floating
+    point, so opacus runs 122 batches an epoch and accounts them at 1/122. The plan must
+    account exactly that (found by the scaling benchmark, where the fit refused to finish)."""
+    n = 1_000_000
+    plan = plan_sgd(PrivacyLedger(1.0, 1e-9), n, 8192, 2)
+    assert plan.poisson_rate == 1 / 123 and plan.sample_rate == 1 / 122 and plan.steps == 244
+    net = AutoregressiveNet((10, 3), 4, 0)
+    config = DPTrainConfig(4, 0, 2, 8192, 1e-3, 1.0, "random")
+    codes = np.zeros((n, 2), dtype=np.int64)
+    *_, loader = make_private(net, codes, config, plan, NoiseSource.seeded(0))
+    assert len(loader) * config.epochs == plan.steps
+    assert loader.sample_rate == plan.poisson_rate
+
+
 def test_ghost_norms_equal_true_per_row_gradient_norms() -> None:
     torch.manual_seed(0)
     sizes = (4, 3, 5)

@@ -115,10 +115,14 @@ def versions() -> dict[str, Any]:
 
 
 def provenance(command: str) -> dict[str, Any]:
+    """Where a result file came from. ``loads`` holds the load average at the start of each
+    command (``None`` where not recorded): on a shared machine it says which timings compare."""
+    found = machine()
     return {
         "commands": [command],
+        "loads": [found["load_average_at_start"]],
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine(),
+        "machine": found,
         "versions": versions(),
     }
 
@@ -291,14 +295,18 @@ def _pair(ours: Any, theirs: Any, spec: str) -> str:
 
 def provenance_lines(meta: dict[str, Any]) -> list[str]:
     m = meta["machine"]
+    loads = meta.get("loads") or [None] * len(meta["commands"])
+    if len(loads) == 1:  # one command: the machine's record is its load
+        loads = [m["load_average_at_start"]]
     return [
         "Made by:",
         "",
         *[f"    {c}" for c in meta["commands"]],
         "",
         f"Machine: {m['cores']} cores ({m['cpu']}), {m['ram_gib']} GiB RAM, {m['platform']}, "
-        f"Python {m['python']}; load average at start {m['load_average_at_start']} "
-        "(a shared machine: compare timings as ratios within one run).",
+        f"Python {m['python']}; load average (1, 5, 15 min) at the start of each command, in "
+        f"order: {', '.join(str(x) if x else 'not recorded' for x in loads)} "
+        "(a shared machine: compare timings within one command's runs).",
         "",
         f"Versions: {json.dumps(_short_versions(meta['versions']))}",
     ]

@@ -90,12 +90,20 @@ class DPTrainConfig:
 
 @dataclass(frozen=True)
 class SGDPlan:
-    """The accounted schedule: Poisson rate, number of steps and noise multiplier."""
+    """The accounted schedule: Poisson rate, number of steps and noise multiplier.
+
+    ``poisson_rate`` is the rate the loader samples rows at; ``sample_rate`` the rate the
+    accounting uses, which opacus takes as one over the batches per epoch. The two differ only
+    when ``1 / (1 / k)`` rounds below ``k`` in floating point (k = 123 batches does): opacus then
+    runs ``k - 1`` batches an epoch and accounts them at ``1 / (k - 1)``, a slightly larger
+    rate, which only overstates the privacy loss.
+    """
 
     sample_rate: float
     steps: int
     noise_multiplier: float
     rdp: tuple[float, ...]
+    poisson_rate: float
 
 
 # -- per-row gradient norms of the headwise layers (ghost clipping) ---------------------------
@@ -193,8 +201,10 @@ def default_dp_schedule(
 
 def plan_sgd(ledger: PrivacyLedger, n_rows: int, batch_size: int, epochs: int) -> SGDPlan:
     """The smallest σ for which ``epochs`` of Poisson-sampled steps fit in what the ledger has
-    left (with ``q = 1 / ceil(n_rows / batch_size)``, as opacus derives it from the loader)."""
-    steps_per_epoch = max(math.ceil(n_rows / batch_size), 1)
+    left, with the Poisson rate ``1 / ceil(n_rows / batch_size)`` and the batches per epoch and
+    accounted rate exactly as opacus derives them from the loader (see :class:`SGDPlan`)."""
+    poisson_rate = 1.0 / max(math.ceil(n_rows / batch_size), 1)
+    steps_per_epoch = int(1 / poisson_rate)  # opacus' UniformWithReplacementSampler.__len__
     sample_rate = 1.0 / steps_per_epoch
     steps = epochs * steps_per_epoch
     orders = np.asarray(ledger.orders)
@@ -211,7 +221,7 @@ def plan_sgd(ledger: PrivacyLedger, n_rows: int, batch_size: int, epochs: int) -
         tuple(spent[::CALIBRATION_STRIDE]),
     )
     curve = rdp_curve(sample_rate, sigma, steps, orders)
-    return SGDPlan(sample_rate, steps, sigma, tuple(float(v) for v in curve))
+    return SGDPlan(sample_rate, steps, sigma, tuple(float(v) for v in curve), poisson_rate)
 
 
 @functools.lru_cache(maxsize=64)
@@ -396,9 +406,15 @@ def _check_loader(loader: DataLoader, plan: SGDPlan) -> None:
         loader.batch_sampler, UniformWithReplacementSampler
     ):
         raise PrivacyError("opacus did not install Poisson sampling; refusing to train")
-    if not math.isclose(loader.sample_rate, plan.sample_rate, rel_tol=1e-12):
+    if not math.isclose(loader.sample_rate, plan.poisson_rate, rel_tol=1e-12):
         raise PrivacyError(
-            f"opacus samples at rate {loader.sample_rate} but {plan.sample_rate} was accounted"
+            f"opacus samples at rate {loader.sample_rate} but {plan.poisson_rate} was planned"
+        )
+    batches = len(loader)
+    if not math.isclose(batches * plan.sample_rate, 1.0) or plan.poisson_rate > plan.sample_rate:
+        raise PrivacyError(
+            f"opacus runs {batches} batches an epoch but the ledger accounts rate "
+            f"{plan.sample_rate}"
         )
 
 
