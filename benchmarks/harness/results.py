@@ -296,8 +296,6 @@ def _pair(ours: Any, theirs: Any, spec: str) -> str:
 def provenance_lines(meta: dict[str, Any]) -> list[str]:
     m = meta["machine"]
     loads = meta.get("loads") or [None] * len(meta["commands"])
-    if len(loads) == 1:  # one command: the machine's record is its load
-        loads = [m["load_average_at_start"]]
     return [
         "Made by:",
         "",

@@ -7,8 +7,10 @@ is either public or paid for, so :class:`DPSynthesizer` fixes the policy once fo
 * **Budget.** ε > 0 and 0 < δ < 1/n, else :class:`~tabsynth.errors.BudgetError`. A δ of the
   order of 1/n allows mechanisms that publish whole rows with probability δ·n; the default
   1e-9 is far below 1/n for any table that fits in memory. The row count n is treated as
-  public: it only decides whether the requested δ is accepted (an error to the data owner,
-  not a release), as is usual in DP software; the models never use it otherwise.
+  public, as is usual in DP software: it decides whether the requested δ is accepted (an
+  error to the data owner, not a release), and DP-SGD uses it for its schedule (sampling rate,
+  steps) and, inside opacus, to scale the noisy gradient sum by the expected batch size.
+  MST and AIM do not use it: their models' row total is estimated from the noisy marginals.
 * **Metadata.** Column names and kinds are public schema in every mode. Domains (bounds,
   categories, nullability, precision) are public only when the user declares them so:
   ``Metadata(..., source="user", public=True)``. Metadata detected from the data is refused

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -92,30 +92,33 @@ def columns_to_estimate(
 ) -> list[str]:
     """Learned columns whose domain is not declared (booleans always have one), and with
     ``binning="quantile"`` the numeric and datetime columns whose bounds are, for their edges
-    (except those the bounds alone bin exactly: a single value, or an integer range of at
-    most ``bins`` values, one bin each)."""
+    (except those the bounds alone bin exactly, see :func:`exact_bins`)."""
     out = []
     for name, spec in metadata.columns.items():
         if spec.kind in GENERATED_KINDS:
             continue
-        edges_wanted = binning == "quantile" and spec.kind in NUMERIC_KINDS
-        if not spec.has_domain or (edges_wanted and not _exact(spec, bins)):
+        if not spec.has_domain:
             out.append(name)
+        elif binning == "quantile" and spec.kind in NUMERIC_KINDS:
+            integer = spec.kind == "numerical" and spec.dtype == "int"
+            if not exact_bins(spec.lower, spec.upper, integer, bins):
+                out.append(name)
     return out
 
 
-def _exact(spec: ColumnSpec, bins: int) -> bool:
-    """Whether public bounds give every value its own bin, so DP edges could add nothing."""
-    if spec.lower == spec.upper:
+def exact_bins(lower: Any, upper: Any, integer: bool, bins: int) -> bool:
+    """Whether the bounds alone give every value its own bin - a single value, or an integer
+    range of at most ``bins`` values - so DP quantile edges could add nothing."""
+    if lower == upper:
         return True
-    if spec.kind != "numerical" or spec.dtype != "int":
-        return False
-    return float(np.ceil(spec.upper)) - float(np.floor(spec.lower)) + 1 <= bins
+    return integer and float(np.ceil(upper)) - float(np.floor(lower)) + 1 <= bins
 
 
 def categorical_to_estimate(metadata: Metadata) -> list[str]:
     """Categorical columns without public categories: they need additive δ (dp_categories)."""
-    return [n for n in columns_to_estimate(metadata, "auto") if metadata[n].kind == "categorical"]
+    return [
+        n for n, s in metadata.columns.items() if s.kind == "categorical" and not s.has_domain
+    ]
 
 
 def private_domain(
@@ -272,8 +275,7 @@ class _ColumnEstimator:
     def _edges(
         self, name: str, x: np.ndarray, lo: float, hi: float, integer: bool, rho: float
     ) -> np.ndarray:
-        few_values = integer and hi - lo + 1 <= self.bins
-        if self.binning == "uniform" or lo == hi or few_values:
+        if self.binning == "uniform" or exact_bins(lo, hi, integer, self.bins):
             return uniform_edges(lo, hi, self.bins, integer)
         fine = integer and self.bins > 2
         steps = self.bins * (FINE_LEVELS if fine else 1)
