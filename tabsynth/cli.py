@@ -55,6 +55,10 @@ def make_synthesizer(
     kwargs = dict(params or {})
     if seed is not None:
         kwargs["seed"] = seed
+    if delta is not None and epsilon is None:
+        raise ParameterError("--delta needs --epsilon: without ε the fit makes no privacy claim")
+    if "epsilon" in accepted and epsilon is None and _requires(cls, "epsilon"):
+        raise ParameterError(f"{name} is differentially private and needs --epsilon, e.g. 1")
     for key, value in (("epsilon", epsilon), ("delta", delta)):
         if value is None:
             continue
@@ -73,20 +77,52 @@ def make_synthesizer(
     return cls(**kwargs)
 
 
-def _fit(args: argparse.Namespace) -> None:
-    from tabsynth.io import read_table
+def _requires(cls: type, parameter: str) -> bool:
+    """Whether the constructor of ``cls`` has no default for ``parameter``."""
+    import inspect
 
-    data = read_table(args.data)
+    return inspect.signature(cls.__init__).parameters[parameter].default is inspect._empty
+
+
+def _fit(args: argparse.Namespace) -> None:
+    from tabsynth.io import is_csv, read_table
+
     synth = make_synthesizer(
         args.synthesizer, args.epsilon, args.delta, args.seed, _parse_params(args.param)
     )
+    if synth.private:
+        _fit_private(args, synth)
+        return
+    data = read_table(args.data, as_text=args.metadata is not None and is_csv(args.data))
     _status(f"fitting {args.synthesizer} on {len(data):,} rows x {data.shape[1]} columns ...")
     start = time.perf_counter()
     synth.fit(data, metadata=args.metadata)
     synth.save(args.out)
     _status(f"fitted in {time.perf_counter() - start:.1f} s; model written to {args.out}")
-    if synth.privacy is not None:
-        _status(f"privacy: ({synth.privacy.epsilon:.3g}, {synth.privacy.delta:.3g})-DP")
+
+
+def _fit_private(args: argparse.Namespace, synth: Any) -> None:
+    """A DP fit prints nothing that depends on the rows: no row count, no timing.
+
+    Column types come from declarations only: a CSV carries none, so it is read as text and
+    typed by ``--metadata``; a Parquet file brings its stored schema.
+    """
+    from tabsynth.io import is_csv, read_table
+
+    csv = is_csv(args.data)
+    if csv and args.metadata is None:
+        raise ParameterError(
+            "a differentially private fit of a CSV file needs --metadata: a CSV stores no "
+            "column types, and guessing them from the values would leak. Write one with "
+            "'tabsynth metadata detect DATA --schema-only --out M.json', check the kinds, and "
+            "pass --metadata M.json (or use a Parquet file, whose schema is declared)"
+        )
+    data = read_table(args.data, as_text=csv)
+    _status(f"fitting {args.synthesizer} under differential privacy ...")
+    synth.fit(data, metadata=args.metadata)
+    synth.save(args.out)
+    _status(f"model written to {args.out}")
+    _status(f"privacy: ({synth.privacy.epsilon:.3g}, {synth.privacy.delta:.3g})-DP")
 
 
 def _sample(args: argparse.Namespace) -> None:
@@ -104,6 +140,14 @@ def _metadata_detect(args: argparse.Namespace) -> None:
     from tabsynth.metadata import Metadata
 
     md = Metadata.detect(read_table(args.data))
+    if args.schema_only:
+        md = md.schema_only()
+        md.save(args.out)
+        _status(
+            f"wrote the kinds of {len(md)} columns to {args.out}, without bounds or "
+            "categories. The kinds were read from the values: check each one before a DP fit"
+        )
+        return
     md.save(args.out)
     _status(
         f"wrote metadata for {len(md)} columns to {args.out}; its bounds and categories come "
@@ -164,6 +208,9 @@ def _audit(args: argparse.Namespace) -> None:
     result.to_html(args.out)
     print(result.summary())
     _status(f"audit written to {args.out}")
+    if result.verdict == "failed":
+        # a refuted privacy claim must fail scripts and CI jobs; main() maps only errors
+        raise SystemExit(1)
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -253,6 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
     d = msub.add_parser("detect", help="detect metadata from a table (not private)")
     d.add_argument("data", help="table to inspect")
     d.add_argument("--out", "-o", required=True, help="metadata JSON to write")
+    d.add_argument(
+        "--schema-only",
+        action="store_true",
+        help="write kinds only (no bounds or categories): a draft schema for a DP fit",
+    )
     d.set_defaults(func=_metadata_detect)
 
     p = sub.add_parser("privacy", help="explain what a DP model spent, and where")
@@ -271,14 +323,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="JSON report to write")
     p.set_defaults(func=_report)
 
-    p = sub.add_parser("audit", help="empirical privacy audit by repeated fits")
+    p = sub.add_parser(
+        "audit",
+        help="empirical privacy audit by repeated fits",
+        description="Fit many times with and without a few outlying records, attack, and "
+        "bound ε from below. Prints the verdict: PASSED (the trials could have refuted the "
+        "claimed ε and did not), FAILED (the bound exceeds the claim: the synthesizer leaks "
+        "more than it promises; for a non-private one, any leakage detected) or INCONCLUSIVE "
+        "(too few trials for even a perfect attack to refute the claim; the output says how "
+        "many would). Exit code 0 for PASSED and INCONCLUSIVE, 1 for FAILED, 2 for bad input.",
+    )
     p.add_argument("data", help="table to audit on")
     p.add_argument("--synthesizer", "-s", required=True)
     p.add_argument("--epsilon", type=float)
     p.add_argument("--delta", type=float)
     p.add_argument("--metadata", "-m", help="metadata JSON passed to every fit")
-    p.add_argument("--trials", type=int, default=20, help="trials per target (one fit in, one out)")
-    p.add_argument("--targets", type=int, default=3, help="records to audit (outliers, uniques)")
+    p.add_argument(
+        "--trials",
+        type=int,
+        default=20,
+        help="trials per target, each one fit with the target and one without (default 20: "
+        "with 3 targets the audit can refute claims up to about ε = 2; larger claims come out "
+        "INCONCLUSIVE)",
+    )
+    p.add_argument(
+        "--targets", type=int, default=3, help="records to audit (outliers, uniques; default 3)"
+    )
     p.add_argument("--rows", type=int, help="background rows per fit (smaller is faster)")
     p.add_argument("--max-seconds", type=float, help="stop starting new trials after this long")
     p.add_argument("--seed", type=int)

@@ -16,6 +16,11 @@ class DataError(TabsynthError, ValueError):
     """The table itself cannot be used: empty, duplicate names, unsupported dtype, bad values."""
 
 
+class DomainEstimationError(DataError):
+    """A column's domain (its range) could not be estimated under differential privacy: too few
+    rows for the budget spent on it. Declaring the domain in the metadata avoids the estimate."""
+
+
 class MetadataError(TabsynthError, ValueError):
     """Metadata is malformed, or does not match the table it is used with."""
 

@@ -65,11 +65,18 @@ def _suffix(path: Path) -> str:
     return path.suffix.lower()
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def is_csv(path: str | Path) -> bool:
+    """Whether ``path`` names a CSV file (plain or gzipped), which stores no column types."""
+    return _suffix(Path(path)) in (".csv", ".csv.gz")
+
+
+def read_table(path: str | Path, as_text: bool = False) -> pd.DataFrame:
     """Read a CSV (optionally gzipped) or Parquet file.
 
     CSVs are read with ``keep_default_na=False, na_values=[""]``: only empty cells are
-    missing, so real categories such as ``"None"`` or ``"NA"`` survive.
+    missing, so real categories such as ``"None"`` or ``"NA"`` survive. With ``as_text`` every
+    CSV cell stays a string (codes keep their leading zeros) for the metadata to type; without
+    it pandas infers types from the values, which a DP fit must not rely on.
     """
     source = Path(path)
     if not source.is_file():
@@ -79,7 +86,13 @@ def read_table(path: str | Path) -> pd.DataFrame:
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(source)
         if suffix in (".csv", ".csv.gz"):
-            return pd.read_csv(source, keep_default_na=False, na_values=[""], low_memory=False)
+            return pd.read_csv(
+                source,
+                keep_default_na=False,
+                na_values=[""],
+                low_memory=False,
+                dtype=str if as_text else None,
+            )
     except Exception as exc:  # pandas/pyarrow raise many types; the user needs one message
         raise FileFormatError(f"cannot read {source}: {exc}") from None
     raise FileFormatError(

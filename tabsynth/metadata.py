@@ -157,6 +157,7 @@ class ColumnSpec:
             raise MetadataError(
                 f"column {name!r}: unknown keys {sorted(unknown)}; known keys are {sorted(known)}"
             )
+        _check_json_types(name, raw)
         kwargs = dict(raw)
         if kwargs.get("categories") is not None:
             kwargs["categories"] = tuple(kwargs["categories"])
@@ -236,16 +237,23 @@ class Metadata:
         return cls({str(c): _detect_column(data[c]) for c in data.columns}, source="data")
 
     # -- validation -------------------------------------------------------------------------
-    def validate(self, data: pd.DataFrame, on_out_of_bounds: OutOfBounds = "error") -> pd.DataFrame:
+    def validate(
+        self, data: pd.DataFrame, on_out_of_bounds: OutOfBounds = "error", private: bool = False
+    ) -> pd.DataFrame:
         """Check ``data`` against this metadata and return it with canonical dtypes.
 
         Parameters
         ----------
         on_out_of_bounds:
             ``"error"`` (default) raises :class:`DataError` for a value outside the declared
-            bounds or categories, naming the column and an example. ``"clip"`` clips numbers
-            and dates into the bounds and maps unknown categories to missing. Refusing is the
-            default because silently changing a sensitive table hides metadata mistakes.
+            domain (bounds, categories, kind: text in a number column, 2.5 in an int column,
+            an unparseable date), naming the column and an example. ``"clip"`` clips numbers
+            and dates into the bounds, rounds integers, and makes other misfits missing.
+            Refusing is the default because silently changing a sensitive table hides
+            metadata mistakes.
+        private:
+            Set by DP synthesizers: error messages then name the column and the rule, never a
+            value or a count from the table.
         """
         check_frame(data)
         missing = [n for n in self.names if n not in data.columns]
@@ -265,7 +273,7 @@ class Metadata:
             )
         out = {}
         for name, spec in self.columns.items():
-            out[name] = _conform(name, data[name], spec, on_out_of_bounds)
+            out[name] = _conform(name, data[name], spec, on_out_of_bounds, private)
         return pd.DataFrame(out, index=data.index)
 
     # -- serialisation ----------------------------------------------------------------------
@@ -292,8 +300,14 @@ class Metadata:
         unknown = set(raw) - {"schema_version", "source", "public", "columns"}
         if unknown:
             raise MetadataError(f"unknown top-level metadata keys: {sorted(unknown)}")
+        public = raw.get("public", False)
+        if not isinstance(public, bool):
+            raise MetadataError(
+                f"'public' must be true or false (a JSON boolean), not {public!r}: a domain is "
+                "public only when declared so explicitly"
+            )
         specs = {str(name): ColumnSpec.from_dict(str(name), spec) for name, spec in cols.items()}
-        return cls(specs, source=raw.get("source", "user"), public=bool(raw.get("public", False)))
+        return cls(specs, source=raw.get("source", "user"), public=public)
 
     def to_json(self, indent: int = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
@@ -381,6 +395,53 @@ def check_frame(data: Any) -> None:
     non_str = [c for c in data.columns if not isinstance(c, str)]
     if non_str:
         raise DataError(f"column names must be strings, got {non_str[:5]}; rename the columns")
+
+
+#: JSON types of a column's keys, checked before anything is read: ``"nullable": "no"`` is
+#: a non-empty string, which Python would read as true.
+_FLAGS = ("nullable", "sensitive")
+_TEXTS = ("kind", "dtype", "format", "pii_strategy")
+
+
+def _check_json_types(name: str, raw: Mapping[str, Any]) -> None:
+    """One clear error per mistyped key of a column object."""
+
+    def fail(key: str, expected: str) -> MetadataError:
+        return MetadataError(f"column {name!r}: {key!r} must be {expected}, not {raw[key]!r}")
+
+    for key in _FLAGS:
+        if key in raw and not isinstance(raw[key], bool):
+            raise fail(key, "true or false (a JSON boolean)")
+    for key in _TEXTS:
+        if key in raw and raw[key] is not None and not isinstance(raw[key], str):
+            raise fail(key, "a string")
+    if raw.get("categories") is not None:
+        cats = raw["categories"]
+        if not isinstance(cats, (list, tuple)) or any(
+            not isinstance(c, (str, int, float, bool)) or (isinstance(c, float) and c != c)
+            for c in cats
+        ):
+            raise fail("categories", "a list of strings, numbers or booleans (no NaN)")
+    precision = raw.get("precision")
+    if precision is not None and (isinstance(precision, bool) or not isinstance(precision, int)):
+        raise fail("precision", "a whole number of decimals")
+    if raw.get("kind") == "numerical":
+        for key in ("lower", "upper"):
+            value = raw.get(key)
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not np.isfinite(value)
+                or abs(value) > 2.0**62
+            ):
+                raise fail(key, "a finite number within ±2^62")
+    elif raw.get("kind") in GENERATED_KINDS:
+        present = [k for k in ("lower", "upper", "categories") if raw.get(k) is not None]
+        if present:
+            raise MetadataError(
+                f"column {name!r}: {raw['kind']} columns are generated fresh and take no "
+                f"domain; remove {present}"
+            )
 
 
 def _to_timestamp(value: Any, what: str) -> pd.Timestamp:
@@ -523,117 +584,188 @@ def _from_sdv_column(name: str, col: Mapping[str, Any]) -> ColumnSpec:
     return ColumnSpec("pii")
 
 
-def _conform(name: str, series: pd.Series, spec: ColumnSpec, mode: OutOfBounds) -> pd.Series:
-    """Coerce one column to the dtype its spec implies and check it against its domain."""
+def _conform(
+    name: str, series: pd.Series, spec: ColumnSpec, mode: OutOfBounds, private: bool
+) -> pd.Series:
+    """Coerce one column to the dtype its spec implies and check it against its domain.
+
+    A value that does not fit the declared kind (text in a number column, 2.5 in an int
+    column, an unparseable date, an unknown category) is out of the domain like a value
+    beyond the bounds: refused with ``mode="error"``, repaired with ``"clip"`` (rounded, or
+    made missing where nothing else fits).
+    """
     if spec.kind in GENERATED_KINDS:
         return series
-    missing = series.isna()
-    if missing.all() and len(series) > 0:
+    problem = _Problems(name, mode, private)
+    if series.isna().all() and len(series) > 0:
         raise DataError(
             f"column {name!r} is entirely missing; drop it from the table and the metadata"
         )
-    if missing.any() and not spec.nullable:
+    problem.missing(series, spec)
+    if spec.kind == "numerical":
+        out = _coerce_numeric(series, spec, problem)
+        out = _check_range(out, spec, problem)
+    elif spec.kind == "datetime":
+        out = _check_range(_coerce_datetime(series, spec, problem), spec, problem)
+    elif spec.kind == "boolean":
+        out = _coerce_bool(series, problem)
+    else:
+        out = _coerce_category(series, spec, problem)
+    problem.missing(out, spec, repaired=True)
+    return out
+
+
+@dataclass(frozen=True)
+class _Problems:
+    """Raises or repairs out-of-domain values of one column, with messages that say what to
+    fix. With ``private`` (a DP fit) a message names the column and the rule only: no value,
+    example or count from the table, which would leak outside the privacy budget."""
+
+    name: str
+    mode: OutOfBounds
+    private: bool
+
+    def found(self, bad: pd.Series, values: pd.Series, rule: str, fix: str) -> bool:
+        """Whether ``bad`` flags any value; raises in ``"error"`` mode, naming ``rule``."""
+        if not bad.any():
+            return False
+        if self.mode == "clip":
+            return True
+        example = _json_scalar(values[bad].iloc[0])
+        detail = "" if self.private else f" ({int(bad.sum())} values, e.g. {example!r})"
         raise DataError(
-            f"column {name!r} has {int(missing.sum())} missing values but the metadata says "
+            f"column {self.name!r} {rule}{detail}; {fix}, or pass on_out_of_bounds='clip' to "
+            "repair such values"
+        )
+
+    def missing(self, series: pd.Series, spec: ColumnSpec, repaired: bool = False) -> None:
+        missing = series.isna()
+        if not missing.any() or spec.nullable:
+            return
+        how = "after repairing out-of-domain values, " if repaired else ""
+        detail = "" if self.private else f" ({int(missing.sum())} rows)"
+        raise DataError(
+            f"column {self.name!r} {how}has missing values{detail} but the metadata says "
             "nullable: false; fill them or set nullable: true"
         )
-    if spec.kind == "numerical":
-        out = _coerce_numeric(name, series)
-        return _check_range(name, out, spec, mode)
-    if spec.kind == "datetime":
-        out = _coerce_datetime(name, series, spec)
-        return _check_range(name, out, spec, mode)
-    if spec.kind == "boolean":
-        return _coerce_bool(name, series)
-    # categorical
-    if spec.categories is not None:
-        allowed = set(spec.categories)
-        bad = ~missing & ~series.isin(allowed)
-        if bad.any():
-            example = series[bad].iloc[0]
-            if mode == "error":
-                raise DataError(
-                    f"column {name!r} holds {int(bad.sum())} values outside its declared "
-                    f"categories (e.g. {example!r}); add them to the metadata or pass "
-                    "on_out_of_bounds='clip' to treat them as missing"
-                )
-            series = series.where(~bad, other=np.nan)
-    return series.astype(object).where(series.notna(), None) if series.dtype == object else series
 
 
-def _coerce_numeric(name: str, series: pd.Series) -> pd.Series:
-    if pd.api.types.is_bool_dtype(series.dtype):
-        return series.astype(float)
-    if pd.api.types.is_numeric_dtype(series.dtype):
-        return series.astype(float)
-    converted = pd.to_numeric(series, errors="coerce")
-    bad = converted.isna() & series.notna()
-    if bad.any():
-        raise DataError(
-            f"column {name!r} is declared numerical but holds {series[bad].iloc[0]!r}; "
-            "fix the value or declare the column categorical"
-        )
-    return converted.astype(float)
+def _coerce_numeric(series: pd.Series, spec: ColumnSpec, problem: _Problems) -> pd.Series:
+    if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
+        out = series.astype(float)
+    else:
+        out = pd.to_numeric(series, errors="coerce").astype(float)
+        bad = out.isna() & series.notna()
+        if problem.found(
+            bad,
+            series,
+            "is declared numerical but holds text",
+            "fix the values or declare the column categorical",
+        ):
+            out = out.where(~bad, np.nan)
+    if spec.dtype == "int":
+        finite = np.isfinite(out)
+        fraction = finite & (out != out.round())
+        if problem.found(
+            fraction,
+            series,
+            "is declared int but holds non-integer numbers",
+            "round them or declare dtype 'float'",
+        ):
+            out = out.where(~fraction, out.round())
+    return out
 
 
-def _coerce_datetime(name: str, series: pd.Series, spec: ColumnSpec) -> pd.Series:
+def _coerce_datetime(series: pd.Series, spec: ColumnSpec, problem: _Problems) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         out = series
     else:
         try:
-            out = pd.to_datetime(series, format=spec.format, errors="raise")
-        except (ValueError, TypeError) as exc:
-            raise DataError(
-                f"column {name!r} is declared datetime but a value does not parse "
-                f"({exc}); fix it or set the column's 'format'"
-            ) from None
+            out = pd.to_datetime(series, format=spec.format, errors="coerce")
+        except (ValueError, TypeError):  # mixed types pandas cannot even try to parse
+            out = pd.to_datetime(series.astype(str), format=spec.format, errors="coerce")
+        bad = out.isna() & series.notna()
+        layout = f"the format {spec.format!r}" if spec.format else "a date"
+        if problem.found(
+            bad,
+            series,
+            f"is declared datetime but holds values that are not {layout}",
+            "fix them or set the column's 'format'",
+        ):
+            out = out.where(~bad, pd.NaT)
     if getattr(out.dt, "tz", None) is not None:
         out = out.dt.tz_convert(None)
     return out.astype("datetime64[ns]")
 
 
-def _coerce_bool(name: str, series: pd.Series) -> pd.Series:
+#: Spellings of booleans accepted in a boolean column (1 == True and 0 == False as dict keys,
+#: so the numeric spellings are covered too).
+_BOOLEANS = {
+    True: True,
+    False: False,
+    "True": True,
+    "False": False,
+    "true": True,
+    "false": False,
+    "1": True,
+    "0": False,
+}
+
+
+def _coerce_bool(series: pd.Series, problem: _Problems) -> pd.Series:
     if pd.api.types.is_bool_dtype(series.dtype):
         return series
-    # 1 == True and 0 == False as dict keys, so the numeric spellings are covered too
-    mapping = {
-        True: True,
-        False: False,
-        "True": True,
-        "False": False,
-        "true": True,
-        "false": False,
-        "1": True,
-        "0": False,
-    }
-    values = series.dropna()
+    present = series.notna()
+    known = series.map(lambda v: _BOOLEANS.get(v) if _hashable(v) else None)
+    bad = present & known.isna()
+    if problem.found(
+        bad, series, "is declared boolean but holds other values", "use True/False (or 1/0)"
+    ):
+        known = known.where(~bad, None)
+    return known.astype("boolean") if known.isna().any() else known.astype(bool)
+
+
+def _hashable(value: Any) -> bool:
     try:
-        bad = ~values.isin(list(mapping))
+        hash(value)
     except TypeError:
-        bad = pd.Series(True, index=values.index)
-    if bad.any():
-        raise DataError(
-            f"column {name!r} is declared boolean but holds {values[bad].iloc[0]!r}; "
-            "use True/False (or 1/0)"
-        )
-    out = series.map(lambda v: mapping[v] if pd.notna(v) else None)
-    return out.astype("boolean") if series.isna().any() else out.astype(bool)
+        return False
+    return True
 
 
-def _check_range(name: str, series: pd.Series, spec: ColumnSpec, mode: OutOfBounds) -> pd.Series:
+def _coerce_category(series: pd.Series, spec: ColumnSpec, problem: _Problems) -> pd.Series:
+    if spec.categories is not None:
+        series = _match_text_codes(series, spec.categories)
+        allowed = set(spec.categories)
+        bad = series.notna() & ~series.isin(allowed)
+        if problem.found(
+            bad, series, "holds values outside its declared categories", "add them to the metadata"
+        ):
+            series = series.where(~bad, other=np.nan)
+    return series.astype(object).where(series.notna(), None) if series.dtype == object else series
+
+
+def _match_text_codes(series: pd.Series, categories: tuple[Any, ...]) -> pd.Series:
+    """Text read from a CSV (``"1"``) as the declared non-text category it spells (``1``)."""
+    if all(isinstance(c, str) for c in categories) or not pd.api.types.is_object_dtype(
+        series.dtype
+    ):
+        return series
+    spelled = {str(c): c for c in categories}
+    return series.map(lambda v: spelled.get(v, v) if isinstance(v, str) else v)
+
+
+def _check_range(series: pd.Series, spec: ColumnSpec, problem: _Problems) -> pd.Series:
     lo, hi = spec.lower, spec.upper
     if lo is None and hi is None:
         return series
     below = series < lo if lo is not None else pd.Series(False, index=series.index)
     above = series > hi if hi is not None else pd.Series(False, index=series.index)
-    bad = below | above
-    if not bad.any():
-        return series
-    if mode == "clip":
+    if problem.found(
+        below | above,
+        series,
+        f"holds values outside its declared bounds [{lo}, {hi}]",
+        "widen the bounds in the metadata",
+    ):
         return series.clip(lower=lo, upper=hi)
-    example = series[bad].iloc[0]
-    raise DataError(
-        f"column {name!r} holds {int(bad.sum())} values outside its declared bounds "
-        f"[{lo}, {hi}] (e.g. {example}); widen the bounds in the metadata or pass "
-        "on_out_of_bounds='clip'"
-    )
+    return series

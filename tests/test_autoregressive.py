@@ -100,7 +100,7 @@ def test_conditions_from_partial_rows(fitted: AutoregressiveSynthesizer) -> None
     [
         ({"colour": "red"}, "not a column"),
         ({"early": "z"}, "categories"),
-        ({"noise": 2.5}, "whole numbers"),
+        ({"noise": 2.5}, "non-integer"),
         ({"noise": 99}, "bound"),
     ],
 )

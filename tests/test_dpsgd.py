@@ -71,7 +71,9 @@ def test_calibrated_noise_spends_the_target_epsilon() -> None:
 
 def test_dp_fit_records_one_training_entry_and_explains_it(public) -> None:
     frame, metadata = public
-    synth = AutoregressiveSynthesizer(epsilon=1.0, delta=1e-5, noise_seed=1, seed=0, **FAST)
+    synth = AutoregressiveSynthesizer(
+        epsilon=1.0, delta=1e-5, noise_seed=1, seed=0, public_rows=300, **FAST
+    )
     with pytest.warns(UserWarning, match="NOT differentially private"):
         synth.fit(frame, metadata)
     ledger = synth.privacy
@@ -83,6 +85,23 @@ def test_dp_fit_records_one_training_entry_and_explains_it(public) -> None:
     for words in ("sampling rate", "steps", "noise multiplier", "clipping norm", "SEEDED"):
         assert words in text
     assert synth.sample(20, seed=0)["c"].isin(["u", "v", "w"]).all()
+    assert not [e for e in ledger.entries if "number of rows" in e.purpose]  # declared public
+
+
+def test_without_a_public_row_count_the_schedule_comes_from_a_charged_noisy_count(public) -> None:
+    """The exact n shapes nothing stored: the plan is that of the released count."""
+    frame, metadata = public
+    synth = AutoregressiveSynthesizer(epsilon=1.0, delta=1e-5, noise_seed=1, seed=0, **FAST)
+    with pytest.warns(UserWarning, match="NOT differentially private"):
+        synth.fit(frame, metadata)
+    ledger = synth.privacy
+    (count,) = [e for e in ledger.entries if "number of rows" in e.purpose]
+    assert count.phase == "training" and count.rho > 0
+    (entry,) = [e for e in ledger.entries if e.mechanism == "dp_sgd"]
+    rows = synth.history_["rows"]  # the released count, kept with the model
+    assert rows != 300
+    assert entry.params["sample_rate"] == 1 / math.ceil(rows / 64)
+    assert entry.params["steps"] == 2 * math.ceil(rows / 64)
 
 
 @pytest.mark.parametrize(
@@ -103,7 +122,7 @@ def test_poisson_sampling_is_on() -> None:
     net = AutoregressiveNet((101, 3, 2), 8, 0)
     config = DPTrainConfig(8, 0, 1, 30, 1e-3, 1.0, "random")
     plan = plan_sgd(PrivacyLedger(1.0, 1e-6), 300, 30, 1)
-    *_, loader = make_private(net, codes, config, plan, NoiseSource.seeded(0))
+    *_, loader = make_private(net, codes, config, plan, NoiseSource.seeded(0), expected_batch=30)
     assert isinstance(loader, DPDataLoader)
     assert isinstance(loader.batch_sampler, UniformWithReplacementSampler)
     sizes = [len(batch) for (batch,) in loader]
@@ -121,7 +140,7 @@ def test_plan_matches_opacus_when_the_rate_rounds() -> None:
     net = AutoregressiveNet((10, 3), 4, 0)
     config = DPTrainConfig(4, 0, 2, 8192, 1e-3, 1.0, "random")
     codes = np.zeros((n, 2), dtype=np.int64)
-    *_, loader = make_private(net, codes, config, plan, NoiseSource.seeded(0))
+    *_, loader = make_private(net, codes, config, plan, NoiseSource.seeded(0), expected_batch=30)
     assert len(loader) * config.epochs == plan.steps
     assert loader.sample_rate == plan.poisson_rate
 
@@ -218,3 +237,30 @@ def test_audit_game_stays_below_the_claimed_epsilon() -> None:
     # leakage above 1; at ε = 1 its lower bound must not exceed 1.
     assert audit_epsilon(1000.0, 40) > 1.0
     assert audit_epsilon(1.0, 40) <= 1.0
+
+
+def test_rdp_curve_is_exact_at_integers_and_an_upper_bound_between() -> None:
+    """Fractional orders take the chord of the convex log moment: never below opacus' exact
+    series (which would understate the loss), and close to it (ε within 2 % here)."""
+    from opacus.accountants.analysis.rdp import compute_rdp
+
+    from tabsynth.privacy.accounting import DEFAULT_ORDERS, epsilon_from_rdp
+    from tabsynth.synthesizers.autoregressive.dp import MAX_ORDER, rdp_curve
+
+    orders = np.array(DEFAULT_ORDERS)
+    usable = orders <= MAX_ORDER
+    for q, sigma, steps in [(0.2, 2.0, 200), (0.01, 1.1, 3000)]:
+        bound = rdp_curve(q, sigma, steps, orders)
+        exact = np.full(orders.size, np.inf)
+        exact[usable] = compute_rdp(
+            q=q, noise_multiplier=sigma, steps=steps, orders=list(orders[usable])
+        )
+        assert np.all(bound[usable] >= exact[usable] * (1 - 1e-12))
+        ints = [5, 17]
+        assert np.allclose(
+            rdp_curve(q, sigma, steps, np.array(ints, float)),
+            compute_rdp(q=q, noise_multiplier=sigma, steps=steps, orders=ints),
+        )
+        ours = epsilon_from_rdp(orders, bound, 1e-9)[0]
+        theirs = epsilon_from_rdp(orders, exact, 1e-9)[0]
+        assert theirs <= ours <= 1.02 * theirs

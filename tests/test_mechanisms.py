@@ -7,6 +7,7 @@ are still derived from theory (≥ 5 standard errors) so that they would hold fo
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from sklearn.isotonic import isotonic_regression
 
-from tabsynth.errors import BudgetError, ParameterError
+from tabsynth.errors import BudgetError, DataError, DomainEstimationError, ParameterError
 from tabsynth.privacy import (
     BOUNDS_MAX_EXPONENT,
     NoiseSource,
@@ -26,6 +27,7 @@ from tabsynth.privacy import (
     dp_quantiles,
     exponential_mechanism,
     gaussian_counts,
+    rational_variance,
     sigma_for_rho,
 )
 from tabsynth.privacy.mechanisms import _isotonic_increasing
@@ -42,16 +44,22 @@ def roomy_ledger(delta_reserved: float = 0.0) -> PrivacyLedger:
 def test_default_source_is_secure_and_not_reproducible() -> None:
     a, b = NoiseSource(), NoiseSource()
     assert a.is_secure and b.is_secure
-    assert not np.array_equal(a.normal(1.0, 8), b.normal(1.0, 8))
+    # 100 draws with σ = 100 coincide with probability below (1/250)^100
+    variance = Fraction(10_000)
+    assert not np.array_equal(
+        a.discrete_gaussian(variance, 100), b.discrete_gaussian(variance, 100)
+    )
 
 
 def test_seeded_source_is_reproducible_and_marked_insecure() -> None:
     a, b = NoiseSource.seeded(7), NoiseSource.seeded(7)
     assert not a.is_secure
-    assert np.array_equal(a.normal(1.0, 100), b.normal(1.0, 100))
+    variance = Fraction(9, 4)
+    assert np.array_equal(a.discrete_gaussian(variance, 100), b.discrete_gaussian(variance, 100))
     assert np.array_equal(a.gumbel(10), b.gumbel(10))
     assert not np.array_equal(
-        NoiseSource.seeded(8).normal(1.0, 10), NoiseSource.seeded(7).normal(1.0, 10)
+        NoiseSource.seeded(8).discrete_gaussian(variance, 100),
+        NoiseSource.seeded(7).discrete_gaussian(variance, 100),
     )
     with pytest.raises(ParameterError):
         NoiseSource.seeded(None)  # type: ignore[arg-type]
@@ -60,10 +68,9 @@ def test_seeded_source_is_reproducible_and_marked_insecure() -> None:
 @pytest.mark.parametrize("source", [NoiseSource.seeded(2024), NoiseSource()], ids=["seeded", "os"])
 def test_draws_follow_their_distributions(source: NoiseSource) -> None:
     # KS tests at p > 1e-6: the secure source is random, so this fails spuriously once per
-    # million runs; the seeded one is deterministic.
+    # million runs; the seeded one is deterministic. (The discrete Gaussian has its own tests in
+    # test_discrete_gaussian.py.)
     n = 20_000
-    assert stats.kstest(source.normal(1.0, n), "norm").pvalue > 1e-6
-    assert stats.kstest(source.normal(3.0, n) / 3.0, "norm").pvalue > 1e-6
     assert stats.kstest(source.gumbel(n), "gumbel_r").pvalue > 1e-6
     uniform = source.uniform(n)
     assert np.all((uniform >= 0) & (uniform < 1))
@@ -72,12 +79,16 @@ def test_draws_follow_their_distributions(source: NoiseSource) -> None:
 
 def test_noise_shapes() -> None:
     source = NoiseSource.seeded(0)
-    assert isinstance(source.normal(2.0), float)
-    assert source.normal(2.0, (3, 4)).shape == (3, 4)
-    assert source.normal(2.0, 5).shape == (5,)  # odd count with Box-Muller pairs
+    variance = Fraction(4)
+    assert isinstance(source.discrete_gaussian(variance), int)
+    assert source.discrete_gaussian(variance, (3, 4)).shape == (3, 4)
+    assert source.discrete_gaussian(variance, 5).dtype == np.int64
+    assert source.discrete_gaussian(variance, 0).shape == (0,)
     assert source.gumbel(0).shape == (0,)
-    with pytest.raises(ParameterError):
-        source.normal(-1.0, 3)
+    # σ² must be an exact positive rational: floats are rounded by the mechanisms, not here
+    for bad in (4.0, Fraction(0), -1, True, Fraction(2**101)):
+        with pytest.raises(ParameterError):
+            source.discrete_gaussian(bad, 3)  # type: ignore[arg-type]
 
 
 # -- gaussian_counts -----------------------------------------------------------------------------
@@ -89,12 +100,43 @@ def test_gaussian_counts_noise_has_scale_sigma_and_mean_zero() -> None:
     counts = np.arange(n, dtype=float) % 7
     noisy = gaussian_counts(counts, sigma, ledger=ledger, purpose="m", noise=NoiseSource.seeded(3))
     error = noisy - counts
-    # Sample mean has std σ/sqrt(N); sample variance has std σ²·sqrt(2/(N−1)). 5-sigma bands.
+    assert noisy.dtype == np.float64 and np.array_equal(error, np.round(error))
+    # Sample mean has std σ/sqrt(N); sample variance has std about σ²·sqrt(2/(N−1)) (the
+    # discrete Gaussian's kurtosis is the normal one's to within e^-177 at σ = 3, as is its
+    # variance: σ² − Var = O(σ⁴·e^(−2π²σ²))). 5-sigma bands.
     assert abs(error.mean()) < 5 * sigma / math.sqrt(n)
     assert abs(error.var(ddof=1) - sigma**2) < 5 * sigma**2 * math.sqrt(2 / (n - 1))
     (entry,) = ledger.entries
-    assert entry.mechanism == "gaussian" and entry.rho == pytest.approx(1 / (2 * sigma**2))
-    assert entry.params["sigma"] == sigma and entry.seeded_noise
+    # σ² = 9 is a rational already, so nothing is rounded: ρ = 1/18 exactly
+    assert entry.mechanism == "gaussian" and entry.rho == 1 / 18
+    assert entry.params["sigma"] == sigma and entry.params["variance"] == "9/1"
+    assert entry.params["noise"] == "discrete_gaussian" and entry.seeded_noise
+
+
+def test_gaussian_counts_take_whole_counts_only() -> None:
+    ledger, source = roomy_ledger(), NoiseSource.seeded(0)
+    for counts in (np.array([1, 2, 3]), np.array([1.0, 2.0, 3.0]), [True, False]):
+        noisy = gaussian_counts(counts, 2.0, ledger=ledger, purpose="m", noise=source)
+        assert noisy.dtype == np.float64
+    for bad in ([1.5, 2.0], [np.nan], [np.inf], ["3"], [2.0**60]):
+        with pytest.raises(ParameterError):
+            gaussian_counts(bad, 2.0, ledger=ledger, purpose="m", noise=source)
+    assert len(ledger.entries) == 3  # refused before anything was charged
+
+
+@pytest.mark.parametrize("sigma", [0.3, 1.0, 1.3, math.pi, 1 / math.sqrt(0.2), 1e4 + 0.1, 7e9])
+def test_rational_variance_rounds_up_and_is_charged_exactly(sigma: float) -> None:
+    variance = rational_variance(sigma)
+    requested = Fraction(sigma) ** 2  # the float σ, squared exactly
+    assert requested <= variance <= requested * (1 + Fraction(1, 2**32))
+    assert variance.denominator & (variance.denominator - 1) == 0  # a power of two
+    ledger = roomy_ledger()
+    gaussian_counts([0, 0], sigma, ledger=ledger, purpose="m", noise=NoiseSource.seeded(0))
+    (entry,) = ledger.entries
+    # the recorded cost is 1/(2σ²) of the ROUNDED σ², so at most what σ would cost
+    assert entry.rho == float(1 / (2 * variance)) and entry.rho <= 1 / (2 * sigma**2)
+    assert Fraction(entry.params["variance"]) == variance
+    assert entry.params["sigma"] == pytest.approx(sigma, rel=2**-32)
 
 
 def test_sigma_for_rho_inverts_the_gaussian_cost() -> None:
@@ -172,9 +214,17 @@ def test_exponential_mechanism_accepts_rho() -> None:
 # -- dp_categories -------------------------------------------------------------------------------
 
 
-def test_dp_categories_singletons_pass_with_probability_delta() -> None:
+def discrete_gaussian_tail(k: int, variance: float) -> float:
+    """P(X ≥ k) for X ~ N_Z(0, σ²), by direct summation over ±(60σ + 60): the terms left out
+    are below e^-1800 of the largest."""
+    reach = int(60 * math.sqrt(variance)) + 60
+    weights = {x: math.exp(-x * x / (2 * variance)) for x in range(-reach, reach + 1)}
+    return math.fsum(w for x, w in weights.items() if x >= k) / math.fsum(weights.values())
+
+
+def test_dp_categories_singletons_pass_with_probability_at_most_delta() -> None:
     # 20 000 values held by one row each: each passes the threshold independently with
-    # probability exactly δ_thr, so the number released is Binomial(20 000, δ_thr).
+    # probability p = P(1 + X ≥ τ) ≤ δ, so the number released is Binomial(20 000, p).
     singletons = [f"s{i}" for i in range(20_000)]
     values = ["frequent"] * 300 + singletons + [None, np.nan]
     rho, delta = 0.05, 0.01
@@ -182,24 +232,48 @@ def test_dp_categories_singletons_pass_with_probability_delta() -> None:
     kept = dp_categories(
         values, rho, delta, ledger=ledger, purpose="c", noise=NoiseSource.seeded(5)
     )
+    (entry,) = ledger.entries
+    assert entry.rho == pytest.approx(rho, rel=2**-32) and entry.rho <= rho
+    assert entry.delta == delta
+    threshold, variance = entry.params["threshold"], float(Fraction(entry.params["variance"]))
+    # τ is the smallest integer with P(X ≥ τ − 1) ≤ δ, computed exactly here
+    p = discrete_gaussian_tail(threshold - 1, variance)
+    assert p <= delta < discrete_gaussian_tail(threshold - 2, variance)
     released = sum(value.startswith("s") for value in kept)
-    mean, sd = 20_000 * delta, math.sqrt(20_000 * delta * (1 - delta))
-    assert abs(released - mean) <= 5 * sd
-    # The frequent value is 300 rows; τ = 1 + 3.16·2.33 ≈ 8.4, so missing it is a > 90σ event.
+    assert abs(released - 20_000 * p) <= 5 * math.sqrt(20_000 * p * (1 - p))
+    # The frequent value is 300 rows and τ = 9 (σ = 3.16), so missing it is a > 90σ event.
     assert "frequent" in kept
     assert None not in kept and not any(isinstance(v, float) for v in kept)
-    (entry,) = ledger.entries
-    assert entry.rho == rho and entry.delta == delta
-    assert entry.params["threshold"] == pytest.approx(
-        1 + sigma_for_rho(rho) * stats.norm.isf(delta)
-    )
+
+
+def test_dp_categories_noise_follows_the_values_not_the_counts() -> None:
+    """The noise is assigned in the values' sorted order, not in the order of their counts:
+    adding one row to a value changes that value's noisy count by 1 and nothing else, so with
+    the same seeded noise every other value is kept or dropped exactly as before."""
+    borderline = [f"v{i:03d}" for i in range(300)]
+    base = [value for value in borderline for _ in range(4)]  # count 4; σ = 1 and τ = 5 here
+    ledger = roomy_ledger(delta_reserved=0.1)
+
+    def fit(rows: list[str]) -> set[str]:
+        kept = dp_categories(
+            rows, 0.5, 1e-3, ledger=ledger, purpose="c", noise=NoiseSource.seeded(4)
+        )
+        return set(kept)
+
+    before = fit(base)
+    # each is kept with P(X ≥ 1) ≈ 0.32, so the kept set is informative: a shifted noise
+    # assignment would change it for about 0.43 of the values
+    assert 50 < len(before) < 150
+    for moved in ("v000", "v150", "v299"):  # the value that jumps to the top of value_counts
+        after = fit([*base, moved])
+        assert before - {moved} == after - {moved}
 
 
 def test_dp_categories_sorted_top_k_and_mixed_types() -> None:
     ledger = roomy_ledger(delta_reserved=0.1)
     values = pd.Series(["b"] * 500 + ["a"] * 400 + [3] * 300 + ["rare"] * 2)
     kept = dp_categories(values, 1.0, 1e-6, ledger=ledger, purpose="c", noise=NoiseSource.seeded(0))
-    assert kept == [3, "a", "b"]  # sorted by type name, then value; "rare" is below τ ≈ 4.4
+    assert kept == [3, "a", "b"]  # sorted by type name, then value; "rare" (2 rows) is below τ = 5
     top = dp_categories(
         values,
         1.0,
@@ -232,7 +306,7 @@ def test_dp_quantiles_close_to_true_quantiles_for_large_n() -> None:
     # at these levels is ≥ 0.017 per unit, so that is ≤ 0.21 in value; plus a cell width of
     # 0.1 and the pull of the isotonic fit on empty cells (a few rows): tolerance 0.5.
     assert np.allclose(estimate, np.quantile(values, levels), atol=0.5)
-    assert ledger.spent_rho == 0.1 and len(ledger.entries) == 1
+    assert ledger.spent_rho == pytest.approx(0.1, rel=2**-32) and len(ledger.entries) == 1
 
 
 def test_dp_quantiles_log_grid_for_wide_positive_ranges() -> None:
@@ -333,7 +407,8 @@ def test_dp_bounds_cover_the_data_range_buckets(low, high, expected) -> None:
     # (the 500 copies of each endpoint), and empty buckets pass with probability 3e-7 each.
     assert bounds == expected
     assert bounds[0] <= np.nanmin(values) and np.nanmax(values) <= bounds[1]
-    assert ledger.entries[0].rho == 0.1 and ledger.entries[0].mechanism == "dp_bounds"
+    assert ledger.entries[0].rho == pytest.approx(0.1, rel=2**-32) and ledger.entries[0].rho <= 0.1
+    assert ledger.entries[0].mechanism == "dp_bounds"
 
 
 def test_dp_bounds_handles_zero_and_huge_values() -> None:
@@ -347,11 +422,23 @@ def test_dp_bounds_handles_zero_and_huge_values() -> None:
     )
 
 
-def test_dp_bounds_falls_back_to_the_most_populated_bucket_with_a_warning() -> None:
+def test_dp_bounds_refuses_to_guess_when_no_bucket_clears_the_threshold() -> None:
+    # σ = 707 at ρ = 1e-6: three rows never clear 5σ, and the argmax of pure noise would be an
+    # arbitrary power of two (ages of 0, incomes of -2.8e14). The refusal names the purpose,
+    # says what to do, and quotes no number (nothing from the data leaks through the message).
     ledger = roomy_ledger()
-    with pytest.warns(UserWarning, match="no bucket"):
-        low, high = dp_bounds(
-            [5.0, 6.0, 7.0], 1e-6, ledger=ledger, purpose="b", noise=NoiseSource.seeded(3)
+    with pytest.raises(DomainEstimationError) as caught:
+        dp_bounds(
+            [5.0, 6.0, 7.0],
+            1e-6,
+            ledger=ledger,
+            purpose="range of column 'age'",
+            noise=NoiseSource.seeded(3),
         )
-    assert low < high or low == high == 0.0
-    assert len(ledger.entries) == 1
+    message = str(caught.value)
+    assert isinstance(caught.value, DataError)
+    assert message.startswith("range of column 'age'")
+    for advice in ("Declare the column's bounds", "metadata", "raise epsilon", "more rows"):
+        assert advice in message
+    assert not any(ch.isdigit() for ch in message)
+    assert len(ledger.entries) == 1  # the noisy histogram was released, and is charged

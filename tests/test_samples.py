@@ -270,7 +270,10 @@ def test_financial_product_rules(financial: pd.DataFrame) -> None:
 def test_generator_reproduces_committed_files_byte_for_byte(tmp_path: Path) -> None:
     written = _generator().write_samples(tmp_path)
     assert sorted(p.name for p in written) == [
-        "financial.csv", "financial.metadata.json", "medical.csv", "medical.metadata.json",
+        "financial.csv",
+        "financial.metadata.json",
+        "medical.csv",
+        "medical.metadata.json",
     ]
     for path in written:
         committed = (SAMPLES_DIR / path.name).read_bytes()

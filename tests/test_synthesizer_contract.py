@@ -174,7 +174,7 @@ def test_foreign_and_future_model_files(tmp_path):
         manifest = (
             archive.read("model.json")
             .decode()
-            .replace('"format_version": 1', '"format_version": 99')
+            .replace('"format_version": 2', '"format_version": 99')
         )
         arrays = archive.read("arrays.npz")
     with zipfile.ZipFile(future, "w") as archive:

@@ -20,11 +20,21 @@ Differential privacy is a promise about *neighbouring* datasets: fitting on ``D`
 5. **Bound.** ``ε_lb`` from one-sided Clopper-Pearson bounds
    (:func:`~tabsynth.evaluation.stats.epsilon_lower_bound`), at the claimed δ.
 
-Reading the result: ``ε_lb`` above the claimed ε is proof, at the stated confidence, that the
-implementation breaks its promise. ``ε_lb`` below it proves nothing by itself: audits with a
-few dozen trials can only certify small bounds (see ``max_measurable_epsilon``), and a
-stronger attack could find more. For a non-private synthesizer there is no claim; the audit
-then reports the measured leakage, and ``passed`` means "no leakage detected" (``ε_lb == 0``).
+Reading the result: the number of trials caps the ε any attack could certify
+(``max_measurable_epsilon``: the bound a perfect attack, TPR 1 and FPR 0, would reach), so the
+verdict has three values (:func:`decide_verdict`):
+
+* ``"failed"``: ``ε_lb`` exceeds the claimed ε, proof at the stated confidence that the
+  implementation breaks its promise.
+* ``"passed"``: the trials could have refuted the claim (``max_measurable_epsilon`` above it)
+  and the attacks did not. This is evidence, not proof: a stronger attack might find more.
+* ``"inconclusive"``: the claim is at or above ``max_measurable_epsilon``, so it could not have
+  failed whatever the synthesizer does; the result says how many trials would test it
+  (:func:`trials_needed`).
+
+A non-private synthesizer makes no claim; it is judged against ε = 0, "no leakage": failed
+means leakage detected (``ε_lb > 0``), passed means none detected by trials that could have
+detected some, inconclusive means too few trials for even a perfect attack to show any.
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -46,7 +56,7 @@ from tabsynth.errors import ParameterError
 from tabsynth.evaluation.attacks.encoding import DistanceEncoder, nearest
 from tabsynth.evaluation.attacks.result import json_ready
 from tabsynth.evaluation.attacks.table import code_tables, learned_columns
-from tabsynth.evaluation.stats import clopper_pearson, epsilon_lower_bound
+from tabsynth.evaluation.stats import clopper_pearson, epsilon_lower_bound, trials_to_certify
 from tabsynth.io import atomic_write_text
 from tabsynth.metadata import Metadata, check_frame
 from tabsynth.synthesizers.base import Synthesizer, as_metadata
@@ -54,12 +64,26 @@ from tabsynth.synthesizers.base import Synthesizer, as_metadata
 #: Rows considered when looking for the most isolated records.
 CANDIDATE_ROWS = 5000
 SCORES = ("closest_distance", "count_near_target")
+#: The three outcomes of an audit; see the module docstring.
+Verdict = Literal["passed", "failed", "inconclusive"]
+VERDICTS: tuple[Verdict, ...] = ("passed", "failed", "inconclusive")
+CAVEAT = (
+    "A lower bound can refute a privacy claim but never prove one: a stronger attack might "
+    "find more."
+)
 
 
 @dataclass(frozen=True)
 class AuditResult:
     """Outcome of :func:`audit`. ``ci`` holds two-sided Clopper-Pearson intervals of the
-    pooled TPR and FPR at ``confidence``; ``targets`` are row positions in the audited table."""
+    pooled TPR and FPR at ``confidence``; ``targets`` are row positions in the audited table.
+
+    ``verdict`` is ``"passed"``, ``"failed"`` or ``"inconclusive"`` (module docstring) and
+    ``reason`` says why in one sentence. ``passed`` is kept for code written before the
+    verdict existed; it is derived, ``verdict == "passed"``, so an inconclusive audit is not
+    "passed". ``trials_needed`` is set for inconclusive audits: the fewest trials, with as many
+    targets, that could have refuted the claim (``None`` also when no feasible number could).
+    """
 
     claimed_epsilon: float | None
     claimed_delta: float | None
@@ -69,12 +93,20 @@ class AuditResult:
     fpr: float
     trials: int
     targets: list[int]
-    passed: bool
+    verdict: Verdict
+    passed: bool = field(init=False)
+    reason: str
     notes: list[str]
     confidence: float = 0.95
     max_measurable_epsilon: float = 0.0
+    trials_needed: int | None = None
     per_target: list[dict[str, Any]] = field(default_factory=list)
     elapsed_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ParameterError(f"verdict must be one of {VERDICTS}, not {self.verdict!r}")
+        object.__setattr__(self, "passed", self.verdict == "passed")
 
     def to_dict(self) -> dict[str, Any]:
         return json_ready(asdict(self))
@@ -86,13 +118,13 @@ class AuditResult:
             if self.claimed_epsilon is not None
             else "no privacy claim (non-private synthesizer)"
         )
-        verdict = "PASSED" if self.passed else "FAILED"
         lines = [
-            f"Privacy audit {verdict}: empirical ε lower bound {self.empirical_epsilon_lower:.2f} "
-            f"({self.confidence:.0%} confidence); {claim}.",
+            f"Privacy audit {self.verdict.upper()}: empirical ε lower bound "
+            f"{self.empirical_epsilon_lower:.2f} ({self.confidence:.0%} confidence); {claim}.",
+            self.reason,
             f"{self.trials} trials x {len(self.targets)} targets; pooled TPR {self.tpr:.2f}, "
-            f"FPR {self.fpr:.2f}; the most this audit could certify is "
-            f"ε = {self.max_measurable_epsilon:.2f}.",
+            f"FPR {self.fpr:.2f}; the largest ε these trials could certify is "
+            f"{self.max_measurable_epsilon:.2f}.",
         ]
         return "\n".join(lines + [f"- {n}" for n in self.notes])
 
@@ -297,8 +329,12 @@ class _Game:
                 "tpr": list(clopper_pearson(tp, n_eval, self.confidence)),
                 "fpr": list(clopper_pearson(fp, n_eval, self.confidence)),
             }
-        passed = eps_lb <= eps_claim if eps_claim is not None else eps_lb == 0.0
-        notes = list(notes) + _interpretation(eps_lb, eps_claim, best)
+        verdict = decide_verdict(eps_lb, eps_claim, best)
+        reason = _reason(verdict, eps_lb, eps_claim, best, self.confidence)
+        needed = None
+        if verdict == "inconclusive":
+            needed = trials_needed(eps_claim or 0.0, len(chosen), delta, self.confidence)
+            reason += " " + _needed_sentence(needed, eps_claim, len(chosen), completed)
         return AuditResult(
             claimed_epsilon=eps_claim,
             claimed_delta=delta_claim,
@@ -308,10 +344,12 @@ class _Game:
             fpr=fpr,
             trials=completed,
             targets=list(chosen),
-            passed=passed,
-            notes=notes,
+            verdict=verdict,
+            reason=reason,
+            notes=[*notes, CAVEAT],
             confidence=self.confidence,
             max_measurable_epsilon=best,
+            trials_needed=needed,
             per_target=per_target,
             elapsed_seconds=elapsed,
         )
@@ -377,33 +415,88 @@ def _claim(
     return max(previous[0], eps), max(previous[1] or 0.0, delta)
 
 
-def _interpretation(eps_lb: float, claim: float | None, best: float) -> list[str]:
-    notes = []
-    if claim is not None and eps_lb > claim:
-        notes.append(
-            f"The measured lower bound {eps_lb:.2f} exceeds the claimed ε = {claim:g}: the "
-            "implementation leaks more than it promises."
-        )
-    if claim is not None and best < claim:
-        notes.append(
-            f"With these trials no attack could certify more than ε = {best:.2f}, below the "
-            f"claim {claim:g}: passing says little; run more trials or targets."
-        )
+def decide_verdict(
+    empirical_epsilon: float, claimed_epsilon: float | None, max_measurable_epsilon: float
+) -> Verdict:
+    """Three-way verdict of an audit from its ε lower bound, the claim and the largest ε its
+    trials could certify (module docstring).
+
+    A claim equal to ``max_measurable_epsilon`` is inconclusive too: the bound never exceeds
+    what a perfect attack reaches, so such a claim could not have failed. No claim
+    (non-private) is judged against ε = 0.
+
+    >>> decide_verdict(2.0, 1.0, 2.0), decide_verdict(0.3, 1.0, 2.0), decide_verdict(0.0, 3.0, 2.0)
+    ('failed', 'passed', 'inconclusive')
+    """
+    claim = 0.0 if claimed_epsilon is None else claimed_epsilon
+    if empirical_epsilon > claim:
+        return "failed"
+    if max_measurable_epsilon > claim:
+        return "passed"
+    return "inconclusive"
+
+
+def trials_needed(
+    epsilon: float, targets: int, delta: float = 0.0, confidence: float = 0.95
+) -> int | None:
+    """Fewest audit trials with which a perfect attack on ``targets`` targets would certify
+    more than ``epsilon``, so that a claim of ``epsilon`` could fail; ``None`` if no feasible
+    number would (:func:`~tabsynth.evaluation.stats.trials_to_certify`).
+
+    Each target's trials are split as in :func:`audit`: the first ``trials // 2`` choose the
+    rule, the other ``trials - trials // 2`` are counted, and the counts are pooled over
+    targets. So ``m = ceil(n / targets)`` evaluation trials per target are needed, which
+    ``2m - 1`` trials give (and at least 4, the audit's minimum).
+
+    >>> trials_needed(1.0, targets=3)  # 12 pooled evaluation trials: 4 per target
+    7
+    """
+    pooled = trials_to_certify(epsilon, delta, confidence)
+    if pooled is None:
+        return None
+    per_target = -(-pooled // targets)
+    return max(4, 2 * per_target - 1)
+
+
+def _reason(
+    verdict: Verdict, eps_lb: float, claim: float | None, best: float, confidence: float
+) -> str:
+    """One sentence saying why the verdict is what it is."""
     if claim is None:
-        notes.append(
-            "Non-private synthesizer: no ε to check; the bound is the measured leakage of the "
-            "most isolated records (0 = none detected)."
-        )
-    notes.append(
-        "A lower bound can refute a privacy claim but never prove one: a stronger attack "
-        "might find more."
+        return {
+            "failed": f"Non-private synthesizer: it measurably leaks its most isolated records "
+            f"(ε ≥ {eps_lb:.2f} at {confidence:.0%} confidence).",
+            "passed": "Non-private synthesizer: no leakage detected by trials able to certify "
+            f"up to ε = {best:.2f}.",
+            "inconclusive": "Non-private synthesizer, and too few trials for even a perfect "
+            "attack to show any leakage.",
+        }[verdict]
+    return {
+        "failed": f"The lower bound {eps_lb:.2f} exceeds the claimed ε = {claim:g}: at "
+        f"{confidence:.0%} confidence the implementation leaks more than it promises.",
+        "passed": f"No violation found: these trials could have certified up to ε = "
+        f"{best:.2f}, above the claim {claim:g}, and the attacks stayed at {eps_lb:.2f}.",
+        "inconclusive": f"These trials cannot test the claim: even a perfect attack would "
+        f"certify at most ε = {best:.2f}, not more than the claimed {claim:g}.",
+    }[verdict]
+
+
+def _needed_sentence(needed: int | None, claim: float | None, targets: int, ran: int) -> str:
+    """How many trials an inconclusive audit would have needed (``needed`` is ``None`` only
+    for a claim so large that no feasible number suffices)."""
+    goal = "Detecting any leakage" if claim is None else f"Testing ε = {claim:g}"
+    if needed is None:
+        return f"No feasible number of trials could test ε = {claim:g}."
+    plural = "s" if targets != 1 else ""
+    return (
+        f"{goal} needs at least {needed:,} trials with {targets} target{plural} "
+        f"(this audit ran {ran}), or more targets."
     )
-    return notes
 
 
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#222}
-h1{font-size:1.4rem}.pass{color:#1a7f37}.fail{color:#b42318}
+h1{font-size:1.4rem}.passed{color:#1a7f37}.failed{color:#b42318}.inconclusive{color:#9a6700}
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;
 text-align:left}th{background:#f4f4f4}li{margin:.3rem 0}
 """
@@ -413,7 +506,6 @@ def _html_page(r: AuditResult) -> str:
     def row(name: str, value: object) -> str:
         return f"<tr><th>{html.escape(name)}</th><td>{html.escape(str(value))}</td></tr>"
 
-    verdict = "passed" if r.passed else "failed"
     claim = "none (non-private)" if r.claimed_epsilon is None else f"{r.claimed_epsilon:g}"
     summary = "".join(
         [
@@ -438,7 +530,8 @@ def _html_page(r: AuditResult) -> str:
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>tabsynth privacy audit</title><style>{_CSS}</style></head><body>"
-        f"<h1>Privacy audit: <span class='{verdict[:4]}'>{verdict}</span></h1>"
-        f"<table>{summary}</table><h2>Targets</h2><table>{head}{targets}</table>"
+        f"<h1>Privacy audit: <span class='{r.verdict}'>{r.verdict}</span></h1>"
+        f"<p>{html.escape(r.reason)}</p><table>{summary}</table>"
+        f"<h2>Targets</h2><table>{head}{targets}</table>"
         f"<h2>Notes</h2><ul>{notes}</ul></body></html>\n"
     )

@@ -169,6 +169,51 @@ def epsilon_lower_bound(
     return best
 
 
+#: Largest trial count :func:`epsilon_lower_bound` can evaluate (scipy's beta quantiles take
+#: 64-bit integer counts).
+MAX_TRIAL_COUNT = 2**63 - 1
+
+
+def trials_to_certify(epsilon: float, delta: float = 0.0, confidence: float = 0.95) -> int | None:
+    """Smallest ``n`` for which a perfect attack on ``n`` IN and ``n`` OUT trials makes
+    :func:`epsilon_lower_bound` exceed ``epsilon``; ``None`` when no ``n`` up to
+    :data:`MAX_TRIAL_COUNT` would (claims above about ε = 42 at 95%).
+
+    Why: the number of trials caps the ε an audit can certify whatever the attack, so a claim
+    above the cap cannot fail. This says how many trials a claim needs before they are run.
+
+    Closed form, no search: with ``TP = n`` and ``FP = 0`` the one-sided bounds are
+    ``TPR_lo = q`` and ``FPR_hi = 1 - q`` with ``q = a^(1/n)``, ``a = (1 - confidence) / 2``,
+    and both terms of the bound equal ``log((q - δ) / (1 - q))``. That exceeds ``ε`` iff
+    ``q > r = (e^ε + δ) / (1 + e^ε)``, i.e. iff ``n > log(a) / log(r)``. ``1 - r`` is
+    computed as ``(1 - δ) e^-ε / (1 + e^-ε)`` so that large ε neither overflows nor rounds
+    ``r`` to 1.
+
+    >>> trials_to_certify(1.0)
+    12
+    >>> epsilon_lower_bound(11, 11, 0, 11) <= 1.0 < epsilon_lower_bound(12, 12, 0, 12)
+    True
+    >>> trials_to_certify(0.0)  # the fewest trials that can show any leakage at all
+    6
+    >>> trials_to_certify(100.0) is None
+    True
+    """
+    if not (math.isfinite(epsilon) and epsilon >= 0.0):
+        raise ParameterError(f"epsilon must be a finite number >= 0; got {epsilon!r}")
+    if not 0.0 <= delta < 1.0:
+        raise ParameterError(f"delta must be in [0, 1); got {delta!r}")
+    _check_confidence(confidence)
+    alpha = (1.0 - confidence) / 2
+    shrink = math.exp(-epsilon)
+    one_minus_r = (1.0 - delta) * shrink / (1.0 + shrink)
+    if one_minus_r == 0.0:  # e^-ε underflowed: no representable count suffices
+        return None
+    threshold = math.log(alpha) / math.log1p(-one_minus_r)
+    if threshold >= MAX_TRIAL_COUNT:
+        return None
+    return math.floor(threshold) + 1
+
+
 # ---------------------------------------------------------------------------------------------
 # scores -> thresholds, advantage, ROC
 

@@ -30,6 +30,7 @@ from tabsynth.privacy.mechanisms import (
     dp_quantiles,
     exponential_mechanism,
     gaussian_counts,
+    rational_variance,
     sigma_for_rho,
 )
 from tabsynth.privacy.noise import NoiseSource
@@ -49,6 +50,7 @@ __all__ = [
     "epsilon_from_rho",
     "exponential_mechanism",
     "gaussian_counts",
+    "rational_variance",
     "rho_from_epsilon",
     "sigma_for_rho",
 ]

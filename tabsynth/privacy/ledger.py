@@ -216,6 +216,7 @@ class PrivacyLedger:
         self._rho = 0.0
         self._rdp: np.ndarray | None = None
         self._additive_delta = 0.0
+        self._public: list[str] = []
 
     # -- the target ----------------------------------------------------------------------------
 
@@ -371,6 +372,19 @@ class PrivacyLedger:
 
     # -- reporting -----------------------------------------------------------------------------
 
+    def declare_public(self, what: str) -> None:
+        """Record an input the fit used for free because it is public, not read from the rows
+        (the schema, declared domains, a declared row count), so that :meth:`explain` states
+        the whole basis of the guarantee: what is public, and what was charged."""
+        if not isinstance(what, str) or not what:
+            raise ParameterError("declare_public takes a non-empty description")
+        self._public.append(what)
+
+    @property
+    def public(self) -> tuple[str, ...]:
+        """The public inputs declared with :meth:`declare_public`, in order."""
+        return tuple(self._public)
+
     def explain(self) -> str:
         """A plain-words report of what was spent where, for a human reviewer."""
         lines = ["Privacy ledger"]
@@ -403,10 +417,13 @@ class PrivacyLedger:
             f"zCDP budget: ρ = {self._rho:.4g} spent of {self._rho_budget:.4g} "
             f"({self._percent(self._rho)}); ρ = {self.remaining_rho():.4g} left."
         )
+        if self._public:
+            lines.append("Public, used for free (declared, not read from the rows):")
+            lines += [f"    - {what}" for what in self._public]
         if not self._entries:
             lines.append("Nothing has been measured yet.")
             return "\n".join(lines)
-        lines.append("By phase:")
+        lines.append("Charged to the budget, by phase:")
         for phase in dict.fromkeys(entry.phase for entry in self._entries):
             lines += self._explain_phase(phase, [e for e in self._entries if e.phase == phase])
         return "\n".join(lines)
@@ -461,6 +478,7 @@ class PrivacyLedger:
             "delta_reserved": self._delta_reserved,
             "orders": list(self._orders),
             "entries": [entry.to_dict() for entry in self._entries],
+            "public": list(self._public),
         }
 
     @classmethod
@@ -487,6 +505,8 @@ class PrivacyLedger:
             )
             for entry in data["entries"]:
                 ledger.record(LedgerEntry.from_dict(entry))
+            for what in data.get("public", []):
+                ledger.declare_public(what)
         except (KeyError, TypeError, ValueError) as error:
             raise ModelFileError(f"invalid privacy ledger data: {error}") from error
         return ledger

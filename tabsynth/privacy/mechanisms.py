@@ -10,20 +10,34 @@ Conventions shared by every function here:
   :class:`~tabsynth.errors.BudgetError` means nothing was released.
 * Costs are in ρ-zCDP (Bun & Steinke 2016, "Concentrated Differential Privacy: Simplifications,
   Extensions, and Lower Bounds"), plus an additive δ for thresholded releases.
+
+Noise on counts is exact. Every count-based release (:func:`gaussian_counts`, :func:`dp_bounds`,
+:func:`dp_quantiles`, :func:`dp_categories`) adds discrete Gaussian noise N_Z(0, σ²) to integer
+counts, sampled exactly with integer arithmetic by
+:meth:`~tabsynth.privacy.noise.NoiseSource.discrete_gaussian` (Canonne, Kamath & Steinke 2020,
+"The Discrete Gaussian for Differential Privacy"). Added independently to each coordinate of an
+integer-valued query of L2 sensitivity Δ it is Δ²/(2σ²)-zCDP, the bound of the continuous
+Gaussian (CKS 2020), so the costs below are those of the Gaussian mechanism; unlike
+floating-point Gaussian noise it cannot leak through the low-order bits of the output (Mironov
+2012). The sampler needs σ² as an exact rational: the requested σ² is rounded UP to one
+(:func:`rational_variance`), so the noise is never smaller than asked, and the cost recorded is
+computed from that rational, so never more than asked. Floating point remains in the exponential
+mechanism's Gumbel noise (its scores are real numbers; see :mod:`tabsynth.privacy.noise`) and in
+DP-SGD (opacus' float noise).
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
+from scipy.special import log_ndtr, logsumexp
 
-from tabsynth.errors import ParameterError
+from tabsynth.errors import DomainEstimationError, ParameterError
 from tabsynth.privacy.ledger import LedgerEntry, PrivacyLedger
 from tabsynth.privacy.noise import NoiseSource
 
@@ -35,6 +49,7 @@ __all__ = [
     "dp_quantiles",
     "exponential_mechanism",
     "gaussian_counts",
+    "rational_variance",
     "sigma_for_rho",
 ]
 
@@ -43,6 +58,14 @@ __all__ = [
 #: positive measurements (concentrations, probabilities) without adding many empty buckets.
 BOUNDS_MIN_EXPONENT = -32
 BOUNDS_MAX_EXPONENT = 62
+
+#: The discrete Gaussian's σ² is rounded up to p/2^k with p ≥ 2^32, a relative change below
+#: 2^-32 ≈ 2.3e-10. That is under the ledger's 1e-9 tolerance, so budget plans that spend "what
+#: is left" still end where they meant to (AIM stops once under 1e-9 of ρ is left), and it keeps
+#: p below 2^34 for σ² < 2^32, so the sampler's integers fit int64.
+_VARIANCE_BITS = 32
+#: Largest count gaussian_counts accepts: the noisy counts are returned as float64, exact to 2^53.
+_MAX_COUNT = 2**53
 
 
 # -- shared helpers ----------------------------------------------------------------------------
@@ -102,6 +125,61 @@ def _numeric_values(values: Any) -> np.ndarray:
     return array[~np.isnan(array)]
 
 
+def _integer_counts(counts: np.ndarray | Sequence[float]) -> np.ndarray:
+    """``counts`` as exact int64: the discrete Gaussian mechanism is private for integer-valued
+    queries only. Whole numbers stored as floats (e.g. ``np.bincount(...).astype(float)``) are
+    accepted."""
+    values = np.asarray(counts)
+    if values.dtype.kind == "f":
+        if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+            raise ParameterError(
+                "counts must be whole numbers: discrete Gaussian noise is only private on "
+                "integer-valued counts, so fractional (or non-finite) counts are refused."
+            )
+    elif values.dtype.kind not in "biu":
+        raise ParameterError(f"counts must be an array of whole numbers, got dtype {values.dtype}.")
+    if values.size and not (values.min() >= -_MAX_COUNT and values.max() <= _MAX_COUNT):
+        raise ParameterError("counts must lie within ±2^53 to be returned exactly as floats.")
+    return values.astype(np.int64)
+
+
+def _round_up(variance: Fraction) -> Fraction:
+    """The smallest p/2^k ≥ ``variance`` with k ≥ 0 the least such that p ≥ 2^_VARIANCE_BITS."""
+    magnitude = variance.numerator.bit_length() - variance.denominator.bit_length()
+    scale = 2 ** max(0, _VARIANCE_BITS + 1 - magnitude)  # variance·scale ≥ 2^_VARIANCE_BITS
+    return Fraction(-(-variance.numerator * scale // variance.denominator), scale)
+
+
+def rational_variance(sigma: float) -> Fraction:
+    """The exact σ² of the discrete Gaussian used for a requested noise scale σ: σ² rounded UP to
+    a rational p/2^k, by a relative 2^-32 at most (exact when σ² is such a number already).
+
+    Up, so that the noise is never smaller than requested and the cost computed from it,
+    ρ = 1/(2σ²) for sensitivity 1, never exceeds the requested one.
+    """
+    return _round_up(Fraction(_positive("sigma", sigma)) ** 2)
+
+
+def _variance_for_rho(rho: float) -> Fraction:
+    """σ² = 1/(2ρ), rounded up: the discrete Gaussian noise that costs at most ρ (sensitivity 1)."""
+    return _round_up(1 / (2 * Fraction(rho)))
+
+
+def _cost(variance: Fraction) -> float:
+    """ρ = 1/(2σ²), exact up to the final rounding to float: the zCDP cost of discrete Gaussian
+    noise on a query of L2 sensitivity 1 (CKS 2020)."""
+    return float(1 / (2 * variance))
+
+
+def _noise_params(variance: Fraction) -> dict[str, Any]:
+    """Ledger params describing the noise: σ, the exact rational σ² drawn with, and its kind."""
+    return {
+        "sigma": math.sqrt(variance),
+        "variance": f"{variance.numerator}/{variance.denominator}",
+        "noise": "discrete_gaussian",
+    }
+
+
 def sigma_for_rho(rho: float, sensitivity: float = 1.0) -> float:
     """Noise scale σ = Δ/sqrt(2ρ) at which the Gaussian mechanism with L2 sensitivity Δ is ρ-zCDP.
 
@@ -123,19 +201,22 @@ def gaussian_counts(
     phase: str = "",
     noise: NoiseSource | None = None,
 ) -> np.ndarray:
-    """Counts plus independent N(0, σ²) noise per cell: the Gaussian mechanism on a histogram.
+    """Counts plus independent discrete Gaussian noise per cell: the Gaussian mechanism on a
+    histogram, with exact integer noise.
 
     ``counts`` must be a histogram (or marginal) in which each row adds 1 to exactly one cell, so
-    adding or removing a row changes one cell by 1: L2 sensitivity 1, and the release is
-    ρ = 1/(2σ²)-zCDP (Bun & Steinke 2016, Prop. 1.6). Noisy counts can be negative or
-    fractional; post-processing (clipping, projection) is the caller's choice and free.
+    adding or removing a row changes one cell by 1: L2 sensitivity 1. Counts must be whole
+    numbers (integral floats are accepted), since the discrete Gaussian's guarantee is for
+    integer-valued queries. The noise is N_Z(0, σ²) with σ² = :func:`rational_variance` (σ)
+    (σ² rounded up by at most 2^-32), and the release is ρ = 1/(2σ²)-zCDP (CKS 2020; Bun &
+    Steinke 2016, Prop. 1.6 for the continuous analogue). Returns float64 noisy counts, whole
+    numbers that can be negative; post-processing (clipping, projection) is the caller's
+    choice and free.
 
-    Privacy cost recorded: ρ = 1/(2σ²), mechanism ``"gaussian"``.
+    Privacy cost recorded: ρ = 1/(2σ²) for the rounded σ², mechanism ``"gaussian"``.
     """
-    sigma = _positive("sigma", sigma)
-    values = np.asarray(counts, dtype=float)
-    if not np.all(np.isfinite(values)):
-        raise ParameterError("counts must be finite numbers.")
+    variance = rational_variance(sigma)
+    values = _integer_counts(counts)
     noise = _checked_source(noise)
     _record(
         ledger,
@@ -143,10 +224,10 @@ def gaussian_counts(
         mechanism="gaussian",
         purpose=purpose,
         phase=phase,
-        rho=1.0 / (2.0 * sigma**2),
-        params={"sigma": sigma, "cells": int(values.size), "l2_sensitivity": 1.0},
+        rho=_cost(variance),
+        params={**_noise_params(variance), "cells": int(values.size), "l2_sensitivity": 1.0},
     )
-    return values + noise.normal(sigma, values.shape)
+    return (values + noise.discrete_gaussian(variance, values.shape)).astype(float)
 
 
 def exponential_mechanism(
@@ -243,29 +324,31 @@ def dp_bounds(
     ``[−2^k, −2^(k−1))``, ``{0}`` and ``(2^(k−1), 2^k]`` for k in
     [:data:`BOUNDS_MIN_EXPONENT`, :data:`BOUNDS_MAX_EXPONENT`] (values smaller in magnitude than
     2^-32 share the innermost buckets, values beyond ±2^62 the outermost ones). Each row falls
-    in exactly one bucket, so the bucket histogram has L2 sensitivity 1; Gaussian noise with
-    σ = 1/sqrt(2ρ) is added, and the result spans from the lowest to the highest bucket whose
-    noisy count exceeds ``threshold``·σ. With the default 5σ, each of the 191 empty buckets
-    passes with probability 3e-7, so a spurious far-away bound is very unlikely, at the price
-    of dropping sparse tails: values outside the returned bounds must be clipped to them
-    afterwards. The bounds are ±powers of two or 0: ages in [0, 97] give upper = 128 and, when
-    the few rows aged 0 to 3 do not clear the threshold, lower = 4 (they are then clipped to 4).
+    in exactly one bucket, so the bucket histogram has L2 sensitivity 1; discrete Gaussian
+    noise with σ² = 1/(2ρ) (rounded up) is added, and the result spans from the lowest to the
+    highest bucket whose noisy count exceeds ``threshold``·σ. With the default 5σ, each of the
+    191 empty buckets passes with probability about 3e-7 (the discrete Gaussian's tail beyond
+    k ≥ 1 is below the continuous one's beyond k − 1), so a spurious far-away bound is very
+    unlikely, at the price of dropping sparse tails: values outside the returned bounds must
+    be clipped to them afterwards. The bounds are ±powers of two or 0: ages in [0, 97] give
+    upper = 128 and, when the few rows aged 0 to 3 do not clear the threshold, lower = 4 (they
+    are then clipped to 4).
 
-    If no bucket clears the threshold (too few rows for this ρ), the bounds of the bucket with
-    the largest noisy count are returned and a warning is issued: a data-driven but private
-    guess that keeps the fit going, better than the useless widest grid; declare the bounds
-    or raise ρ to avoid it. ``lower == upper == 0`` happens only when the zero bucket is the
-    only one selected (e.g. an all-zero column). NaNs are ignored (missingness is accounted for
+    If no bucket clears the threshold (too few rows for this ρ), :class:`DomainEstimationError`
+    is raised: any bound read off pure noise would be arbitrary (an age range of [0, 0], an
+    income of -2.8e14), so the fix is the user's: declare the column's bounds, raise ε, or use
+    more rows. ``lower == upper == 0`` happens only when the zero bucket is the only one
+    selected (e.g. an all-zero column). NaNs are ignored (missingness is accounted for
     elsewhere); ±inf count as ±2^62.
 
-    Privacy cost recorded: ρ (Gaussian mechanism, L2 sensitivity 1; Bun & Steinke 2016),
-    mechanism ``"dp_bounds"``. The threshold is post-processing and costs nothing.
+    Privacy cost recorded: 1/(2σ²) ≤ ρ for the rounded σ² (discrete Gaussian mechanism, L2
+    sensitivity 1; CKS 2020), mechanism ``"dp_bounds"``. The threshold is post-processing.
     """
     rho = _positive("rho", rho)
     threshold = _positive("threshold", threshold)
     observed = _numeric_values(values)
     noise = _checked_source(noise)
-    sigma = sigma_for_rho(rho)
+    variance = _variance_for_rho(rho)
     lower_edges, upper_edges = _bounds_grid()
     _record(
         ledger,
@@ -273,24 +356,24 @@ def dp_bounds(
         mechanism="dp_bounds",
         purpose=purpose,
         phase=phase,
-        rho=rho,
-        params={"sigma": sigma, "threshold_sigmas": threshold, "buckets": int(lower_edges.size)},
+        rho=_cost(variance),
+        params={
+            **_noise_params(variance),
+            "threshold_sigmas": threshold,
+            "buckets": int(lower_edges.size),
+        },
     )
     counts = np.bincount(_bucket_indices(observed), minlength=lower_edges.size)
-    noisy = counts + noise.normal(sigma, lower_edges.size)
-    cleared = np.flatnonzero(noisy > threshold * sigma)
-    if cleared.size:
-        low, high = int(cleared[0]), int(cleared[-1])
-    else:
-        low = high = int(np.argmax(noisy))
-        warnings.warn(
-            f"dp_bounds ({purpose}): no bucket's noisy count cleared {threshold:g}σ = "
-            f"{threshold * sigma:.3g} rows; using the most populated bucket "
-            f"[{lower_edges[low]:g}, {upper_edges[high]:g}]. Declare the bounds or spend more ρ.",
-            UserWarning,
-            stacklevel=2,
+    noisy = counts + noise.discrete_gaussian(variance, lower_edges.size)
+    cleared = np.flatnonzero(noisy > threshold * math.sqrt(variance))
+    if not cleared.size:
+        raise DomainEstimationError(
+            f"{purpose}: no range could be released under differential privacy (no "
+            "power-of-two bucket's noisy count cleared the threshold): the column has too few "
+            "rows for the privacy budget spent on it. Declare the column's bounds (lower and "
+            "upper) in the metadata, raise epsilon, or use more rows."
         )
-    return float(lower_edges[low]), float(upper_edges[high])
+    return float(lower_edges[cleared[0]]), float(upper_edges[cleared[-1]])
 
 
 def _quantile_grid(lower: float, upper: float, bins: int, grid: str) -> tuple[np.ndarray, str]:
@@ -362,19 +445,19 @@ def dp_quantiles(
     ``"auto"`` picks log when 0 < lower and upper/lower ≥ 1000, i.e. when the range spans three
     orders of magnitude and uniform cells would lump all small values into the first cell.
 
-    One Gaussian measurement of the cell histogram (L2 sensitivity 1, σ = 1/sqrt(2ρ)). The
-    noisy cumulative counts are made non-decreasing by isotonic (least-squares) regression and
-    clipped at 0, and every requested quantile is read off that one CDF, assuming values spread
-    uniformly within a cell; so the result is non-decreasing in the quantile level and within
-    [lower, upper]. Isotonic regression rather than clipping each noisy count at 0: clipping
-    adds a bias of about 0.4σ rows per empty cell, which dominates when the range has many
-    empty cells (3 to 10 times larger quantile errors on skewed data). The error is about the
-    noise on the CDF, ≤ sqrt(bins)·σ rows, plus one cell width. If the fitted CDF is 0
+    One discrete Gaussian measurement of the cell histogram (L2 sensitivity 1, σ² = 1/(2ρ)
+    rounded up). The noisy cumulative counts are made non-decreasing by isotonic (least-squares)
+    regression and clipped at 0, and every requested quantile is read off that one CDF, assuming
+    values spread uniformly within a cell; so the result is non-decreasing in the quantile level
+    and within [lower, upper]. Isotonic regression rather than clipping each noisy count at 0:
+    clipping adds a bias of about 0.4σ rows per empty cell, which dominates when the range has
+    many empty cells (3 to 10 times larger quantile errors on skewed data). The error is about
+    the noise on the CDF, ≤ sqrt(bins)·σ rows, plus one cell width. If the fitted CDF is 0
     everywhere (tiny data), the quantiles are those of a uniform spread over the grid.
 
-    Privacy cost recorded: ρ once, whatever the number of quantiles (Gaussian mechanism;
-    Bun & Steinke 2016), mechanism ``"dp_quantiles"``. Everything after the noise is
-    post-processing.
+    Privacy cost recorded: 1/(2σ²) ≤ ρ once, whatever the number of quantiles (discrete
+    Gaussian mechanism; CKS 2020), mechanism ``"dp_quantiles"``. Everything after the noise
+    is post-processing.
     """
     rho = _positive("rho", rho)
     for name, bound in (("lower", lower), ("upper", upper)):
@@ -390,18 +473,23 @@ def dp_quantiles(
     edges, grid = _quantile_grid(float(lower), float(upper), int(bins), grid)
     observed = np.clip(_numeric_values(values), lower, upper)
     noise = _checked_source(noise)
-    sigma = sigma_for_rho(rho)
+    variance = _variance_for_rho(rho)
     _record(
         ledger,
         noise,
         mechanism="dp_quantiles",
         purpose=purpose,
         phase=phase,
-        rho=rho,
-        params={"sigma": sigma, "bins": int(bins), "grid": grid, "quantiles": int(levels.size)},
+        rho=_cost(variance),
+        params={
+            **_noise_params(variance),
+            "bins": int(bins),
+            "grid": grid,
+            "quantiles": int(levels.size),
+        },
     )
     counts, _ = np.histogram(observed, bins=edges)
-    noisy_cdf = np.cumsum(counts + noise.normal(sigma, counts.size))
+    noisy_cdf = np.cumsum(counts + noise.discrete_gaussian(variance, counts.size)).astype(float)
     cdf = np.maximum(_isotonic_increasing(noisy_cdf), 0.0)
     weights = np.maximum(np.diff(cdf, prepend=0.0), 0.0)
     if weights.sum() <= 0:
@@ -418,12 +506,81 @@ def _deterministic_key(value: Any) -> tuple[str, Any]:
     return (type(value).__name__, value)
 
 
-def _sorted_values(values: list[Any]) -> list[Any]:
-    """Sort values of possibly mixed types reproducibly (by type name, then value)."""
+def _value_order(values: list[Any]) -> list[int]:
+    """Positions of ``values`` (possibly of mixed types) in a reproducible order: by type name,
+    then value (then repr, where values of one type do not compare)."""
+    positions = range(len(values))
     try:
-        return sorted(values, key=_deterministic_key)
+        return sorted(positions, key=lambda i: _deterministic_key(values[i]))
     except TypeError:
-        return sorted(values, key=lambda v: (type(v).__name__, repr(v)))
+        return sorted(positions, key=lambda i: (type(values[i]).__name__, repr(values[i])))
+
+
+# Terms of the discrete Gaussian's tail summed one by one before an integral bound takes over.
+_TAIL_TERMS = 256
+# Relative margin on the tail bound, for the floating-point rounding of its evaluation.
+_TAIL_MARGIN = 1e-9
+
+
+def _log_density(x: np.ndarray, variance: float) -> np.ndarray:
+    """log f(x) = −x²/(2σ²), the discrete Gaussian's unnormalised log-probability."""
+    return -np.square(x.astype(float)) / (2.0 * variance)
+
+
+def _log_integral(start: float, variance: float) -> float:
+    """log ∫_start^∞ f = log(σ·sqrt(2π)·Φ(−start/σ))."""
+    sigma = math.sqrt(variance)
+    return math.log(sigma * math.sqrt(2.0 * math.pi)) + float(log_ndtr(-start / sigma))
+
+
+def _log_tail_bound(k: int, variance: float) -> float:
+    """log of an upper bound on P(X ≥ k), X ~ N_Z(0, σ²), for k ≥ 1.
+
+    With f(x) = exp(−x²/(2σ²)): P(X ≥ k) = Σ_{x≥k} f(x) / Z, Z = Σ_{x∈Z} f(x).
+
+    * Z ≥ σ·sqrt(2π) (Poisson summation: Z = σ·sqrt(2π)·Σ_j exp(−2π²σ²j²)), and Z is at least
+      any partial sum; the larger of the two is used (the first is tight for σ ≥ 1, the
+      second for σ < 1).
+    * Σ_{x≥k} f(x) ≤ Σ_{x=k}^{k+W−1} f(x) + ∫_{k+W−1/2}^∞ f when k + W − 1/2 ≥ σ: f is convex
+      beyond σ, so each f(x) there is at most its integral over [x − 1/2, x + 1/2]; the W
+      exact terms make this tight for small σ, the midpoint rule is tight for large σ.
+      Otherwise Σ_{x≥k} f(x) ≤ f(k) + ∫_k^∞ f, as f decreases on [0, ∞).
+
+    Summed in log space, so a tiny δ neither underflows nor loses precision.
+    """
+    near = np.arange(-_TAIL_TERMS, _TAIL_TERMS + 1)
+    log_z = max(_log_integral(-math.inf, variance), float(logsumexp(_log_density(near, variance))))
+    if k + _TAIL_TERMS - 0.5 >= math.sqrt(variance):
+        terms = _log_density(np.arange(k, k + _TAIL_TERMS), variance)
+        rest = _log_integral(k + _TAIL_TERMS - 0.5, variance)
+    else:
+        terms, rest = _log_density(np.array([k]), variance), _log_integral(k, variance)
+    return float(np.logaddexp(logsumexp(terms), rest)) - log_z
+
+
+def _singleton_threshold(variance: Fraction, delta: float) -> int:
+    """The smallest integer τ ≥ 2 with P(X ≥ τ − 1) ≤ δ for X ~ N_Z(0, σ²): a value held by
+    one row (count 1) then passes ``count + X ≥ τ`` with probability at most δ.
+
+    Decided on an upper bound of the tail (:func:`_log_tail_bound`, with a relative margin of
+    1e-9 for rounding), so τ is never below the exact threshold. It is the exact one unless the
+    tail at τ − 2 is within that margin of δ, or δ is so large (above about P(X ≥ σ) ≈ 0.16)
+    that τ − 1 < σ − 256, where the cruder bound may add one or two. τ ≥ 2 always, since
+    P(X ≥ 0) > 1/2: for δ near 1/2 or above that is conservative too.
+    """
+    sigma2, log_delta = float(variance), math.log(delta) + math.log1p(-_TAIL_MARGIN)
+
+    def passes(k: int) -> bool:
+        return _log_tail_bound(k, sigma2) <= log_delta
+
+    high = 1
+    while not passes(high):
+        high *= 2
+    low = high // 2  # 0, or a k that fails
+    while high - low > 1:  # the bound decreases with k: bisect for the first k that passes
+        middle = (low + high) // 2
+        low, high = (low, middle) if passes(middle) else (middle, high)
+    return high + 1
 
 
 def dp_categories(
@@ -439,22 +596,27 @@ def dp_categories(
 ) -> list[Any]:
     """Categories of a column whose categories were not declared, found privately.
 
-    Every distinct non-missing value (NaN/None/NA is not a category) is counted, N(0, σ²)
-    noise with σ = 1/sqrt(2ρ) is added to each count, and the values whose noisy count exceeds
-    τ = 1 + σ·Φ⁻¹(1 − δ) are kept. Values absent from the data are never candidates, which is
+    Every distinct non-missing value (NaN/None/NA is not a category) is counted. The candidates
+    are put in a fixed order, by (type name, value), before any noise is drawn, so which noise
+    a value gets does not depend on the counts or their order. Discrete Gaussian noise
+    X ~ N_Z(0, σ²) with σ² = 1/(2ρ) (rounded up) is added to each count, and the values with
+    count + X ≥ τ are kept, τ being the smallest integer with P(X ≥ τ − 1) ≤ δ (computed from
+    an upper bound of the discrete Gaussian's tail, so never below the exact threshold, see
+    :func:`_singleton_threshold`). Values absent from the data are never candidates, which is
     why a δ is needed: a value held by a single row exists in only one of two neighbouring
-    tables, and is released with probability exactly P(1 + N(0, σ²) > τ) = δ. Otherwise (the
-    value is in both) the two outputs differ only through one noisy count, i.e. the Gaussian
-    mechanism with sensitivity 1. So the release is δ-approximately ρ-zCDP ("stability-based
-    histogram": Korolova et al. 2009, "Releasing Search Queries and Clicks Privately";
-    Wilson et al. 2020, "Differentially Private SQL with Bounded User Contribution";
-    Desfontaines et al. 2022, "Differentially Private Partition Selection").
+    tables, and is released with probability P(1 + X ≥ τ) ≤ δ. Otherwise (the value is in
+    both) the two outputs differ only through one noisy count, i.e. the discrete Gaussian
+    mechanism with sensitivity 1, 1/(2σ²)-zCDP (CKS 2020). So the release is δ-approximately
+    ρ-zCDP ("stability-based histogram": Korolova et al. 2009, "Releasing Search Queries and
+    Clicks Privately"; Wilson et al. 2020, "Differentially Private SQL with Bounded User
+    Contribution"; Desfontaines et al. 2022, "Differentially Private Partition Selection").
 
     Returns the kept values sorted by (type name, value); with ``max_categories``, only that
-    many with the largest noisy counts are kept (post-processing, no extra cost).
+    many with the largest noisy counts are kept, ties going to the earlier value in that order
+    (post-processing, no extra cost).
 
-    Privacy cost recorded: ρ and additive δ (paid from the ledger's ``delta_reserved``),
-    mechanism ``"dp_categories"``.
+    Privacy cost recorded: 1/(2σ²) ≤ ρ and additive δ (paid from the ledger's
+    ``delta_reserved``), mechanism ``"dp_categories"``.
     """
     rho = _positive("rho", rho)
     delta = _positive("delta", delta)
@@ -467,21 +629,28 @@ def dp_categories(
     ):
         raise ParameterError(f"max_categories must be an int >= 1 or None, got {max_categories!r}.")
     counts = pd.Series(values, dtype=object).value_counts(dropna=True)
+    order = _value_order(counts.index.tolist())
+    candidates = [counts.index[i] for i in order]
     noise = _checked_source(noise)
-    sigma = sigma_for_rho(rho)
-    threshold = 1.0 + sigma * float(-ndtri(delta))
+    variance = _variance_for_rho(rho)
+    threshold = _singleton_threshold(variance, delta)
     _record(
         ledger,
         noise,
         mechanism="dp_categories",
         purpose=purpose,
         phase=phase,
-        rho=rho,
+        rho=_cost(variance),
         delta=delta,
-        params={"sigma": sigma, "threshold": threshold, "max_categories": max_categories},
+        params={
+            **_noise_params(variance),
+            "threshold": threshold,
+            "max_categories": max_categories,
+        },
     )
-    noisy = counts.to_numpy(dtype=float) + noise.normal(sigma, len(counts))
-    kept = np.flatnonzero(noisy > threshold)
+    exact = counts.to_numpy(dtype=np.int64)[order]
+    noisy = exact + noise.discrete_gaussian(variance, len(candidates))
+    kept = np.flatnonzero(noisy >= threshold)
     if max_categories is not None:
-        kept = kept[np.argsort(-noisy[kept], kind="stable")[:max_categories]]
-    return _sorted_values(counts.index[kept].tolist())
+        kept = np.sort(kept[np.argsort(-noisy[kept], kind="stable")[:max_categories]])
+    return [candidates[i] for i in kept]

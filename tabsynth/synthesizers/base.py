@@ -5,7 +5,10 @@ scikit-learn's estimator habits, applied to tables:
 * the constructor stores parameters and does nothing else (``get_params`` reads them back);
 * ``fit(data, metadata=None)`` validates at the boundary, learns, stores state in attributes
   ending in ``_`` and returns ``self``;
-* ``sample(n, seed=None)`` returns the training columns, in order, with their dtypes;
+* ``sample(n, seed=None)`` returns the training columns, in order, with the dtypes their
+  metadata declares (:func:`tabsynth.schema.output_dtype`), never dtypes read off the
+  training frame, whose pandas dtypes depend on its values;
+* a ``fit`` that raises leaves the synthesizer as it was before the call;
 * ``save(path)`` / :func:`load` use a zip of JSON plus ``.npz`` arrays: no training rows, and
   loading never runs code. A model that cannot be stored that way (SDV's) sets
   ``requires_trust`` and :func:`load` refuses it unless the caller passes ``trusted=True``;
@@ -34,9 +37,11 @@ from tabsynth.errors import (
 )
 from tabsynth.io import atomic_open
 from tabsynth.metadata import Metadata, OutOfBounds, check_frame
+from tabsynth.schema import restore_dtypes
 
 MODEL_FORMAT = "tabsynth-model"
-MODEL_FORMAT_VERSION = 1
+#: 2: output dtypes follow the metadata; version 1 files stored the training frame's dtypes.
+MODEL_FORMAT_VERSION = 2
 MANIFEST = "model.json"
 ARRAYS = "arrays.npz"
 PAYLOAD = "payload.pickle"
@@ -83,15 +88,30 @@ class Synthesizer(ABC):
         return f"{type(self).__name__}({args})"
 
     # -- the contract -----------------------------------------------------------------------
+    #: Whether fits make a privacy claim; then messages never quote the private table.
+    private: ClassVar[bool] = False
+
     def fit(self, data: pd.DataFrame, metadata: MetadataLike = None) -> Synthesizer:
         """Learn from ``data``. ``metadata`` may be a :class:`Metadata`, a dict, a JSON path,
-        or ``None`` (detected from the data where the synthesizer allows it)."""
+        or ``None`` (detected from the data where the synthesizer allows it).
+
+        If the fit raises, the synthesizer keeps the state it had before the call (a fitted
+        model stays usable).
+        """
         check_frame(data)
-        meta = self._resolve_metadata(data, as_metadata(metadata))
-        clean = meta.validate(data, on_out_of_bounds=self.on_out_of_bounds)
-        self.metadata_ = meta
-        self.dtypes_ = {str(c): str(data[c].dtype) for c in data.columns}
-        self._fit(clean, meta)
+        check_seed(self.seed, "seed")
+        before = dict(self.__dict__)
+        try:
+            meta = self._resolve_metadata(data, as_metadata(metadata))
+            clean = meta.validate(
+                data, on_out_of_bounds=self.on_out_of_bounds, private=self.private
+            )
+            self.metadata_ = meta
+            self._fit(clean, meta)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
         return self
 
     def sample(self, n: int, seed: int | None = None) -> pd.DataFrame:
@@ -101,8 +121,8 @@ class Synthesizer(ABC):
         """
         self._check_fitted()
         n = check_count(n)
-        rng = np.random.default_rng(seed)
-        return restore_dtypes(self._sample(n, rng), self.dtypes_, self.metadata_)
+        rng = np.random.default_rng(check_seed(seed, "seed"))
+        return restore_dtypes(self._sample(n, rng), self.metadata_)
 
     @property
     def privacy(self) -> Any:
@@ -130,7 +150,7 @@ class Synthesizer(ABC):
 
     @abstractmethod
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
-        """``n`` rows in canonical dtypes (:func:`restore_dtypes` finishes the job)."""
+        """``n`` decoded rows (:func:`~tabsynth.schema.restore_dtypes` sets the dtypes)."""
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """JSON-serialisable state and named numeric arrays; never training rows."""
@@ -161,7 +181,6 @@ class Synthesizer(ABC):
             "synthesizer": self.name,
             "params": self.get_params(),
             "metadata": self.metadata_.to_dict(),
-            "dtypes": self.dtypes_,
             "privacy": privacy.to_dict() if privacy is not None else None,
             "state": state,
         }
@@ -200,7 +219,6 @@ def load(path: str | Path, trusted: bool = False) -> Synthesizer:
     try:
         model = cls(**manifest["params"])
         model.metadata_ = Metadata.from_dict(manifest["metadata"])
-        model.dtypes_ = dict(manifest["dtypes"])
         if manifest.get("privacy") is not None:
             from tabsynth.privacy.ledger import PrivacyLedger
 
@@ -271,42 +289,28 @@ def as_metadata(metadata: MetadataLike) -> Metadata | None:
     )
 
 
+#: Seeds are whole numbers in [0, 2^63): what every generator tabsynth seeds (numpy, torch,
+#: SDV's) takes alike, so one seed means the same thing everywhere.
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed: Any, name: str = "seed") -> int | None:
+    """``None`` or a whole number in [0, 2^63), else a :class:`ParameterError` naming it."""
+    if seed is None:
+        return None
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, (int, np.integer))
+        or not 0 <= seed <= MAX_SEED
+    ):
+        raise ParameterError(
+            f"{name} must be None or a whole number from 0 to 2**63 - 1, not {seed!r}"
+        )
+    return int(seed)
+
+
 def check_count(n: Any) -> int:
     """A positive whole number of rows, or a :class:`ParameterError` that says so."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
         raise ParameterError(f"the number of rows must be a positive integer, not {n!r}")
     return int(n)
-
-
-def restore_dtypes(data: pd.DataFrame, dtypes: dict[str, str], metadata: Metadata) -> pd.DataFrame:
-    """Give decoded columns back the dtypes the training table had.
-
-    Integer columns that came out with missing values become pandas' nullable ``Int64``;
-    datetimes that were text are formatted with the column's ``format`` (ISO otherwise).
-    """
-    out = {}
-    for name, dtype in dtypes.items():
-        if name not in data.columns:  # a pii column with pii_strategy="drop"
-            continue
-        out[name] = _restore_column(data[name], dtype, metadata.columns.get(name))
-    return pd.DataFrame(out)
-
-
-def _restore_column(series: pd.Series, dtype: str, spec: Any) -> pd.Series:
-    kind = spec.kind if spec is not None else None
-    has_na = bool(series.isna().any())
-    if kind == "datetime" and not dtype.startswith("datetime64"):
-        fmt = spec.format or "%Y-%m-%dT%H:%M:%S"
-        text = pd.to_datetime(series).dt.strftime(fmt)
-        return text.astype(object).where(series.notna(), np.nan)
-    if dtype in ("int64", "int32", "int16", "int8", "uint8", "uint16", "uint32", "uint64"):
-        values = pd.to_numeric(series, errors="coerce").round()
-        return values.astype("Int64") if has_na else values.astype(dtype)
-    if dtype == "bool":
-        return series.astype("boolean") if has_na else series.astype(bool)
-    if dtype == "object" and kind == "boolean":
-        return series.astype(object).where(series.notna(), np.nan)
-    try:
-        return series.astype(dtype)
-    except (TypeError, ValueError):
-        return series

@@ -6,11 +6,11 @@ is either public or paid for, so :class:`DPSynthesizer` fixes the policy once fo
 
 * **Budget.** ε > 0 and 0 < δ < 1/n, else :class:`~tabsynth.errors.BudgetError`. A δ of the
   order of 1/n allows mechanisms that publish whole rows with probability δ·n; the default
-  1e-9 is far below 1/n for any table that fits in memory. The row count n is treated as
-  public, as is usual in DP software: it decides whether the requested δ is accepted (an
-  error to the data owner, not a release), and DP-SGD uses it for its schedule (sampling rate,
-  steps) and, inside opacus, to scale the noisy gradient sum by the expected batch size.
-  MST and AIM do not use it: their models' row total is estimated from the noisy marginals.
+  1e-9 is far below 1/n for any table that fits in memory. The exact row count n is not
+  released: it only decides whether the requested δ is accepted (an error to the data owner,
+  which names no n). MST and AIM estimate their models' row total from the noisy marginals;
+  DP-SGD derives its schedule from a noisy row count charged to the ledger, or from a row
+  count the user declares public (``public_rows``).
 * **Metadata.** Column names and kinds are public schema in every mode. Domains (bounds,
   categories, nullability, precision) are public only when the user declares them so:
   ``Metadata(..., source="user", public=True)``. Metadata detected from the data is refused
@@ -18,9 +18,12 @@ is either public or paid for, so :class:`DPSynthesizer` fixes the policy once fo
   accepted, but its domains are ignored (with a warning) and estimated under DP like a
   missing one: a domain written by a person may still have been read off the private table,
   and refusing would leave no DP way to use a file that documents formats and sensitive
-  columns. With ``metadata=None`` the schema comes from ``Metadata.detect(df).schema_only()``:
-  detection looks at the values to choose each column's kind (number, category, date, id), and
-  that choice of kinds is treated as public schema.
+  columns. With ``metadata=None`` the schema comes from the frame's pandas dtypes exactly as
+  given (:func:`~tabsynth.schema.schema_from_dtypes`): no value is looked at, because
+  value-based detection flips a column's kind when one row is added.
+* **Messages.** Errors and warnings of a DP fit name columns and rules, never a value or a
+  count from the table (:meth:`Metadata.validate` with ``private=True``).
+* **Output types** come from the metadata alone (:func:`~tabsynth.schema.output_dtype`).
 * **Domain.** Columns without a public domain get one from
   :func:`~tabsynth.synthesizers.dp_domain.private_domain`, paid with the fraction
   ``budget_split`` of the zCDP budget ρ. Declared bounds and categories cost nothing, but by
@@ -43,7 +46,7 @@ from __future__ import annotations
 import math
 import warnings
 from abc import abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -52,6 +55,7 @@ from tabsynth.domain import DEFAULT_BINS, DomainEncoder
 from tabsynth.errors import BudgetError, DataError, ParameterError, PrivacyError
 from tabsynth.metadata import Metadata, OutOfBounds, check_frame
 from tabsynth.privacy import NoiseSource, PrivacyLedger
+from tabsynth.schema import schema_from_dtypes
 from tabsynth.synthesizers.base import MetadataLike, Synthesizer
 from tabsynth.synthesizers.dp_domain import (
     BINNINGS,
@@ -106,6 +110,8 @@ class DPSynthesizer(Synthesizer):
         the estimate drops sparse tails on purpose.
     """
 
+    private: ClassVar[bool] = True
+
     def __init__(
         self,
         epsilon: float,
@@ -140,10 +146,11 @@ class DPSynthesizer(Synthesizer):
         if not _is_number(delta) or not 0 < delta < 1:
             raise BudgetError(f"delta must be a number in (0, 1), got {delta!r}")
         if delta >= 1.0 / n_rows:
+            # No n in the message: it may end up in logs that leave the data owner's hands.
             raise BudgetError(
-                f"delta = {delta:g} is not below 1/n = {1.0 / n_rows:g} for n = {n_rows} rows: "
-                "such a δ allows publishing individual rows outright. Keep δ far below 1/n "
-                f"(the default is {DEFAULT_DELTA:g})"
+                f"delta = {delta:g} is not below 1/n for this table of n rows: such a δ allows "
+                "publishing individual rows outright. Keep δ far below 1/n (the default is "
+                f"{DEFAULT_DELTA:g})"
             )
         split = self.budget_split
         if not _is_number(split) or not 0 < split < 1:
@@ -157,7 +164,7 @@ class DPSynthesizer(Synthesizer):
     def _resolve_metadata(self, data: pd.DataFrame, metadata: Metadata | None) -> Metadata:
         """The public part of the metadata (see the module docstring)."""
         if metadata is None:
-            return Metadata.detect(data).schema_only()
+            return schema_from_dtypes(data)
         if metadata.source == "data":
             raise PrivacyError(
                 "this metadata was detected from the data (source 'data'): its bounds and "
@@ -185,6 +192,8 @@ class DPSynthesizer(Synthesizer):
         noise = self._noise_source()
         reserved = self.delta * DELTA_FOR_CATEGORIES if categorical_to_estimate(metadata) else 0.0
         ledger = PrivacyLedger(self.epsilon, self.delta, delta_reserved=reserved)
+        for what in public_inputs(metadata):
+            ledger.declare_public(what)
         encoder = private_domain(
             data,
             metadata,
@@ -246,6 +255,29 @@ class DPSynthesizer(Synthesizer):
     @abstractmethod
     def _set_model_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         """Restore what :meth:`_get_model_state` returned."""
+
+
+def public_inputs(metadata: Metadata) -> list[str]:
+    """What a fit on ``metadata`` takes for free, in words for :meth:`PrivacyLedger.explain`."""
+    kinds = ", ".join(f"{name} ({_kind_words(spec)})" for name, spec in metadata.columns.items())
+    out = [f"schema: {len(metadata)} columns, their names, kinds and formats: {kinds}"]
+    if metadata.public:
+        bounded = [n for n, s in metadata.columns.items() if s.kind in ("numerical", "datetime")]
+        listed = [n for n, s in metadata.columns.items() if s.kind == "categorical"]
+        if bounded:
+            out.append(f"bounds of {', '.join(bounded)}")
+        if listed:
+            out.append(f"categories of {', '.join(listed)}")
+        out.append("which columns may be missing (nullable) and rounding precisions")
+    return out
+
+
+def _kind_words(spec: Any) -> str:
+    if spec.kind == "numerical":
+        return f"{spec.dtype}"
+    if spec.kind == "datetime" and spec.format:
+        return f"datetime {spec.format}"
+    return spec.kind
 
 
 def check_count(name: str, value: Any, minimum: int = 1) -> None:

@@ -39,7 +39,6 @@ as datetimes, categories as the values themselves.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from typing import Any, Literal
 
 import numpy as np
@@ -54,7 +53,7 @@ from tabsynth.domain import (
     uniform_edges,
     with_point_bins,
 )
-from tabsynth.errors import ParameterError
+from tabsynth.errors import DomainEstimationError, ParameterError
 from tabsynth.metadata import GENERATED_KINDS, ColumnSpec, Metadata
 from tabsynth.privacy import (
     NoiseSource,
@@ -116,9 +115,7 @@ def exact_bins(lower: Any, upper: Any, integer: bool, bins: int) -> bool:
 
 def categorical_to_estimate(metadata: Metadata) -> list[str]:
     """Categorical columns without public categories: they need additive δ (dp_categories)."""
-    return [
-        n for n, s in metadata.columns.items() if s.kind == "categorical" and not s.has_domain
-    ]
+    return [n for n, s in metadata.columns.items() if s.kind == "categorical" and not s.has_domain]
 
 
 def private_domain(
@@ -246,29 +243,24 @@ class _ColumnEstimator:
         return dataclasses.replace(spec, lower=lo, upper=hi), edges
 
     def _year_range(self, name: str, values: pd.Series, rho: float) -> tuple[int, int]:
-        """First and last year whose noisy count clears the threshold (one Gaussian histogram
-        of the years: each row is in one year, L2 sensitivity 1)."""
+        """First and last year whose noisy count clears the threshold (one discrete Gaussian
+        histogram of the years: each row is in one year, L2 sensitivity 1). When none does,
+        a year read off pure noise would be arbitrary: DomainEstimationError says what to do."""
         years = pd.to_datetime(values).dropna().dt.year.to_numpy()
         grid = LAST_YEAR - FIRST_YEAR + 1
         counts = np.bincount(np.clip(years - FIRST_YEAR, 0, grid - 1), minlength=grid)
         sigma = sigma_for_rho(rho)
+        purpose = f"range (years) of column {name!r}"
         noisy = gaussian_counts(
-            counts,
-            sigma,
-            ledger=self.ledger,
-            purpose=f"range (years) of column {name!r}",
-            phase=PHASE,
-            noise=self.noise,
+            counts, sigma, ledger=self.ledger, purpose=purpose, phase=PHASE, noise=self.noise
         )
         cleared = np.flatnonzero(noisy > THRESHOLD_SIGMAS * sigma)
         if cleared.size == 0:
-            cleared = np.array([int(np.argmax(noisy))])
-            warnings.warn(
-                f"no year of column {name!r} had a noisy count above {THRESHOLD_SIGMAS:g}σ = "
-                f"{THRESHOLD_SIGMAS * sigma:.3g} rows; using the most populated year, "
-                f"{FIRST_YEAR + int(cleared[0])}. Declare the bounds or spend more budget.",
-                UserWarning,
-                stacklevel=5,
+            raise DomainEstimationError(
+                f"{purpose}: no range could be released under differential privacy (no year's "
+                "noisy count cleared the threshold): the column has too few rows for the "
+                "privacy budget spent on it. Declare the column's bounds (lower and upper) in "
+                "the metadata, raise epsilon, or use more rows."
             )
         return FIRST_YEAR + int(cleared[0]), FIRST_YEAR + int(cleared[-1])
 

@@ -20,6 +20,7 @@ from tabsynth.domain import DomainEncoder
 from tabsynth.errors import DataError, ModelFileError, ParameterError
 from tabsynth.metadata import GENERATED_KINDS, Metadata, OutOfBounds
 from tabsynth.privacy import NoiseSource, PrivacyLedger
+from tabsynth.schema import restore_dtypes
 from tabsynth.synthesizers.autoregressive.encoding import fine_encoder
 from tabsynth.synthesizers.autoregressive.model import AutoregressiveNet
 from tabsynth.synthesizers.autoregressive.sampling import FREE, sample_codes
@@ -29,7 +30,7 @@ from tabsynth.synthesizers.autoregressive.training import (
     torch_settings,
     train_network,
 )
-from tabsynth.synthesizers.base import MetadataLike, Synthesizer, check_count, restore_dtypes
+from tabsynth.synthesizers.base import MetadataLike, Synthesizer, check_count, check_seed
 from tabsynth.synthesizers.dp_base import DEFAULT_BUDGET_SPLIT, DEFAULT_DELTA, DPSynthesizer
 from tabsynth.synthesizers.dp_domain import Binning
 
@@ -91,6 +92,11 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         all ``epochs`` on every row.
     max_grad_norm:
         DP only: per-row gradient clipping norm of DP-SGD.
+    public_rows:
+        DP only: the table's row count, if it is public knowledge (a census, a registry of
+        known size). The DP-SGD schedule is then sized from it for free; otherwise a noisy
+        count is released for that, from 1 % of the budget. Nothing stored or printed
+        depends on the exact count.
     budget_split:
         DP only: fraction of the budget for estimating a domain that is not public.
     progress:
@@ -130,6 +136,7 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         validation: float = 0.1,
         patience: int = 3,
         max_grad_norm: float = 1.0,
+        public_rows: int | None = None,
         budget_split: float = DEFAULT_BUDGET_SPLIT,
         progress: bool = True,
         seed: int | None = None,
@@ -155,6 +162,7 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         self.validation = validation
         self.patience = patience
         self.max_grad_norm = max_grad_norm
+        self.public_rows = public_rows
         self.progress = progress
 
     @property
@@ -202,18 +210,24 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         from tabsynth.synthesizers.autoregressive.dp import (
             DPTrainConfig,
             default_dp_schedule,
+            released_row_count,
             train_private,
         )
 
+        rows = released_row_count(len(codes), self.public_rows, ledger, noise)
         params = self._resolved(DP_DEFAULTS)
         params["epochs"], params["batch_size"] = default_dp_schedule(
-            len(codes), params["epochs"], params["batch_size"]
+            rows, params["epochs"], params["batch_size"]
         )
         config = DPTrainConfig(order=self.order, max_grad_norm=self.max_grad_norm, **params)
         self.net_, plan = train_private(
-            codes, _sizes(encoder), config, ledger, noise, self.seed, self.progress
+            codes, _sizes(encoder), config, ledger, noise, self.seed, self.progress, rows
         )
-        self.history_ = {"steps": plan.steps, "noise_multiplier": plan.noise_multiplier}
+        self.history_ = {
+            "steps": plan.steps,
+            "noise_multiplier": plan.noise_multiplier,
+            "rows": rows,  # the released (noisy or declared) row count, never the exact one
+        }
 
     def _resolved(self, defaults: dict[str, Any]) -> dict[str, Any]:
         return {k: v if getattr(self, k) is None else getattr(self, k) for k, v in defaults.items()}
@@ -235,6 +249,14 @@ class AutoregressiveSynthesizer(DPSynthesizer):
             raise ParameterError(f"patience must be a positive integer, not {self.patience!r}")
         if isinstance(self.bins, bool) or not isinstance(self.bins, int) or self.bins < 2:
             raise ParameterError(f"bins must be an integer >= 2, not {self.bins!r}")
+        if self.public_rows is not None and (
+            isinstance(self.public_rows, bool)
+            or not isinstance(self.public_rows, int)
+            or self.public_rows < 1
+        ):
+            raise ParameterError(
+                f"public_rows must be a positive integer or None, not {self.public_rows!r}"
+            )
         if not self.max_grad_norm > 0:
             raise ParameterError(f"max_grad_norm must be > 0, not {self.max_grad_norm!r}")
 
@@ -251,14 +273,14 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         """
         self._check_fitted()
         n = check_count(n)
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(check_seed(seed))
         given, values = self._encode_conditions(conditions, n)
         codes = sample_codes(self.net_, n, rng, self._sampling_order(), given)
         frame = self.encoder_.decode(codes, rng)
         for name, column in values.items():
             keep = column.notna().to_numpy()
             frame[name] = frame[name].astype(object).where(~keep, column.astype(object))
-        return restore_dtypes(frame, self.dtypes_, self.metadata_)
+        return restore_dtypes(frame, self.metadata_)
 
     def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return sample_codes(self.net_, n, rng, self._sampling_order())
@@ -313,8 +335,6 @@ class AutoregressiveSynthesizer(DPSynthesizer):
             self.encoder_.codecs[name].encode(conformed)
         except DataError as exc:
             raise ParameterError(f"cannot condition on {name!r}: {exc}") from None
-        if spec.dtype == "int" and not np.all(conformed == np.round(conformed)):
-            raise ParameterError(f"cannot condition on {name!r}: it holds whole numbers only")
         return conformed
 
     # -- persistence ------------------------------------------------------------------------

@@ -214,6 +214,6 @@ def evaluate_nll(
     return total / max(len(data), 1)
 
 
-def progress_bar(total: int, enabled: bool) -> tqdm:
-    """Epoch progress with an ETA (tqdm estimates it from the epochs done so far)."""
-    return tqdm(total=total, desc="autoregressive fit", unit="epoch", disable=not enabled)
+def progress_bar(total: int, enabled: bool, unit: str = "epoch") -> tqdm:
+    """Progress with an ETA (tqdm estimates it from the epochs or steps done so far)."""
+    return tqdm(total=total, desc="autoregressive fit", unit=unit, disable=not enabled)
