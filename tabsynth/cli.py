@@ -2,22 +2,34 @@
 
 Every command maps onto the Python API one to one. Bad input of any kind ends with exit code
 2 and a one-line message that says what to fix (no traceback); ``--debug`` shows the
-traceback for bug reports.
+traceback for bug reports. Every input and output path is checked before any data is read or
+any model is fitted, so a typo in ``--out`` costs nothing. SIGTERM is handled like Ctrl-C:
+the write in progress removes its temporary file, and the exit code is 143 (130 for Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from tabsynth.errors import ParameterError, TabsynthError
+from tabsynth import __version__
+from tabsynth.errors import FileFormatError, ParameterError, TabsynthError
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+#: Seeds: whole numbers in [0, 2**63) (``tabsynth.synthesizers.base.MAX_SEED``); the report's
+#: scikit-learn models take seeds below 2**32, so ``demo`` (which also writes a report) does.
+MAX_SEED = 2**63 - 1
+MAX_REPORT_SEED = 2**32 - 1
 
 
 def _status(message: str) -> None:
@@ -36,6 +48,111 @@ def _parse_params(pairs: Sequence[str]) -> dict[str, Any]:
         except json.JSONDecodeError:
             params[key] = raw
     return params
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (with a pointer to ``--help``), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        text = " ".join(message.split())
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {text} (see '{self.prog} --help')\n")
+
+
+def _whole_number(text: str, what: str, low: int, high: int | None = None) -> int:
+    """``text`` as an int in [low, high]; else an argparse error saying what is accepted."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        if high is not None:
+            accepted = f"an integer from {low:,} to {_power_of_two(high)}"
+        else:
+            accepted = "a positive integer" if low == 1 else f"an integer of at least {low:,}"
+        raise argparse.ArgumentTypeError(f"{what} must be {accepted}, not {text!r}")
+    return value
+
+
+def _power_of_two(high: int) -> str:
+    for bits in (63, 32):
+        if high == 2**bits - 1:
+            return f"2**{bits} - 1"
+    return f"{high:,}"
+
+
+def _seed(text: str) -> int:
+    return _whole_number(text, "a seed", 0, MAX_SEED)
+
+
+def _report_seed(text: str) -> int:
+    return _whole_number(text, "a seed", 0, MAX_REPORT_SEED)
+
+
+def _rows(text: str) -> int:
+    return _whole_number(text, "the number of rows", 1)
+
+
+def _background_rows(text: str) -> int:
+    return _whole_number(text, "the number of background rows", 2)
+
+
+def _targets(text: str) -> int:
+    return _whole_number(text, "the number of targets", 1)
+
+
+#: Arguments that name files to read, and what the message calls them.
+_INPUTS = {
+    "data": "input file",
+    "real": "real table",
+    "synthetic": "synthetic table",
+    "holdout": "holdout table",
+    "model": "model file",
+    "metadata": "metadata file",
+}
+#: Arguments that name files to write.
+_OUTPUTS = ("out", "json")
+
+
+def check_paths(args: argparse.Namespace) -> None:
+    """Check every input and output path of a parsed command before any work is done.
+
+    Inputs must be readable files; outputs must not be folders, their folder must exist and
+    be writable, ``sample`` writes only table formats, no output may overwrite an input or
+    another output, and ``demo``'s ``--out-dir`` must not be a file.
+    """
+    from tabsynth.io import TABLE_SUFFIXES, check_input_path, check_output_path
+
+    inputs = []
+    for attr, what in _INPUTS.items():
+        value = getattr(args, attr, None)
+        if isinstance(value, str) and value:
+            inputs.append(check_input_path(value, what))
+    seen: dict[Path, str] = {_resolved(p): str(p) for p in inputs}
+    for attr in _OUTPUTS:
+        value = getattr(args, attr, None)
+        if value is None:
+            continue
+        suffixes = TABLE_SUFFIXES if args.command == "sample" and attr == "out" else None
+        target = check_output_path(value, suffixes)
+        key = _resolved(target)
+        if key in seen:
+            raise FileFormatError(
+                f"--{attr} {value} would overwrite {seen[key]}, which this command reads or "
+                "writes too; choose another output file"
+            )
+        seen[key] = value
+    out_dir = getattr(args, "out_dir", None)
+    if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise FileFormatError(
+            f"--out-dir {out_dir} is a file, not a folder; give a folder (it is created if missing)"
+        )
+
+
+def _resolved(path: str | Path) -> Path:
+    try:
+        return Path(path).resolve()
+    except OSError:  # pragma: no cover - a path resolve() cannot follow
+        return Path(path).absolute()
 
 
 def make_synthesizer(
@@ -107,6 +224,7 @@ def _fit_private(args: argparse.Namespace, synth: Any) -> None:
     Column types come from declarations only: a CSV carries none, so it is read as text and
     typed by ``--metadata``; a Parquet file brings its stored schema.
     """
+    from tabsynth.errors import FileFormatError
     from tabsynth.io import is_csv, read_table
 
     csv = is_csv(args.data)
@@ -117,7 +235,15 @@ def _fit_private(args: argparse.Namespace, synth: Any) -> None:
             "'tabsynth metadata detect DATA --schema-only --out M.json', check the kinds, and "
             "pass --metadata M.json (or use a Parquet file, whose schema is declared)"
         )
-    data = read_table(args.data, as_text=csv)
+    try:
+        data = read_table(args.data, as_text=csv)
+    except FileFormatError:
+        # The reader's own message can quote a row or its line number, i.e. the row count.
+        raise FileFormatError(
+            f"cannot read {args.data}: it is not a well-formed "
+            f"{'CSV' if csv else 'Parquet'} file (the reader's details are withheld in a DP fit, "
+            "since they can quote rows or the row count); check the file with another tool"
+        ) from None
     _status(f"fitting {args.synthesizer} under differential privacy ...")
     synth.fit(data, metadata=args.metadata)
     synth.save(args.out)
@@ -179,9 +305,13 @@ def _report(args: argparse.Namespace) -> None:
         target=args.target,
         sensitive=args.sensitive or None,
     )
-    report.to_html(args.out)
-    if args.json:
-        report.to_json(args.json)
+    from tabsynth.io import atomic_write_text
+
+    html = report.to_html()  # both texts first, so a failure writes neither file
+    text = report.to_json() + "\n" if args.json else None
+    atomic_write_text(args.out, html)
+    if text is not None:
+        atomic_write_text(args.json, text)
     print(report.summary())
     _status(f"report written to {args.out}" + (f" and {args.json}" if args.json else ""))
 
@@ -195,6 +325,7 @@ def _audit(args: argparse.Namespace) -> None:
     def factory() -> Any:
         return make_synthesizer(args.synthesizer, args.epsilon, args.delta, None, params)
 
+    factory()  # a bad name or parameter fails here, before the data is read
     result = audit(
         factory,
         read_table(args.data),
@@ -217,15 +348,22 @@ def _demo(args: argparse.Namespace) -> None:
     """Fit on 80% of the medical sample, sample, and report against the held-out 20%."""
     from tabsynth import datasets
     from tabsynth.evaluation import evaluate
-    from tabsynth.io import write_table
+    from tabsynth.io import check_output_path, write_table
 
+    synth = make_synthesizer(args.synthesizer, args.epsilon, None, args.seed, None)
     out_dir = Path(args.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileFormatError(
+            f"cannot create the output folder {out_dir}: {exc.strerror}; choose another --out-dir"
+        ) from None
+    for name in ("synthetic_medical.csv", "report.html", "report.json"):
+        check_output_path(out_dir / name)
     data = datasets.load_sample("medical")
     metadata = datasets.load_sample_metadata("medical")
     holdout = data.sample(frac=0.2, random_state=args.seed)
     train = data.drop(index=holdout.index)
-    synth = make_synthesizer(args.synthesizer, args.epsilon, None, args.seed, None)
     _status(
         f"demo: fitting {args.synthesizer} on the bundled medical sample "
         f"({len(train):,} training rows x {train.shape[1]} columns; {len(holdout):,} held out)"
@@ -253,12 +391,13 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog="tabsynth",
         description="Synthetic copies of sensitive tables, with differential privacy on "
         "request, a fidelity and privacy-risk report, and a privacy audit.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"tabsynth {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
@@ -272,7 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metadata", "-m", help="metadata JSON (tabsynth or SDV layout)")
     p.add_argument("--epsilon", type=float, help="privacy budget ε (DP synthesizers only)")
     p.add_argument("--delta", type=float, help="privacy budget δ (DP synthesizers only)")
-    p.add_argument("--seed", type=int, help="seed for non-private randomness")
+    p.add_argument("--seed", type=_seed, help="seed for non-private randomness")
     p.add_argument(
         "--param",
         action="append",
@@ -285,8 +424,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="sample a synthetic table from a saved model")
     p.add_argument("model", help="model file written by 'tabsynth fit'")
-    p.add_argument("-n", type=int, required=True, help="number of rows")
-    p.add_argument("--seed", type=int, help="seed: the same seed gives the same rows")
+    p.add_argument("-n", type=_rows, required=True, help="number of rows")
+    p.add_argument("--seed", type=_seed, help="seed: the same seed gives the same rows")
     p.add_argument("--out", "-o", required=True, help="output table (.csv or .parquet)")
     p.add_argument(
         "--trusted",
@@ -347,11 +486,16 @@ def build_parser() -> argparse.ArgumentParser:
         "INCONCLUSIVE)",
     )
     p.add_argument(
-        "--targets", type=int, default=3, help="records to audit (outliers, uniques; default 3)"
+        "--targets",
+        type=_targets,
+        default=3,
+        help="records to audit (outliers, uniques; default 3)",
     )
-    p.add_argument("--rows", type=int, help="background rows per fit (smaller is faster)")
+    p.add_argument(
+        "--rows", type=_background_rows, help="background rows per fit (smaller is faster)"
+    )
     p.add_argument("--max-seconds", type=float, help="stop starting new trials after this long")
-    p.add_argument("--seed", type=int)
+    p.add_argument("--seed", type=_seed)
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--out", "-o", required=True, help="HTML audit page to write")
     p.set_defaults(func=_audit)
@@ -359,26 +503,57 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="fit on the bundled medical sample and write the results")
     p.add_argument("--synthesizer", "-s", default="gaussian_copula")
     p.add_argument("--epsilon", type=float)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_report_seed, default=0)
     p.add_argument("--out-dir", default="tabsynth-demo", help="folder for the outputs")
     p.set_defaults(func=_demo)
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt, so that every
+    ``finally`` and ``except BaseException`` (the temporary files of
+    :func:`tabsynth.io.atomic_open`) runs before the process exits."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code (also for a usage error, ``--help`` and
+    ``--version``, which argparse ends with ``SystemExit``)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    func: Callable[[argparse.Namespace], None] = args.func
     try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    func: Callable[[argparse.Namespace], None] = args.func
+    # signal handlers can only be set from the main thread (main() may run in another)
+    installed, previous = False, None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        installed = True
+    try:
+        check_paths(args)
         func(args)
     except TabsynthError as exc:
         if args.debug:
             raise
-        print(f"tabsynth: error: {exc}", file=sys.stderr)
+        print(f"tabsynth: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except Terminated:
+        print("tabsynth: terminated; no partial output was left behind", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
-        print("tabsynth: interrupted", file=sys.stderr)
-        return 130
+        print("tabsynth: interrupted; no partial output was left behind", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        if installed:  # None: the previous handler was not set from Python
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
     return 0
 
 

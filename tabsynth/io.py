@@ -8,9 +8,12 @@ table, report or model that a later step might mistake for a good one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -20,14 +23,113 @@ from tabsynth.errors import FileFormatError
 
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 
+#: A temporary file of :func:`atomic_open` older than this (seconds) belongs to a run that
+#: was killed (SIGKILL, power loss) before it could clean up; the next write of the same
+#: target removes it. An hour is far longer than any write takes.
+STALE_TEMP_SECONDS = 3600.0
+
+#: The random part of :func:`tempfile.mkstemp` names: 8 characters of this alphabet.
+_MKSTEMP_RANDOM = r"[a-z0-9_]{8}"
+#: Errors of the file system (not of the code writing) that :func:`atomic_open` reports as a
+#: :class:`FileFormatError`: a full disk or quota, a file too large, a read-only mount.
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES})
+
+
+def check_output_path(path: str | Path, suffixes: Iterable[str] | None = None) -> Path:
+    """Refuse an output path that cannot be written, before any work is done.
+
+    The path must not be a folder, its folder must exist and be writable, and when
+    ``suffixes`` is given its extension must be one of them. Returns the path; raises
+    :class:`FileFormatError` with a message that says what to change.
+    """
+    target = Path(path)
+    if str(path) == "" or target.name in ("", ".", ".."):
+        raise FileFormatError(f"cannot write {str(path)!r}: give a file name, e.g. out/result.csv")
+    if target.is_dir():
+        raise FileFormatError(
+            f"cannot write {target}: it is a folder; give the path of a file (inside it, e.g. "
+            f"{target / 'NAME'}, or elsewhere)"
+        )
+    folder = target.parent
+    if not folder.exists():
+        raise FileFormatError(
+            f"cannot write {target}: folder {folder} does not exist; create it first "
+            f"(mkdir -p {folder}) or write elsewhere"
+        )
+    if not folder.is_dir():
+        raise FileFormatError(f"cannot write {target}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise FileFormatError(
+            f"cannot write {target}: folder {folder} is not writable; choose a folder you can "
+            "write to"
+        )
+    if suffixes is not None:
+        allowed = tuple(suffixes)
+        suffix = _suffix(target)
+        if suffix not in allowed:
+            raise FileFormatError(
+                f"cannot write {target}: unknown extension {suffix!r}; use {', '.join(allowed)}"
+            )
+    return target
+
+
+def check_input_path(path: str | Path, what: str = "input file") -> Path:
+    """Refuse an input path that is missing, a folder, or unreadable (:class:`FileFormatError`,
+    naming it as ``what``); returns the path."""
+    source = Path(path)
+    if source.is_dir():
+        raise FileFormatError(f"{what} {source} is a folder; give the path of the file itself")
+    if not source.is_file():
+        if not source.exists():
+            raise FileFormatError(f"{what} {source} does not exist; check the path")
+        raise FileFormatError(f"{what} {source} is not a regular file; give a file's path")
+    if not os.access(source, os.R_OK):
+        raise FileFormatError(f"{what} {source} is not readable: check its permissions")
+    return source
+
+
+def remove_stale_temporaries(target: str | Path, older_than: float = STALE_TEMP_SECONDS) -> int:
+    """Delete leftovers of :func:`atomic_open` for ``target`` older than ``older_than`` s.
+
+    Only files named like our own temporaries of this very target (``.{name}.XXXXXXXX.tmp``,
+    the ``X`` being :func:`tempfile.mkstemp`'s random part) in its folder are touched, so
+    temporaries of another target, or of a write still in progress, survive. Returns how
+    many were removed; errors (a file removed meanwhile, no permission) are ignored.
+    """
+    target = Path(target)
+    folder = target.parent
+    pattern = re.compile(re.escape(f".{target.name}.") + _MKSTEMP_RANDOM + re.escape(".tmp"))
+    cutoff = time.time() - older_than
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not pattern.fullmatch(entry.name):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+
 
 @contextlib.contextmanager
 def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO]:
-    """Open a temporary sibling of ``path``; rename it over ``path`` only on success."""
-    target = Path(path)
-    if target.parent and not target.parent.exists():
-        raise FileFormatError(f"cannot write {target}: folder {target.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    """Open a temporary sibling of ``path``; rename it over ``path`` only on success.
+
+    The temporary is removed on any exception, ``KeyboardInterrupt`` included (the CLI turns
+    SIGTERM into one). A process killed outright (SIGKILL) cannot clean up: its temporary is
+    removed by the next write of the same target once it is older than
+    :data:`STALE_TEMP_SECONDS`.
+    """
+    target = check_output_path(path)
+    remove_stale_temporaries(target)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise FileFormatError(f"cannot write {target}: {exc.strerror}") from None
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
     try:
         with os.fdopen(fd, mode) as handle:
@@ -35,9 +137,12 @@ def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
+            # a full disk or a read-only mount is not a bug: one line that says so
+            raise FileFormatError(f"cannot write {target}: {exc.strerror}") from None
         raise
 
 
@@ -78,10 +183,13 @@ def read_table(path: str | Path, as_text: bool = False) -> pd.DataFrame:
     CSV cell stays a string (codes keep their leading zeros) for the metadata to type; without
     it pandas infers types from the values, which a DP fit must not rely on.
     """
-    source = Path(path)
-    if not source.is_file():
-        raise FileFormatError(f"input file {source} does not exist")
+    source = check_input_path(path, "input file")
     suffix = _suffix(source)
+    if suffix in (".csv", ".csv.gz") and source.stat().st_size == 0:
+        raise FileFormatError(
+            f"cannot read {source}: the file is empty; a CSV table needs a header line with the "
+            "column names and at least one row"
+        )
     try:
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(source)
@@ -94,7 +202,8 @@ def read_table(path: str | Path, as_text: bool = False) -> pd.DataFrame:
                 dtype=str if as_text else None,
             )
     except Exception as exc:  # pandas/pyarrow raise many types; the user needs one message
-        raise FileFormatError(f"cannot read {source}: {exc}") from None
+        detail = " ".join(str(exc).split()) or type(exc).__name__  # one line
+        raise FileFormatError(f"cannot read {source}: {detail}") from None
     raise FileFormatError(
         f"cannot read {source}: unknown extension {suffix!r}; use {', '.join(TABLE_SUFFIXES)}"
     )

@@ -41,6 +41,9 @@ MAX_DETECTED_CATEGORIES = 50
 ID_UNIQUE_FRACTION = 0.95
 
 OutOfBounds = Literal["error", "clip"]
+#: Largest magnitude up to which every integer is exactly a float64: numbers are modelled as
+#: floats, so an int column beyond it would come back changed.
+EXACT_INTEGER = 2**53
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,9 @@ class ColumnSpec:
     sensitive:
         Marks demographic or protected attributes (sex, race, region): the report checks
         fidelity within their groups and attribute-inference risk on them.
+    timezone:
+        IANA name (``"UTC"``, ``"Europe/Paris"``) of a datetime column whose values carry a
+        time zone: they are modelled in UTC and come back in this zone. Bounds are in UTC.
     """
 
     kind: Kind
@@ -80,6 +86,7 @@ class ColumnSpec:
     format: str | None = None
     sensitive: bool = False
     pii_strategy: Literal["fake", "drop"] = "fake"
+    timezone: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -107,6 +114,15 @@ class ColumnSpec:
             not isinstance(self.precision, int) or self.precision < 0
         ):
             raise MetadataError(f"precision must be a non-negative integer, not {self.precision!r}")
+        if self.timezone is not None:
+            if self.kind != "datetime":
+                raise MetadataError(f"only datetime columns take a timezone (kind={self.kind})")
+            try:
+                pd.Timestamp("2000-01-01", tz=self.timezone)
+            except Exception:  # pytz/zoneinfo raise several types for unknown zones
+                raise MetadataError(
+                    f"unknown timezone {self.timezone!r}; use an IANA name such as 'UTC'"
+                ) from None
         if self.pii_strategy not in ("fake", "drop"):
             raise MetadataError(f"pii_strategy must be 'fake' or 'drop', not {self.pii_strategy!r}")
 
@@ -122,7 +138,10 @@ class ColumnSpec:
     def without_domain(self) -> ColumnSpec:
         """The same column with its data-derived parts (bounds, categories, nullability,
         precision of floats) removed: what may be treated as public schema."""
-        precision = 0 if self.dtype == "int" else None
+        # ints have no decimals whether precision says 0 or nothing; floats' is data-derived
+        precision = (
+            (self.precision if self.precision in (None, 0) else 0) if self.dtype == "int" else None
+        )
         return dataclasses.replace(
             self, lower=None, upper=None, categories=None, nullable=True, precision=precision
         )
@@ -400,7 +419,7 @@ def check_frame(data: Any) -> None:
 #: JSON types of a column's keys, checked before anything is read: ``"nullable": "no"`` is
 #: a non-empty string, which Python would read as true.
 _FLAGS = ("nullable", "sensitive")
-_TEXTS = ("kind", "dtype", "format", "pii_strategy")
+_TEXTS = ("kind", "dtype", "format", "pii_strategy", "timezone")
 
 
 def _check_json_types(name: str, raw: Mapping[str, Any]) -> None:
@@ -476,9 +495,12 @@ def _detect_column(series: pd.Series) -> ColumnSpec:
         return ColumnSpec("boolean", nullable=nullable)
     if pd.api.types.is_datetime64_any_dtype(dtype):
         ts = pd.to_datetime(values)
-        if getattr(ts.dt, "tz", None) is not None:
+        zone = timezone_of(dtype)
+        if zone is not None:
             ts = ts.dt.tz_convert(None)
-        return ColumnSpec("datetime", lower=ts.min(), upper=ts.max(), nullable=nullable)
+        return ColumnSpec(
+            "datetime", lower=ts.min(), upper=ts.max(), nullable=nullable, timezone=zone
+        )
     if pd.api.types.is_numeric_dtype(dtype):
         return _detect_numeric(values, nullable, name)
     if (
@@ -522,6 +544,12 @@ def _detect_dates(values: pd.Series, nullable: bool) -> ColumnSpec | None:
     return None
 
 
+def timezone_of(dtype: Any) -> str | None:
+    """The time zone a datetime dtype carries (part of the schema, not of the values)."""
+    zone = getattr(dtype, "tz", None)
+    return None if zone is None else str(zone)
+
+
 def _unsupported(name: str, dtype: Any) -> DataError:
     return DataError(
         f"column {name!r} has unsupported dtype {dtype}; convert it to numbers, strings, "
@@ -533,7 +561,8 @@ def _detect_numeric(values: pd.Series, nullable: bool, name: str) -> ColumnSpec:
     arr = values.to_numpy(dtype=float)
     if not np.all(np.isfinite(arr)):
         raise DataError(f"column {name!r} holds infinite values; replace them with NaN or bounds")
-    integral = bool(np.all(arr == np.round(arr)))
+    # whole numbers are ints only where floats hold them exactly (|x| <= 2^53)
+    integral = bool(np.all(arr == np.round(arr)) and np.all(np.abs(arr) <= EXACT_INTEGER))
     is_int_dtype = pd.api.types.is_integer_dtype(values.dtype)
     dtype: Literal["int", "float"] = "int" if (is_int_dtype or integral) else "float"
     precision = 0 if dtype == "int" else _detect_precision(arr)
@@ -597,7 +626,9 @@ def _conform(
     if spec.kind in GENERATED_KINDS:
         return series
     problem = _Problems(name, mode, private)
-    if series.isna().all() and len(series) > 0:
+    if series.isna().all() and len(series) > 0 and not private:
+        # A DP fit takes an all-missing column as it is: refusing would turn one row's
+        # presence into an error, and its missing code measures it under DP anyway.
         raise DataError(
             f"column {name!r} is entirely missing; drop it from the table and the metadata"
         )
@@ -651,10 +682,25 @@ class _Problems:
 
 
 def _coerce_numeric(series: pd.Series, spec: ColumnSpec, problem: _Problems) -> pd.Series:
+    if spec.dtype == "int" and pd.api.types.is_integer_dtype(series.dtype):
+        big = (series > EXACT_INTEGER) | (series < -EXACT_INTEGER)
+        if problem.found(
+            big.fillna(False),
+            series,
+            "holds integers beyond ±2^53, which tabsynth cannot model exactly",
+            "declare the column as an id or categorical, or rescale it",
+        ):
+            series = series.clip(-EXACT_INTEGER, EXACT_INTEGER)
     if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
         out = series.astype(float)
     else:
-        out = pd.to_numeric(series, errors="coerce").astype(float)
+        converted = pd.to_numeric(series, errors="coerce")
+        values = converted.to_numpy()
+        if np.iscomplexobj(values):  # one complex value makes them all complex: keep the reals
+            converted = pd.Series(
+                np.where(values.imag == 0, values.real, np.nan), index=series.index
+            )
+        out = converted.astype(float)
         bad = out.isna() & series.notna()
         if problem.found(
             bad,
@@ -664,6 +710,14 @@ def _coerce_numeric(series: pd.Series, spec: ColumnSpec, problem: _Problems) -> 
         ):
             out = out.where(~bad, np.nan)
     if spec.dtype == "int":
+        big = out.abs() > EXACT_INTEGER
+        if problem.found(
+            big,
+            series,
+            "holds integers beyond ±2^53, which tabsynth cannot model exactly",
+            "declare the column as an id or categorical, or rescale it",
+        ):
+            out = out.clip(-EXACT_INTEGER, EXACT_INTEGER)
         finite = np.isfinite(out)
         fraction = finite & (out != out.round())
         if problem.found(
@@ -676,26 +730,89 @@ def _coerce_numeric(series: pd.Series, spec: ColumnSpec, problem: _Problems) -> 
     return out
 
 
+#: Nanosecond datetimes span 1677-09-21 to 2262-04-11; later or earlier dates are out of domain.
+_NS_RANGE = (pd.Timestamp.min.tz_localize(None), pd.Timestamp.max.tz_localize(None))
+
+
 def _coerce_datetime(series: pd.Series, spec: ColumnSpec, problem: _Problems) -> pd.Series:
+    """Datetimes as naive UTC nanoseconds, every value parsed on its own.
+
+    Row by row, never "in the layout of the first value" (pandas' guess without a format): one
+    row written differently would otherwise make every other row unparseable. Text without a
+    declared ``format`` must therefore be ISO 8601.
+    """
+    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        # pandas would read numbers as nanoseconds since 1970: ages would become 1970 dates
+        raise DataError(
+            f"column {problem.name!r} is declared datetime but holds numbers; convert them to "
+            "dates first (e.g. pd.to_datetime(values, unit='s')) or declare it numerical"
+        )
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        out = series
-    else:
-        try:
-            out = pd.to_datetime(series, format=spec.format, errors="coerce")
-        except (ValueError, TypeError):  # mixed types pandas cannot even try to parse
-            out = pd.to_datetime(series.astype(str), format=spec.format, errors="coerce")
-        bad = out.isna() & series.notna()
-        layout = f"the format {spec.format!r}" if spec.format else "a date"
-        if problem.found(
-            bad,
-            series,
-            f"is declared datetime but holds values that are not {layout}",
-            "fix them or set the column's 'format'",
-        ):
-            out = out.where(~bad, pd.NaT)
-    if getattr(out.dt, "tz", None) is not None:
-        out = out.dt.tz_convert(None)
-    return out.astype("datetime64[ns]")
+        out = _in_ns_range(series, problem)
+        return _to_utc(out, spec, problem.name).astype("datetime64[ns]")
+    parsed = series.map(lambda value: _parse_datetime(value, spec))
+    bad = parsed.isna() & series.notna()
+    layout = f"the format {spec.format!r}" if spec.format else "ISO 8601 dates"
+    if problem.found(
+        bad,
+        series,
+        f"is declared datetime but holds values that are not {layout} (or beyond the years "
+        "1677 to 2262)",
+        "fix them or set the column's 'format'",
+    ):
+        parsed = parsed.where(~bad, pd.NaT)
+    return pd.to_datetime(parsed).astype("datetime64[ns]")
+
+
+def _parse_datetime(value: Any, spec: ColumnSpec) -> Any:
+    """One value as a naive UTC timestamp, or NaT when it is not a date of the declared layout.
+
+    Values with an offset (or zone-aware timestamps) are converted to UTC; naive ones are read
+    in the column's declared ``timezone``, else as UTC.
+    """
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+        return pd.NaT
+    try:
+        if isinstance(value, str):
+            stamp = pd.to_datetime(value, format=spec.format or "ISO8601")
+        else:
+            stamp = pd.Timestamp(value)
+        if stamp.tzinfo is None and spec.timezone is not None:
+            stamp = stamp.tz_localize(spec.timezone, ambiguous="NaT", nonexistent="NaT")
+        if stamp is not pd.NaT and stamp.tzinfo is not None:
+            stamp = stamp.tz_convert("UTC").tz_localize(None)
+        return stamp if stamp is pd.NaT or _NS_RANGE[0] <= stamp <= _NS_RANGE[1] else pd.NaT
+    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        return pd.NaT
+
+
+def _in_ns_range(series: pd.Series, problem: _Problems) -> pd.Series:
+    """A datetime column of any unit (``[us]`` from Parquet reaches the year 294,247) with the
+    values that nanoseconds cannot hold treated as out of domain (missing when clipped)."""
+    zone = getattr(series.dt, "tz", None)
+    naive = series.dt.tz_convert(None) if zone is not None else series
+    outside = naive.notna() & ((naive < _NS_RANGE[0]) | (naive > _NS_RANGE[1]))
+    if problem.found(
+        outside, series, "holds dates beyond the years 1677 to 2262", "fix or drop them"
+    ):
+        series = series.where(~outside, pd.NaT)
+    return series.astype(f"datetime64[ns, {zone}]" if zone is not None else "datetime64[ns]")
+
+
+def _to_utc(stamps: pd.Series, spec: ColumnSpec, name: str) -> pd.Series:
+    """Datetimes as naive UTC, the model's representation. Zone-aware values need a declared
+    ``timezone`` (they come back in it); naive ones are read in that zone when one is set."""
+    zone = getattr(stamps.dt, "tz", None)
+    if zone is None:
+        if spec.timezone is None:
+            return stamps
+        stamps = stamps.dt.tz_localize(spec.timezone, ambiguous="NaT", nonexistent="NaT")
+    elif spec.timezone is None:
+        raise DataError(
+            f"column {name!r} holds datetimes in time zone {zone}, but its metadata declares no "
+            f'timezone; add "timezone": "{zone}" to the column so they come back in it'
+        )
+    return stamps.dt.tz_convert("UTC").dt.tz_localize(None)
 
 
 #: Spellings of booleans accepted in a boolean column (1 == True and 0 == False as dict keys,
@@ -734,6 +851,8 @@ def _hashable(value: Any) -> bool:
 
 
 def _coerce_category(series: pd.Series, spec: ColumnSpec, problem: _Problems) -> pd.Series:
+    if spec.categories is None:
+        return _as_text(series)
     if spec.categories is not None:
         series = _match_text_codes(series, spec.categories)
         allowed = set(spec.categories)
@@ -743,6 +862,20 @@ def _coerce_category(series: pd.Series, spec: ColumnSpec, problem: _Problems) ->
         ):
             series = series.where(~bad, other=np.nan)
     return series.astype(object).where(series.notna(), None) if series.dtype == object else series
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    """Categories not declared are learned as text: ``True``, ``1``, ``1.0`` and ``np.int64(1)``
+    are equal as Python keys, so counting raw values would give a category the type of
+    whichever row came first; as text (``"True"``, ``"1"``, ``"1.0"``) each value is its own
+    category, whatever the order of the rows. Missing values stay missing."""
+    present = series.notna().to_numpy()
+    values = series.astype(object).to_numpy()
+    text = [
+        (v if isinstance(v, str) else str(v)) if keep else None
+        for v, keep in zip(values, present, strict=True)
+    ]
+    return pd.Series(text, index=series.index, dtype=object)
 
 
 def _match_text_codes(series: pd.Series, categories: tuple[Any, ...]) -> pd.Series:

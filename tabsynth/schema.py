@@ -22,7 +22,7 @@ numerical ``int``                 ``int64``; ``Int64`` when nullable
 numerical ``float``               ``float64``
 boolean                           ``bool``; ``boolean`` when nullable
 datetime with a ``format``        text (``object``) written with that format
-datetime without a format         ``datetime64[ns]``
+datetime without a format         ``datetime64[ns]`` (``[ns, zone]`` with a timezone)
 categorical, declared int codes   ``int64``; ``Int64`` when nullable
 categorical, declared floats      ``float64``
 categorical, otherwise            ``object`` (the declared values; ``"<other>"``)
@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from tabsynth.errors import DataError
-from tabsynth.metadata import ColumnSpec, Metadata
+from tabsynth.metadata import ColumnSpec, Metadata, timezone_of
 
 #: strftime layout of datetimes written as text when the metadata declares no format.
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S"
@@ -55,7 +55,9 @@ def output_dtype(spec: ColumnSpec) -> str:
     if spec.kind == "boolean":
         return "boolean" if spec.nullable else "bool"
     if spec.kind == "datetime":
-        return "object" if spec.format else "datetime64[ns]"
+        if spec.format:
+            return "object"
+        return f"datetime64[ns, {spec.timezone}]" if spec.timezone else "datetime64[ns]"
     if spec.kind == "categorical":
         return _category_dtype(spec)
     if spec.kind == "id" and spec.dtype == "int":
@@ -98,9 +100,11 @@ def restore_dtypes(data: pd.DataFrame, metadata: Metadata) -> pd.DataFrame:
 def _restore_column(series: pd.Series, spec: ColumnSpec) -> pd.Series:
     dtype = output_dtype(spec)
     if spec.kind == "datetime":
-        stamps = pd.to_datetime(series)
-        if dtype == "datetime64[ns]":
-            return stamps.astype("datetime64[ns]")
+        stamps = pd.to_datetime(series).astype("datetime64[ns]")
+        if spec.timezone:  # modelled in UTC, returned in the declared zone
+            stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(spec.timezone)
+        if not spec.format:
+            return stamps
         text = stamps.dt.strftime(spec.format or ISO_FORMAT)
         return text.astype(object).where(series.notna(), np.nan)
     if dtype in ("int64", "Int64"):
@@ -138,6 +142,8 @@ def schema_from_dtypes(data: pd.DataFrame) -> Metadata:
 
 def _kind_of(name: str, dtype: Any) -> ColumnSpec:
     types = pd.api.types
+    if isinstance(dtype, pd.CategoricalDtype):  # before is_bool_dtype, which reads its values
+        return ColumnSpec("categorical")
     if types.is_bool_dtype(dtype):
         return ColumnSpec("boolean")
     if types.is_integer_dtype(dtype):
@@ -145,7 +151,7 @@ def _kind_of(name: str, dtype: Any) -> ColumnSpec:
     if types.is_float_dtype(dtype):
         return ColumnSpec("numerical", dtype="float")
     if types.is_datetime64_any_dtype(dtype):
-        return ColumnSpec("datetime")
+        return ColumnSpec("datetime", timezone=timezone_of(dtype))
     if (
         isinstance(dtype, pd.CategoricalDtype)
         or types.is_object_dtype(dtype)

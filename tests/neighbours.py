@@ -63,6 +63,13 @@ def neighbour(data: pd.DataFrame, extra: str) -> pd.DataFrame:
     return pd.concat([data, row], ignore_index=True)
 
 
+def as_pandas_reads_it(data: pd.DataFrame) -> pd.DataFrame:
+    """The table after a CSV round trip with pandas' type inference: its dtypes now depend on
+    the values (one missing value turns an int column into float64, one text value a number
+    column into object), which is why declared metadata, not dtypes, must type the output."""
+    return pd.read_csv(io.StringIO(data.to_csv(index=False)))
+
+
 def public_metadata() -> Metadata:
     """Declared public domain (bounds, categories), all columns nullable."""
     return Metadata(
@@ -138,7 +145,7 @@ def fingerprint(
         "schema": synth.metadata_.to_dict(),
         "sample dtypes": sample.dtypes.astype(str).to_dict(),
         "ledger": [
-            {"mechanism": e.mechanism, "purpose": e.purpose, "phase": e.phase, **e.params}
+            {"mechanism": e.mechanism, "purpose": e.purpose, "phase": e.phase, **_fixed(e.params)}
             for e in ledger.entries[:first]
         ],
         "ledger after selection": (
@@ -153,6 +160,13 @@ def fingerprint(
         "arrays": arrays,
         "messages": shown,
     }
+
+
+def _fixed(params: dict[str, Any]) -> dict[str, Any]:
+    """Entry parameters minus ``cells``: a measured marginal's cell count is the product of
+    its columns' domain sizes, and a DP-estimated domain (quantile edges that merge, categories
+    kept) is post-processing of the charged domain releases."""
+    return {k: v for k, v in params.items() if k != "cells"}
 
 
 def skeleton(value: Any) -> Any:

@@ -367,3 +367,10 @@ def test_cli_prints_the_verdict_and_exits_1_only_on_failure(
 def test_bad_arguments_are_refused(small_table: pd.DataFrame, kwargs: dict) -> None:
     with pytest.raises(ParameterError):
         audit(LeakySynthesizer, small_table, progress=False, **kwargs)
+
+
+@pytest.mark.parametrize("limit", [float("nan"), float("inf"), -1.0, "10"])
+def test_max_seconds_must_be_a_finite_positive_number(limit) -> None:
+    data = pd.DataFrame({"x": np.arange(20.0), "c": ["a", "b"] * 10})
+    with pytest.raises(ParameterError, match="max_seconds"):
+        audit(lambda: None, data, max_seconds=limit)

@@ -59,7 +59,7 @@ from tabsynth.evaluation.attacks.table import code_tables, learned_columns
 from tabsynth.evaluation.stats import clopper_pearson, epsilon_lower_bound, trials_to_certify
 from tabsynth.io import atomic_write_text
 from tabsynth.metadata import Metadata, check_frame
-from tabsynth.synthesizers.base import Synthesizer, as_metadata
+from tabsynth.synthesizers.base import Synthesizer, as_metadata, check_seed
 
 #: Rows considered when looking for the most isolated records.
 CANDIDATE_ROWS = 5000
@@ -188,9 +188,11 @@ def audit(
         isinstance(n_synthetic, bool) or not isinstance(n_synthetic, int) or n_synthetic < 1
     ):
         raise ParameterError(f"n_synthetic must be a positive integer, not {n_synthetic!r}")
-    if max_seconds is not None and max_seconds <= 0:
+    if max_seconds is not None and not (
+        isinstance(max_seconds, (int, float)) and 0 < max_seconds < math.inf
+    ):
         raise ParameterError(f"max_seconds must be positive, not {max_seconds!r}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     user_meta = as_metadata(metadata)
     meta = user_meta if user_meta is not None else Metadata.detect(data)
     columns = learned_columns(meta, {"audited": data})
@@ -210,6 +212,7 @@ def audit(
     claimed: tuple[float | None, float | None] = (None, None)
     bar = tqdm(total=total_fits, disable=not progress, desc="audit fits", file=sys.stderr)
     completed = 0
+    seeded = False
     trial_seconds: list[float] = []
     for trial in range(trials):
         if max_seconds is not None and trial_seconds:
@@ -229,6 +232,13 @@ def audit(
                 sample = synth.sample(n_synth, seed=int(rng.integers(2**31)))
                 game.record(t, world, sample)
                 claimed = _claim(synth, claimed)
+                if getattr(synth.privacy, "seeded_noise", False) and not seeded:
+                    seeded = True
+                    notes.append(
+                        "The fits used seeded DP noise (noise_seed): their noise repeats from "
+                        "fit to fit, so the trials are not independent and the bound is not "
+                        "valid. Audit a factory without noise_seed."
+                    )
                 bar.update(1)
                 if trial == 0 and t == 0 and world == 0:
                     estimate = (time.perf_counter() - t0) * total_fits

@@ -44,6 +44,8 @@ from tabsynth.metadata import GENERATED_KINDS, Metadata, check_frame
 
 #: Rows per table used at most; larger tables are subsampled with ``seed``.
 MAX_ROWS = 100_000
+#: Largest ``seed``: scikit-learn's models (detection, utility, attacks) take seeds < 2**32.
+MAX_SEED = 2**32 - 1
 #: Share of the real table held out as the utility test set when no holdout is given.
 UTILITY_TEST_SHARE = 0.3
 STEPS = ("encode", "columns", "pairs", "k-marginal", "detection", "utility", "subgroups", "privacy")
@@ -307,8 +309,15 @@ def _check_inputs(
             "privacy must be a privacy ledger (synth.privacy): an object with epsilon, delta, "
             f"explain() and to_dict(); got {type(privacy).__name__}"
         )
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise ParameterError(f"seed must be an integer, got {seed!r}")
+    if (
+        not isinstance(seed, (int, np.integer))
+        or isinstance(seed, bool)
+        or not 0 <= seed <= MAX_SEED
+    ):
+        raise ParameterError(
+            f"seed must be a whole number from 0 to 2**32 - 1 (the report's scikit-learn "
+            f"models take no larger seed), got {seed!r}"
+        )
     return metadata
 
 

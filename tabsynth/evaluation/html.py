@@ -330,6 +330,16 @@ def _utility_html(data: Mapping[str, Any]) -> str:
             "<p class='ts-note'>No target given: pass <code>target=</code> to compare a model "
             "trained on synthetic data with one trained on real data.</p>",
         )
+    skipped = util.get("skipped")
+    if skipped:
+        others = [n for n in util.get("notes", []) if n != skipped.get("message")]
+        return _section(
+            "utility",
+            "Utility",
+            f"<p class='ts-note'><b>Not scored</b> (target <b>{_e(str(util['target']))}</b>): "
+            f"{_e(str(skipped.get('message')))}.</p>",
+            _notes(others),
+        )
     name = "ROC AUC" if util["metric"] == "auc" else "R²"
     if util["task"] == "multiclass":
         name = "macro one-vs-rest ROC AUC"

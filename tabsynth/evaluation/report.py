@@ -31,7 +31,10 @@ JSON schema (``schema_version`` 1). Top level::
                  "detection": {"auc", "ci", "n_per_class", "folds", "model"}}
     utility     null, or {"target", "task", "metric" ("auc"|"r2"), "tstr", "trtr", "gap",
                           "tstr_ci", "trtr_ci", "gap_ci", "n_train", "n_test",
-                          "test_source", "model", "notes", ...}
+                          "test_source", "model", "notes", "skipped", ...};
+                "skipped" is null, or {"reason", "message"} when nothing could be scored
+                (reason "constant_real", "constant_synthetic", "constant_test" or
+                "too_few_rows"; then "tstr"/"trtr" are absent, see tabsynth.evaluation.utility)
     subgroups   null, or {"columns": [{"column", "groups": [{"group", "n_real",
                           "n_synthetic", "n_reference", "share_real", "share_synthetic",
                           "share_reference", "two_way_accuracy", "two_way_accuracy_reference",

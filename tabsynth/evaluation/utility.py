@@ -13,6 +13,16 @@ gets an advantage from tuning.
 
 Confidence intervals come from a paired bootstrap over the test rows (both models are scored
 on the same resamples, so the interval of the gap is honest too).
+
+When there is nothing to predict, there is no score, and the section says why instead of
+failing: ``skipped`` is ``{"reason", "message"}`` (reasons: :data:`SKIPPED`), ``tstr`` and
+``trtr`` are absent, the message is also among the notes, and the rest of the report is
+computed as usual. This happens when the target takes a single value (or almost none) in the
+real training rows, in the synthetic table, or in the real test rows. A constant target is a
+finding, not bad input: a synthesizer that collapses the target to one value has lost all its
+utility for it, and the report is where that should show (the verdict marks it red). A
+numeric target that is constant in the synthetic table is still scored: the model trained on
+it predicts that constant, and R² (at most 0) says how little that is worth.
 """
 
 from __future__ import annotations
@@ -33,6 +43,14 @@ UTILITY_MAX_TEST = 20_000
 BOOTSTRAP = 200
 
 Task = Literal["binary", "multiclass", "regression"]
+
+#: Why a utility section has no score (its ``skipped`` field).
+SKIPPED = {
+    "constant_real": "the target takes a single value in the real training rows",
+    "constant_synthetic": "the target takes a single value in the synthetic table",
+    "constant_test": "the target takes a single value in the real test rows",
+    "too_few_rows": "fewer than 10 rows with a target value",
+}
 
 
 @dataclass(frozen=True)
@@ -102,15 +120,16 @@ def utility_report(
         "metric": "r2" if task == "regression" else "auc",
         "model": "HistGradientBoosting(max_iter=100), native categorical support",
         "n_test": len(rows_test),
+        "skipped": None,
         "notes": [],
     }
     n_train = min(len(rows_train), len(rows_syn), max_train)
     out["n_train"] = int(n_train)
-    if task != "regression" and len(np.unique(y_syn)) < 2:
-        out["notes"].append("the synthetic table holds a single value of the target: no TSTR")
-        return out, None
-    if n_train < 10 or len(rows_test) < 10:
-        out["notes"].append("fewer than 10 rows with a target value: no utility score")
+    skipped = _why_unscored(coding, target, task, y_train, y_syn, y_test)
+    if skipped is not None:
+        reason, message = skipped
+        out["skipped"] = {"reason": reason, "message": message}
+        out["notes"].append(message)
         return out, None
     rows_train = rng.choice(rows_train, n_train, replace=False)
     rows_syn = rng.choice(rows_syn, n_train, replace=False)
@@ -131,6 +150,66 @@ def utility_report(
     out.update(tstr=tstr, trtr=trtr, gap=None if tstr is None or trtr is None else trtr - tstr)
     out.update(_bootstrap(preds, seed))
     return out, preds
+
+
+def _why_unscored(
+    coding: Any,
+    target: str,
+    task: Task,
+    y_train: np.ndarray,
+    y_syn: np.ndarray,
+    y_test: np.ndarray,
+) -> tuple[str, str] | None:
+    """``(reason, note)`` when TSTR and TRTR cannot be computed (module doc), else None."""
+    what = "TSTR and TRTR cannot be computed"
+    if len(y_train) < 10:
+        return "too_few_rows", (
+            f"fewer than 10 real training rows have a value of the target {target!r}: {what}; "
+            "choose a target that is mostly present"
+        )
+    value = _single_value(coding, y_train)
+    if value is not None:
+        return "constant_real", (
+            f"the target {target!r} takes a single value ({value}) in the real training rows, "
+            f"so there is nothing to predict: {what}; choose a target with at least two values"
+        )
+    if len(y_syn) < 10:
+        return "too_few_rows", (
+            f"fewer than 10 synthetic rows have a value of the target {target!r}: {what}; the "
+            "synthesizer left it (almost) always missing, so retrain it or sample more rows"
+        )
+    # a regression model trained on a constant still predicts something (R² <= 0 says how
+    # little): only a categorical target that collapsed to one value leaves nothing to fit
+    value = None if task == "regression" else _single_value(coding, y_syn)
+    if value is not None:
+        return "constant_synthetic", (
+            f"the target {target!r} takes a single value ({value}) in the synthetic table, so a "
+            f"model trained on it cannot tell the classes apart: {what}; the synthesizer lost "
+            "the target's other values, so retrain it (more epochs, another synthesizer)"
+        )
+    if len(y_test) < 10:
+        return "too_few_rows", (
+            f"fewer than 10 real test rows have a value of the target {target!r}: {what}; give "
+            "a larger holdout"
+        )
+    value = _single_value(coding, y_test)
+    if value is not None:
+        metric = "R²" if task == "regression" else "AUC"
+        return "constant_test", (
+            f"the target {target!r} takes a single value ({value}) in the real test rows, and "
+            f"{metric} needs at least two: {what}; give a holdout with both outcomes"
+        )
+    return None
+
+
+def _single_value(coding: Any, y: np.ndarray) -> str | None:
+    """The one value ``y`` takes, as a label, or None when it takes several (or none)."""
+    values = np.unique(y)
+    if len(values) != 1:
+        return None
+    if coding.numeric:
+        return coding.format_value(float(values[0]))
+    return repr(coding.labels()[int(values[0])])
 
 
 def _target(coding: Any, table: EncodedTable, j: int) -> tuple[np.ndarray, np.ndarray]:
@@ -186,8 +265,13 @@ def _fit_predict(
                 .predict(x_test)
             )
         y = table.codes[rows, j]
-        model = HistGradientBoostingClassifier(**params, early_stopping=False).fit(x, y)
         proba = np.zeros((len(x_test), levels))
+        if len(np.unique(y)) < 2:
+            # a random subsample that kept one class (scikit-learn's predict_proba would still
+            # return two columns): the model is certain of that class everywhere
+            proba[:, int(y[0])] = 1.0
+            return proba
+        model = HistGradientBoostingClassifier(**params, early_stopping=False).fit(x, y)
         proba[:, model.classes_.astype(int)] = model.predict_proba(x_test)
     return proba
 

@@ -177,6 +177,11 @@ def _detection_line(auc: float | None) -> dict | None:
 
 def _utility_line(util: Mapping[str, Any]) -> dict:
     target = util["target"]
+    skipped = util.get("skipped")
+    if skipped:
+        # a target collapsed to one value in the synthetic table: nothing left to learn from
+        light = RED if skipped.get("reason") == "constant_synthetic" else AMBER
+        return _line("Utility", light, None, None, "not scored", str(skipped.get("message")))
     if util.get("tstr") is None or util.get("trtr") is None:
         why = "; ".join(util.get("notes", [])) or "the score is undefined"
         return _line("Utility", AMBER, None, None, "not scored", f"no utility score: {why}")

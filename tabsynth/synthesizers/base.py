@@ -21,14 +21,18 @@ from __future__ import annotations
 import inspect
 import io
 import json
+import math
 import zipfile
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from tabsynth import limits
+from tabsynth.domain import generate_column
 from tabsynth.errors import (
     MetadataError,
     ModelFileError,
@@ -118,11 +122,47 @@ class Synthesizer(ABC):
         """``n`` synthetic rows with the training columns, in order, with their dtypes.
 
         The same ``seed`` gives the same rows, also after :meth:`save` and :func:`load`.
+        ``n`` is at most :data:`tabsynth.limits.MAX_SAMPLE_ROWS`, and an output estimated to
+        take more than :data:`~tabsynth.limits.SAMPLE_MEMORY_FRACTION` of memory is refused
+        up front. More than :data:`~tabsynth.limits.SAMPLE_CHUNK_ROWS` rows are drawn in
+        chunks (see :meth:`_sample_in_chunks`); up to that many are drawn in one go, as
+        before chunking existed, so existing seeds keep giving the same rows.
         """
         self._check_fitted()
         n = check_count(n)
+        limits.check_sample_memory(n, self.metadata_)
         rng = np.random.default_rng(check_seed(seed, "seed"))
-        return restore_dtypes(self._sample(n, rng), self.metadata_)
+        return self._sample_in_chunks(n, rng, lambda size, _start, child: self._sample(size, child))
+
+    def _sample_in_chunks(
+        self,
+        n: int,
+        rng: np.random.Generator,
+        draw: Callable[[int, int, np.random.Generator], pd.DataFrame],
+    ) -> pd.DataFrame:
+        """``n`` rows from ``draw(size, start, rng)`` (decoded rows ``start`` to
+        ``start + size``), with the declared dtypes.
+
+        Up to :data:`tabsynth.limits.SAMPLE_CHUNK_ROWS` rows: one call with ``rng`` itself,
+        exactly the rows an unchunked sampler gave. More: one call per chunk, chunk ``i``
+        with the ``i``-th child generator spawned from ``rng`` (still reproducible for a
+        seed), so a model's intermediates stay bounded by the chunk; the chunks are
+        concatenated, ``id`` values repeated across chunks are redrawn from one more child
+        (ids stay unique), and the dtypes restored once, as for an unchunked draw.
+        """
+        chunk = limits.SAMPLE_CHUNK_ROWS
+        if n <= chunk:
+            return restore_dtypes(draw(n, 0, rng), self.metadata_)
+        starts = range(0, n, chunk)
+        children = rng.spawn(len(starts) + 1)
+        parts = [
+            draw(min(chunk, n - start), start, child)
+            for start, child in zip(starts, children, strict=False)
+        ]
+        frame = pd.concat(parts, ignore_index=True)
+        del parts
+        _redraw_repeated_ids(frame, self.metadata_, n, children[-1])
+        return restore_dtypes(frame, self.metadata_)
 
     @property
     def privacy(self) -> Any:
@@ -203,8 +243,15 @@ def load(path: str | Path, trusted: bool = False) -> Synthesizer:
     Loading reads JSON and ``.npz`` arrays with ``allow_pickle=False``: it runs no code. Models
     of classes with ``requires_trust`` (the SDV baselines) hold a pickle; they load only with
     ``trusted=True``, which you should pass only for files you made yourself.
+
+    Sizes are checked before anything is read (:mod:`tabsynth.limits`): each zip member's
+    declared uncompressed size against its limit and for a suspicious compression ratio, and
+    each array's ``.npy`` header (shape and dtype) against the bytes the file really holds, so
+    a small crafted file cannot make loading allocate gigabytes.
     """
-    manifest, arrays, payload = _read_model_file(Path(path))
+    if not isinstance(trusted, bool):  # "no" is a non-empty string: truthy, it would unpickle
+        raise ParameterError(f"trusted must be True or False, not {trusted!r}")
+    manifest, arrays, payload = _read_model_file(Path(path), read_payload=trusted)
     name = manifest.get("synthesizer")
     cls = REGISTRY.get(name)
     if cls is None:
@@ -235,7 +282,11 @@ def load(path: str | Path, trusted: bool = False) -> Synthesizer:
     return model
 
 
-def _read_model_file(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray], bytes | None]:
+def _read_model_file(
+    path: Path, read_payload: bool = True
+) -> tuple[dict[str, Any], dict[str, np.ndarray], bytes | None]:
+    """The manifest, the arrays and (when ``read_payload``) the pickled payload of a model
+    file; every size is checked before it is read (see :func:`load`)."""
     if not path.is_file():
         raise ModelFileError(f"model file {path} does not exist")
     try:
@@ -243,10 +294,20 @@ def _read_model_file(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray],
             names = set(archive.namelist())
             if MANIFEST not in names:
                 raise ModelFileError(f"{path} is not a tabsynth model (no {MANIFEST})")
-            manifest = json.loads(archive.read(MANIFEST))
-            with np.load(io.BytesIO(archive.read(ARRAYS)), allow_pickle=False) as npz:
-                arrays = {k: npz[k] for k in npz.files}
-            payload = archive.read(PAYLOAD) if PAYLOAD in names else None
+            manifest = json.loads(
+                _read_member(
+                    archive, MANIFEST, path, limits.MAX_MANIFEST_BYTES, "MAX_MANIFEST_BYTES"
+                )
+            )
+            _check_manifest(manifest, path)
+            if ARRAYS not in names:
+                raise ModelFileError(f"{path} is not a tabsynth model (no {ARRAYS})")
+            arrays = _read_arrays(archive, path)
+            payload = None
+            if read_payload and PAYLOAD in names:
+                payload = _read_member(
+                    archive, PAYLOAD, path, limits.model_bytes_limit(), "MAX_ARRAYS_BYTES"
+                )
     except ModelFileError:
         raise
     except (
@@ -258,6 +319,10 @@ def _read_model_file(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray],
         EOFError,
     ) as exc:
         raise ModelFileError(f"{path} is not a readable tabsynth model file: {exc}") from None
+    return manifest, arrays, payload
+
+
+def _check_manifest(manifest: Any, path: Path) -> None:
     if not isinstance(manifest, dict) or manifest.get("format") != MODEL_FORMAT:
         raise ModelFileError(f"{path} is not a tabsynth model file")
     if manifest.get("format_version") != MODEL_FORMAT_VERSION:
@@ -265,7 +330,80 @@ def _read_model_file(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray],
             f"{path} has model format version {manifest.get('format_version')}; this tabsynth "
             f"reads version {MODEL_FORMAT_VERSION}"
         )
-    return manifest, arrays, payload
+
+
+def _read_member(
+    archive: zipfile.ZipFile, name: str, path: Path, limit: int, setting: str
+) -> bytes:
+    """The bytes of member ``name``, after its declared size passed the checks."""
+    info = archive.getinfo(name)
+    limits.check_zip_member(info, limit, f"{path}: member {name}", setting)
+    return archive.read(info)
+
+
+def _read_arrays(archive: zipfile.ZipFile, path: Path) -> dict[str, np.ndarray]:
+    """The arrays of the ``.npz`` member, each ``.npy`` header checked before its data.
+
+    The arrays together may declare at most :func:`tabsynth.limits.model_bytes_limit`
+    bytes, and each header's shape and dtype must account exactly for the bytes its member
+    holds: a header that declares 10^11 elements is refused without allocating them.
+    """
+    limit = limits.model_bytes_limit()
+    packed = _read_member(archive, ARRAYS, path, limit, "MAX_ARRAYS_BYTES")
+    arrays: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(io.BytesIO(packed)) as npz:
+        infos = npz.infolist()
+        declared = sum(info.file_size for info in infos)
+        if declared > limit:
+            raise ModelFileError(
+                f"{path}: the arrays in {ARRAYS} declare {declared:,} bytes together, more "
+                f"than the {limit:,} allowed (tabsynth.limits.MAX_ARRAYS_BYTES): this is not a "
+                "model file tabsynth wrote. If you made it yourself and trust it, raise that "
+                "limit before loading"
+            )
+        for info in infos:
+            what = f"{path}: array {info.filename} in {ARRAYS}"
+            limits.check_zip_member(info, limit, what, "MAX_ARRAYS_BYTES")
+            with npz.open(info) as stream:
+                _check_npy_header(stream, info.file_size, what)
+            with npz.open(info) as stream:
+                array = np.lib.format.read_array(stream, allow_pickle=False)
+            key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            arrays[key] = array
+    return arrays
+
+
+def _check_npy_header(stream: Any, member_bytes: int, what: str) -> None:
+    """Read a ``.npy`` header from ``stream`` and refuse it unless its shape and dtype account
+    for exactly the ``member_bytes - header`` bytes of data that follow; no data is read."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(stream)
+        if version == (1, 0):
+            shape, _, dtype = fmt.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, _, dtype = fmt.read_array_header_2_0(stream)
+        else:
+            raise ModelFileError(
+                f"{what} is a .npy array of format version {version}; model files use 1.0 or "
+                "2.0. Save the model again with tabsynth"
+            )
+    except ModelFileError:
+        raise
+    except (ValueError, EOFError, SyntaxError, TypeError) as exc:
+        raise ModelFileError(f"{what} is not a valid .npy array: {exc}") from None
+    if dtype.hasobject:
+        raise ModelFileError(
+            f"{what} holds Python objects (dtype {dtype}), which load only through pickle; "
+            "model files hold numeric arrays only. Load only files you made"
+        )
+    expected = math.prod(shape) * dtype.itemsize
+    held = member_bytes - stream.tell()
+    if expected != held:
+        raise ModelFileError(
+            f"{what} declares shape {shape} of {dtype} ({expected:,} bytes) but holds "
+            f"{held:,} bytes of data: the file is corrupt or crafted. Load only files you made"
+        )
 
 
 def _json_default(value: Any) -> Any:
@@ -310,7 +448,38 @@ def check_seed(seed: Any, name: str = "seed") -> int | None:
 
 
 def check_count(n: Any) -> int:
-    """A positive whole number of rows, or a :class:`ParameterError` that says so."""
+    """A positive whole number of rows up to :data:`tabsynth.limits.MAX_SAMPLE_ROWS`, or a
+    :class:`ParameterError` that says so (refused before anything is allocated)."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
         raise ParameterError(f"the number of rows must be a positive integer, not {n!r}")
+    limits.check_sample_rows(int(n))
     return int(n)
+
+
+def _redraw_repeated_ids(
+    frame: pd.DataFrame, metadata: Metadata, n: int, rng: np.random.Generator
+) -> None:
+    """Make the ``id`` columns of ``frame`` (chunks drawn independently) unique again, in
+    place: every repeat of an earlier value gets a fresh one, until none is left.
+
+    Fresh integer ids come from ``[1, 10·max(n, 10^8)]``, the range one unchunked draw of
+    ``n`` rows uses (:func:`~tabsynth.domain.generate_column`), so they stay sparse in it;
+    other ids are fresh random tokens of the same form.
+    """
+    for name, spec in metadata.columns.items():
+        if spec.kind != "id" or name not in frame.columns:
+            continue
+        column = frame[name]
+        repeated = (column.duplicated() & column.notna()).to_numpy()
+        if not repeated.any():
+            continue
+        column = column.copy()
+        while repeated.any():
+            count = int(repeated.sum())
+            if spec.dtype == "int":
+                fresh = rng.integers(1, 10 * max(n, 10**8), size=count, endpoint=True)
+            else:
+                fresh = generate_column(name, spec, count, rng).to_numpy()
+            column.iloc[np.flatnonzero(repeated)] = fresh
+            repeated = (column.duplicated() & column.notna()).to_numpy()
+        frame[name] = column

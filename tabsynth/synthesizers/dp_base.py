@@ -140,6 +140,8 @@ class DPSynthesizer(Synthesizer):
         return super().fit(data, metadata)
 
     def _check_params(self, n_rows: int) -> None:
+        from tabsynth import limits
+
         eps, delta = self.epsilon, self.delta
         if not _is_number(eps) or not 0 < eps < math.inf:
             raise BudgetError(f"epsilon must be a finite number > 0, got {eps!r}")
@@ -157,7 +159,7 @@ class DPSynthesizer(Synthesizer):
             raise ParameterError(f"budget_split must be a fraction in (0, 1), got {split!r}")
         if self.binning not in BINNINGS:
             raise ParameterError(f"binning must be one of {BINNINGS}, got {self.binning!r}")
-        check_count("bins", self.bins, minimum=2)
+        limits.check_int("bins", self.bins, 2, limits.MAX_BINS, limit="MAX_BINS")
         if self.noise_seed is not None:
             check_count("noise_seed", self.noise_seed, minimum=0)
 

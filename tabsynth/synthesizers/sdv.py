@@ -13,6 +13,7 @@ SDV never learns or stores them.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import pickle
 import random
 import warnings
@@ -60,15 +61,35 @@ def reseed_sdv(model: Any, seed: int) -> None:
     SDV seeds its model through ``_set_random_state``, but RDT's reverse transformers (which
     place missing values and pick categories within their intervals) keep generators of their
     own that advance across calls; each gets a child seed of ``seed`` here.
+
+    The child seed is derived from the field's *name*, never from its position: SDV builds
+    the transformer table by iterating ``set(data.columns)``
+    (``DataProcessor._create_config``), so the order of ``field_transformers`` changes with
+    ``PYTHONHASHSEED`` and a positional assignment would give each column a different
+    generator in every process (missing values would fall elsewhere for the same seed).
     """
     model._set_random_state(seed)
-    transformers = [
-        t for t in model._data_processor._hyper_transformer.field_transformers.values() if t
-    ]
-    children = np.random.SeedSequence(seed).generate_state(max(len(transformers), 1))
-    for transformer, child in zip(transformers, children, strict=False):
+    transformers = model._data_processor._hyper_transformer.field_transformers
+    for field in sorted(transformers, key=_field_key):
+        transformer = transformers[field]
+        if not transformer:
+            continue
         transformer.reset_randomization()
-        transformer.set_random_state(np.random.RandomState(child), "reverse_transform")
+        transformer.set_random_state(
+            np.random.RandomState(_field_seed(seed, field)), "reverse_transform"
+        )
+
+
+def _field_key(field: str | tuple[str, ...]) -> str:
+    """A field of RDT's transformer table (a column, or a tuple of columns) as one string."""
+    return "\x1f".join(field) if isinstance(field, tuple) else str(field)
+
+
+def _field_seed(seed: int, field: str | tuple[str, ...]) -> int:
+    """A 32-bit seed state for one field: a function of ``seed`` and the field's name only."""
+    digest = hashlib.sha256(_field_key(field).encode("utf-8")).digest()
+    words = np.frombuffer(digest[:16], dtype="<u4").tolist()
+    return int(np.random.SeedSequence([seed, *words]).generate_state(1)[0])
 
 
 def to_sdv_metadata(metadata: Metadata) -> Any:

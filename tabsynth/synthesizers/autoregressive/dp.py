@@ -10,14 +10,18 @@ The guarantee, for the add/remove-one-row relation the ledger uses:
   come from "ghost clipping": every layer of :mod:`.model` is headwise, so a head's per-row
   weight gradient is an outer product whose norm is exact and cheap (norm samplers below);
   no per-row gradient is ever materialised.
-* **The row count is a release.** The schedule needs the table's size, and the exact n
-  must not shape anything that is stored or printed (40,960 vs 40,961 rows changed q, the
-  steps and σ). So ``n`` is released once, by the Gaussian mechanism on the count (a share
-  :data:`ROW_COUNT_SHARE` of the budget, ledger entry "number of rows"), unless the user
-  declares a public row count (``public_rows``). Every number below - the expected batch,
-  ``q``, the steps, ``σ`` and the divisor of the noisy gradient sum - comes from that
-  released count. The privacy analysis of Poisson-sampled DP-SGD does not depend on n, so a
-  declared count that is off costs utility, never privacy.
+* **One-way marginals first, and the row count from them.** Before training, the 1-way
+  marginal of every column is measured with discrete Gaussian noise (a share
+  :data:`ONE_WAY_SHARE` of the budget, phase ``"measure"``), as MST and AIM do. Two things
+  are read off them, both post-processing: the row count (their sums, averaged with
+  inverse-variance weights) and the codes the data do not use - a "missing" code of a
+  column that has no missing values, an ``"<other>"`` code nobody holds - which the network
+  is then forbidden to sample, instead of giving them the mass of their noise. The exact n
+  must not shape anything stored or printed (40,960 vs 40,961 rows changed q, the steps and
+  σ): every number below - the expected batch, ``q``, the steps, ``σ`` and the divisor of the
+  noisy gradient sum - comes from the released count, or from a row count the user declares
+  public (``public_rows``). The privacy analysis of Poisson-sampled DP-SGD does not depend on
+  n, so a declared count that is off costs utility, never privacy.
 * **Calibration before training.** ``q = 1 / ceil(ñ / batch_size)`` and
   ``steps = epochs / q`` are fixed in advance; ``σ`` is the smallest noise multiplier whose
   RDP curve (opacus' ``compute_rdp`` on the ledger's orders), composed with what the ledger
@@ -58,14 +62,9 @@ from opacus.utils.uniform_sampler import UniformWithReplacementSampler
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from tabsynth.domain import DomainEncoder
 from tabsynth.errors import BudgetError, PrivacyError
-from tabsynth.privacy import (
-    LedgerEntry,
-    NoiseSource,
-    PrivacyLedger,
-    gaussian_counts,
-    sigma_for_rho,
-)
+from tabsynth.privacy import LedgerEntry, NoiseSource, PrivacyLedger, sigma_for_rho
 from tabsynth.privacy.accounting import epsilon_from_rdp
 from tabsynth.synthesizers.autoregressive.model import (
     AutoregressiveNet,
@@ -75,6 +74,7 @@ from tabsynth.synthesizers.autoregressive.model import (
     column_nll,
 )
 from tabsynth.synthesizers.autoregressive.training import batch_ranks, progress_bar
+from tabsynth.synthesizers.marginal import estimate_total, measure, unused_codes
 
 #: RDP orders above this get no bound (``inf``): opacus' fractional-order series overflows
 #: beyond about 1000, and such orders only matter for ε far below what DP-SGD trains with.
@@ -88,10 +88,11 @@ PHASE = "training"
 #: Default DP-SGD schedule: this many steps, at a Poisson rate of about
 #: :data:`DP_SAMPLE_RATE`, with expected batches of at most :data:`MAX_DP_BATCH` rows.
 DP_STEPS, DP_SAMPLE_RATE, MAX_DP_BATCH = 200, 0.2, 8192
-#: Share of the fit's zCDP budget ρ spent on the noisy row count. At ε = 1 (δ = 1e-9) the
-#: count's noise has σ of about 65 rows: ample for a schedule, and 1 % of ρ barely moves the
-#: noise of the training run.
-ROW_COUNT_SHARE = 0.01
+#: Share of the fit's zCDP budget ρ spent on the 1-way marginals (support and row count). On
+#: Adult at ε = 1 (15 columns, δ = 1e-9) each marginal's noise then has σ of about 200 rows:
+#: enough to tell a code held by hundreds of rows from an empty one, and the row count (all
+#: marginals' sums together) to about ±60, while the training run keeps 97 % of ρ.
+ONE_WAY_SHARE = 0.03
 
 
 @dataclass(frozen=True)
@@ -219,24 +220,45 @@ def _rdp_curve(
     return tuple(out)
 
 
-def released_row_count(
-    n_rows: int, public_rows: int | None, ledger: PrivacyLedger, noise: NoiseSource
-) -> int:
-    """The row count the schedule may use: ``public_rows`` when declared, else the exact
-    count plus discrete Gaussian noise (sensitivity 1), charged to ``ledger``; at least 1."""
+@dataclass(frozen=True)
+class Support:
+    """What the noisy 1-way marginals release: the row count the schedule uses, and per
+    column the codes the network must not sample."""
+
+    rows: int
+    unused: list[np.ndarray]
+
+
+def released_support(
+    codes: np.ndarray,
+    encoder: DomainEncoder,
+    public_rows: int | None,
+    ledger: PrivacyLedger,
+    noise: NoiseSource,
+) -> Support:
+    """Measure every column's 1-way marginal (see the module docstring); post-process them
+    into the row count (``public_rows`` when declared, free) and the unused codes."""
+    names = encoder.columns
+    shape = [encoder.sizes[name] for name in names]
+    sigma = sigma_for_rho(ONE_WAY_SHARE * ledger.rho_budget / len(names))
+    one_way = [
+        measure(codes, shape, (j,), sigma, names=names, ledger=ledger, noise=noise)
+        for j in range(len(names))
+    ]
     if public_rows is not None:
         ledger.declare_public(f"number of rows: {public_rows} (declared public_rows)")
-        return public_rows
-    sigma = sigma_for_rho(ROW_COUNT_SHARE * ledger.rho_budget)
-    noisy = gaussian_counts(
-        np.array([n_rows]),
-        sigma,
-        ledger=ledger,
-        purpose="number of rows (sizes the DP-SGD schedule)",
-        phase=PHASE,
-        noise=noise,
-    )
-    return max(1, round(float(noisy[0])))
+        rows = public_rows
+    else:
+        rows = round(estimate_total(one_way))
+    return Support(rows=max(1, rows), unused=unused_codes(encoder, one_way))
+
+
+def forbid_codes(net: AutoregressiveNet, unused: list[np.ndarray]) -> None:
+    """Make the network never sample the ``unused`` codes: their output bias becomes -inf,
+    so softmax gives them probability exactly 0 (conditioning on them stays possible)."""
+    with torch.no_grad():
+        for bias, mask in zip(net.out.bias.split(net.sizes), unused, strict=True):
+            bias[torch.from_numpy(mask)] = -math.inf
 
 
 def default_dp_schedule(n_rows: int, epochs: int | None, batch_size: int | None) -> tuple[int, int]:
@@ -394,7 +416,7 @@ def train_private(
 ) -> tuple[AutoregressiveNet, SGDPlan]:
     """Spend the rest of the ledger on DP-SGD and return the trained network and its plan.
 
-    ``rows`` is the released row count (:func:`released_row_count`): the plan and opacus'
+    ``rows`` is the released row count (:func:`released_support`): the plan and opacus'
     divisor of the noisy gradient sum are derived from it, never from ``len(codes)``.
     """
     plan = plan_sgd(ledger, rows, config.batch_size, config.epochs)

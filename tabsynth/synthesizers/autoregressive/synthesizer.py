@@ -20,7 +20,6 @@ from tabsynth.domain import DomainEncoder
 from tabsynth.errors import DataError, ModelFileError, ParameterError
 from tabsynth.metadata import GENERATED_KINDS, Metadata, OutOfBounds
 from tabsynth.privacy import NoiseSource, PrivacyLedger
-from tabsynth.schema import restore_dtypes
 from tabsynth.synthesizers.autoregressive.encoding import fine_encoder
 from tabsynth.synthesizers.autoregressive.model import AutoregressiveNet
 from tabsynth.synthesizers.autoregressive.sampling import FREE, sample_codes
@@ -95,8 +94,8 @@ class AutoregressiveSynthesizer(DPSynthesizer):
     public_rows:
         DP only: the table's row count, if it is public knowledge (a census, a registry of
         known size). The DP-SGD schedule is then sized from it for free; otherwise a noisy
-        count is released for that, from 1 % of the budget. Nothing stored or printed
-        depends on the exact count.
+        count is read off noisy 1-way marginals released from 3 % of the budget. Nothing
+        stored or printed depends on the exact count.
     budget_split:
         DP only: fraction of the budget for estimating a domain that is not public.
     progress:
@@ -210,11 +209,13 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         from tabsynth.synthesizers.autoregressive.dp import (
             DPTrainConfig,
             default_dp_schedule,
-            released_row_count,
+            forbid_codes,
+            released_support,
             train_private,
         )
 
-        rows = released_row_count(len(codes), self.public_rows, ledger, noise)
+        support = released_support(codes, encoder, self.public_rows, ledger, noise)
+        rows = support.rows
         params = self._resolved(DP_DEFAULTS)
         params["epochs"], params["batch_size"] = default_dp_schedule(
             rows, params["epochs"], params["batch_size"]
@@ -223,6 +224,7 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         self.net_, plan = train_private(
             codes, _sizes(encoder), config, ledger, noise, self.seed, self.progress, rows
         )
+        forbid_codes(self.net_, support.unused)
         self.history_ = {
             "steps": plan.steps,
             "noise_multiplier": plan.noise_multiplier,
@@ -233,22 +235,27 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         return {k: v if getattr(self, k) is None else getattr(self, k) for k, v in defaults.items()}
 
     def _check_training_params(self) -> None:
-        for name in ("epochs", "batch_size", "width"):
+        from tabsynth import limits
+
+        for name in ("epochs", "batch_size"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
                 raise ParameterError(f"{name} must be a positive integer or None, not {value!r}")
-        if self.blocks is not None and (not isinstance(self.blocks, int) or self.blocks < 0):
-            raise ParameterError(f"blocks must be an integer >= 0 or None, not {self.blocks!r}")
-        if self.learning_rate is not None and not self.learning_rate > 0:
-            raise ParameterError(f"learning_rate must be > 0, not {self.learning_rate!r}")
+        if self.width is not None:
+            limits.check_int("width", self.width, 1, limits.MAX_WIDTH, limit="MAX_WIDTH")
+        if self.blocks is not None:
+            limits.check_int("blocks", self.blocks, 0, limits.MAX_BLOCKS, limit="MAX_BLOCKS")
+        if self.learning_rate is not None:
+            limits.check_positive_finite("learning_rate", self.learning_rate)
         if self.order not in ORDERS:
             raise ParameterError(f"order must be one of {ORDERS}, not {self.order!r}")
         if not 0 <= self.validation < 1:
             raise ParameterError(f"validation must be a fraction in [0, 1), not {self.validation}")
         if not isinstance(self.patience, int) or self.patience < 1:
             raise ParameterError(f"patience must be a positive integer, not {self.patience!r}")
-        if isinstance(self.bins, bool) or not isinstance(self.bins, int) or self.bins < 2:
-            raise ParameterError(f"bins must be an integer >= 2, not {self.bins!r}")
+        limits.check_int("bins", self.bins, 2, limits.MAX_BINS, limit="MAX_BINS")
         if self.public_rows is not None and (
             isinstance(self.public_rows, bool)
             or not isinstance(self.public_rows, int)
@@ -257,8 +264,7 @@ class AutoregressiveSynthesizer(DPSynthesizer):
             raise ParameterError(
                 f"public_rows must be a positive integer or None, not {self.public_rows!r}"
             )
-        if not self.max_grad_norm > 0:
-            raise ParameterError(f"max_grad_norm must be > 0, not {self.max_grad_norm!r}")
+        limits.check_positive_finite("max_grad_norm", self.max_grad_norm)
 
     # -- sampling ---------------------------------------------------------------------------
     def sample(
@@ -270,17 +276,39 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         ``n`` partial rows whose non-missing cells are given (NaN = free). Given values must lie
         in the model's domain (declared or estimated categories and bounds). The other columns
         are drawn from the model's conditional distribution given them.
+
+        The size limits and the chunking of :meth:`Synthesizer.sample` apply: up to
+        :data:`tabsynth.limits.SAMPLE_CHUNK_ROWS` rows are drawn as before chunking existed
+        (same seed, same rows); a conditions DataFrame is split along with the rows.
         """
+        from tabsynth import limits
+
         self._check_fitted()
         n = check_count(n)
+        limits.check_sample_memory(n, self.metadata_)
         rng = np.random.default_rng(check_seed(seed))
-        given, values = self._encode_conditions(conditions, n)
-        codes = sample_codes(self.net_, n, rng, self._sampling_order(), given)
-        frame = self.encoder_.decode(codes, rng)
-        for name, column in values.items():
-            keep = column.notna().to_numpy()
-            frame[name] = frame[name].astype(object).where(~keep, column.astype(object))
-        return restore_dtypes(frame, self.metadata_)
+        partial = isinstance(conditions, pd.DataFrame)
+        if partial and len(conditions) != n:
+            self._encode_conditions(conditions, n)  # raises: one partial row per row
+
+        def draw(size: int, start: int, chunk_rng: np.random.Generator) -> pd.DataFrame:
+            part = conditions.iloc[start : start + size] if partial else conditions
+            try:
+                given, values = self._encode_conditions(part, size)
+            except ParameterError as exc:
+                if not partial or size == n:
+                    raise
+                raise ParameterError(
+                    f"in rows {start} to {start + size - 1} of conditions: {exc}"
+                ) from None
+            codes = sample_codes(self.net_, size, chunk_rng, self._sampling_order(), given)
+            frame = self.encoder_.decode(codes, chunk_rng)
+            for name, column in values.items():
+                keep = column.notna().to_numpy()
+                frame[name] = frame[name].astype(object).where(~keep, column.astype(object))
+            return frame
+
+        return self._sample_in_chunks(n, rng, draw)
 
     def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return sample_codes(self.net_, n, rng, self._sampling_order())
