@@ -180,14 +180,20 @@ def check_sample_memory(n: int, metadata: Metadata) -> None:
         )
 
 
-def check_int(name: str, value: Any, minimum: int, maximum: int, *, limit: str = "") -> int:
-    """A whole number in ``[minimum, maximum]``, else a :class:`ParameterError` naming
-    ``name``, the allowed range and (``limit``) the constant that sets the maximum."""
+def check_int(
+    name: str, value: Any, minimum: int, maximum: int | None = None, *, limit: str = ""
+) -> int:
+    """A whole number in ``[minimum, maximum]`` (no upper end when ``maximum`` is None), else a
+    :class:`ParameterError` naming ``name``, the allowed range and (``limit``) the constant
+    that sets the maximum. The one validator of whole-number parameters."""
     if (
         isinstance(value, (bool, np.bool_))
         or not isinstance(value, (int, np.integer))
-        or not minimum <= value <= maximum
+        or value < minimum
+        or (maximum is not None and value > maximum)
     ):
+        if maximum is None:
+            raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
         where = f" (tabsynth.limits.{limit})" if limit else ""
         raise ParameterError(
             f"{name} must be a whole number from {minimum} to {maximum:,}{where}, got {value!r}"

@@ -284,8 +284,9 @@ def _kind_words(spec: Any) -> str:
 
 def check_count(name: str, value: Any, minimum: int = 1) -> None:
     """A whole-number parameter (iterations, rounds, bins), or a ParameterError naming it."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    from tabsynth import limits
+
+    limits.check_int(name, value, minimum)
 
 
 def _is_number(value: Any) -> bool:

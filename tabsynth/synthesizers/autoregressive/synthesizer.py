@@ -237,12 +237,9 @@ class AutoregressiveSynthesizer(DPSynthesizer):
     def _check_training_params(self) -> None:
         from tabsynth import limits
 
-        for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or value < 1
-            ):
-                raise ParameterError(f"{name} must be a positive integer or None, not {value!r}")
+        for name in ("epochs", "batch_size", "public_rows"):
+            if getattr(self, name) is not None:
+                limits.check_int(name, getattr(self, name), 1)
         if self.width is not None:
             limits.check_int("width", self.width, 1, limits.MAX_WIDTH, limit="MAX_WIDTH")
         if self.blocks is not None:
@@ -256,14 +253,6 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         if not isinstance(self.patience, int) or self.patience < 1:
             raise ParameterError(f"patience must be a positive integer, not {self.patience!r}")
         limits.check_int("bins", self.bins, 2, limits.MAX_BINS, limit="MAX_BINS")
-        if self.public_rows is not None and (
-            isinstance(self.public_rows, bool)
-            or not isinstance(self.public_rows, int)
-            or self.public_rows < 1
-        ):
-            raise ParameterError(
-                f"public_rows must be a positive integer or None, not {self.public_rows!r}"
-            )
         limits.check_positive_finite("max_grad_norm", self.max_grad_norm)
 
     # -- sampling ---------------------------------------------------------------------------
