@@ -15,6 +15,7 @@ from tabsynth.domain import OTHER, BinnedCodec, CategoryCodec, DomainEncoder
 from tabsynth.errors import DomainEstimationError, ParameterError
 from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.privacy import NoiseSource, PrivacyLedger
+from tabsynth.synthesizers import MSTSynthesizer
 from tabsynth.synthesizers.dp_domain import (
     MAX_CATEGORIES,
     columns_to_estimate,
@@ -86,11 +87,14 @@ def test_public_domain_spends_nothing_but_edges(table: pd.DataFrame) -> None:
     encoder, ledger = run(table, public, binning="auto")
     assert ledger.entries == ()
     assert encoder.to_dict() == DomainEncoder.from_metadata(public).to_dict()
-    # by default, DP quantile edges inside public bounds cost only the edges; "visits" spans
-    # 21 values, fewer than the 32 bins, so its bounds alone give one bin per value
+    # by default, DP quantile edges inside public bounds cost only the edges (and, for
+    # numbers, their frequent values); "visits" spans 21 values, fewer than the 32 bins, so
+    # its bounds alone give one bin per value
     assert columns_to_estimate(public) == ["age", "income", "admitted"]
     encoder, ledger = run(table, public)
     assert purposes(ledger) == {
+        "frequent values of column 'age'": "dp_categories",
+        "frequent values of column 'income'": "dp_categories",
         "bin edges of column 'age'": "dp_quantiles",
         "bin edges of column 'income'": "dp_quantiles",
         "bin edges of column 'admitted'": "dp_quantiles",
@@ -103,10 +107,12 @@ def test_every_release_is_charged_with_a_purpose(table: pd.DataFrame) -> None:
     encoder, ledger = run(table, schema(table))
     assert purposes(ledger) == {
         "range of column 'age'": "dp_bounds",
+        "frequent values of column 'age'": "dp_categories",
         "bin edges of column 'age'": "dp_quantiles",
         "range of column 'income'": "dp_bounds",
+        "frequent values of column 'income'": "dp_categories",
         "bin edges of column 'income'": "dp_quantiles",
-        # visits spans 7 values: one bin each, no quantiles needed
+        # visits spans 7 values: one bin each, no frequent values or quantiles needed
         "range of column 'visits'": "dp_bounds",
         "categories of column 'city'": "dp_categories",
         "range (years) of column 'admitted'": "gaussian",
@@ -117,7 +123,9 @@ def test_every_release_is_charged_with_a_purpose(table: pd.DataFrame) -> None:
     assert ledger.spent_rho <= ledger.rho_budget / 2 * (1 + 1e-9)
     # (discrete Gaussian noise rounds σ² up, so each release costs up to 2^-32 less than asked)
     assert ledger.spent_rho > ledger.rho_budget / 2 * (1 - 0.75 / 5) * (1 - 1e-9)
-    assert ledger.spent_delta - ledger.conversion_delta == pytest.approx(RESERVED)
+    # δ is shared by the four thresholded columns before their ranges are known; visits's
+    # share stays unspent, since its DP range gives it one bin per value
+    assert ledger.spent_delta - ledger.conversion_delta == pytest.approx(RESERVED * 3 / 4)
     assert "patient" not in encoder.columns and "smoker" in encoder.columns
 
 
@@ -226,3 +234,42 @@ def test_tiny_budget_refuses_to_guess_a_domain(frame: pd.DataFrame, purpose: str
     assert message.startswith(purpose)
     assert "Declare the column's bounds" in message and "epsilon" in message
     assert not any(ch.isdigit() for ch in message)
+
+
+def test_frequent_values_become_point_bins() -> None:
+    """Values held by many rows are released (thresholded noisy counts) and get a point bin
+    each, so they decode exactly; a value held by one row is released with probability at most
+    the column's δ share (1e-10 here), so never in practice."""
+    rng = np.random.default_rng(3)
+    rates = np.array([-3.4, -1.8, -0.1, 0.25, 1.1, 1.4, 2.75, 4.86, 5.0, 93.994])
+    frame = pd.DataFrame(
+        {
+            "rate": rng.choice(rates, N),
+            "amount": np.where(rng.random(N) < 0.6, 0.0, rng.lognormal(8, 1, N).round(2)),
+        }
+    )
+    frame.loc[0, "rate"] = 12.3456  # one row
+    encoder, ledger = run(frame, schema(frame))
+    rate = encoder.codecs["rate"]
+    points = rate.edges[1:][np.diff(rate.edges) == 0]
+    assert set(rates) <= set(points) and 12.3456 not in points
+    codes = rate.encode(pd.Series(rates))
+    assert rate.decode(codes, np.random.default_rng(0)).tolist() == rates.tolist()
+    amount = encoder.codecs["amount"]
+    assert amount.decode(amount.encode(pd.Series([0.0])), np.random.default_rng(0))[0] == 0.0
+    assert purposes(ledger)["frequent values of column 'rate'"] == "dp_categories"
+
+
+def test_marginal_model_samples_the_frequent_values() -> None:
+    """End to end at ε = 1 on 20,000 rows: a rate column with six levels comes back on those
+    levels (point bins), where bins over a DP grid would spread it over the whole range."""
+    rng = np.random.default_rng(4)
+    levels = np.array([-1.8, -0.1, 1.1, 1.4, 2.75, 4.86])
+    frame = pd.DataFrame(
+        {"rate": rng.choice(levels, N), "group": rng.choice(["a", "b"], N).astype(object)}
+    )
+    synth = MSTSynthesizer(epsilon=1.0, seed=0, noise_seed=0, max_iters=200)
+    with pytest.warns(UserWarning, match="noise_seed"):
+        synth.fit(frame, metadata=schema(frame))
+    out = synth.sample(5_000, seed=0)
+    assert np.isin(out["rate"], levels).mean() > 0.95

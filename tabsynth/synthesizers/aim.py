@@ -8,9 +8,10 @@ statistics matter; AIM spends the model's zCDP budget ρ in rounds:
 1. **initialise** - measure every 1-way marginal with σ₀ = sqrt(T / (2 · 0.9 · ρ)), where T
    (``max_rounds``, default 16·d) is the most rounds the budget can pay for;
 2. **select** - among the downward closure of W (every subset of a workload marginal,
-   weighted by ``c_r = Σ_s w_s |r ∩ s|``), keep the candidates whose addition keeps the
-   junction tree within ``(ρ used / ρ) · max_model_size`` MB, and draw one with the
-   exponential mechanism (ε_t = sqrt(8 · 0.1 · ρ / T)) on the score
+   weighted by ``c_r = Σ_s w_s |r ∩ s|``; on wide tables a random ``max_candidates`` of
+   them, drawn afresh each round without looking at the data), keep the candidates whose
+   addition keeps the junction tree within ``(ρ used / ρ) · max_model_size`` MB, and draw
+   one with the exponential mechanism (ε_t = sqrt(8 · 0.1 · ρ / T)) on the score
    ``c_r (||M_r(D) − M_r(p̂)||₁ − sqrt(2/π) σ_t n_r)``: the estimated error of the current
    model on r, minus the error a measurement with σ_t itself would leave (``n_r`` cells).
    Sensitivity ``max c_r``;
@@ -42,6 +43,7 @@ from tabsynth.privacy import NoiseSource, PrivacyLedger, exponential_mechanism
 from tabsynth.synthesizers.dp_base import DEFAULT_BUDGET_SPLIT, DEFAULT_DELTA, check_count
 from tabsynth.synthesizers.dp_domain import Binning
 from tabsynth.synthesizers.marginal import (
+    BYTES_PER_CELL,
     Clique,
     GraphicalModel,
     MarginalSynthesizer,
@@ -57,6 +59,8 @@ from tabsynth.synthesizers.marginal import (
 MEASURE_SHARE = 0.9
 #: Rounds the budget is planned for, per column, when ``max_rounds`` is None (AIM's 16·d).
 ROUNDS_PER_COLUMN = 16
+#: Candidates scored per round by default (Adult's closure has 575, Taiwan credit's 2,324).
+MAX_CANDIDATES = 2500
 #: Budget left below this fraction of ρ counts as spent (floating-point dust).
 RHO_DUST = 1e-9
 
@@ -83,6 +87,10 @@ class AIMSynthesizer(MarginalSynthesizer):
         The T of AIM: the budget is first planned for this many rounds (default 16 per
         column); annealing makes later rounds dearer, so fewer are run. The first d rounds
         measure the one-way marginals, so at least d + 1 are planned whatever is asked.
+    max_candidates:
+        Most candidate marginals scored per round, drawn at random (not from the data) when
+        the downward closure of the workload is larger; ``None`` scores them all. Bounds the
+        time of a round on wide tables.
     round_iters:
         Private-PGM iterations after each round (warm-started from the previous estimate).
     max_iters:
@@ -109,6 +117,7 @@ class AIMSynthesizer(MarginalSynthesizer):
         degree: int = 3,
         max_model_size: float = 80.0,
         max_rounds: int | None = None,
+        max_candidates: int | None = MAX_CANDIDATES,
         round_iters: int = 100,
         max_iters: int = 1000,
         budget_split: float = DEFAULT_BUDGET_SPLIT,
@@ -133,6 +142,7 @@ class AIMSynthesizer(MarginalSynthesizer):
         self.degree = degree
         self.max_model_size = max_model_size
         self.max_rounds = max_rounds
+        self.max_candidates = max_candidates
         self.round_iters = round_iters
         self.max_iters = max_iters
 
@@ -140,8 +150,9 @@ class AIMSynthesizer(MarginalSynthesizer):
         super()._check_params(n_rows)
         for name in ("degree", "round_iters", "max_iters"):
             check_count(name, getattr(self, name))
-        if self.max_rounds is not None:
-            check_count("max_rounds", self.max_rounds)
+        for name in ("max_rounds", "max_candidates"):
+            if getattr(self, name) is not None:
+                check_count(name, getattr(self, name))
         size = self.max_model_size
         if isinstance(size, bool) or not isinstance(size, (int, float)) or not size > 0:
             raise ParameterError(f"max_model_size must be a number of megabytes > 0, got {size!r}")
@@ -171,19 +182,24 @@ class AIMSynthesizer(MarginalSynthesizer):
             take((i,), sigma)
         one_way = list(measurements)
         model = estimate(shape, measurements, iters=self.round_iters)
-        truth = {r: data_marginal(codes, shape, r) for r in candidates}
-        cells = {r: math.prod(shape[a] for a in r) for r in candidates}
+        truth: dict[Clique, np.ndarray] = {}  # filled as candidates are first scored
+
+        def error(r: Clique) -> float:
+            if r not in truth:
+                truth[r] = data_marginal(codes, shape, r)
+            return float(np.abs(truth[r] - model.project(r).ravel()).sum())
+
         with tqdm(total=100, desc="AIM rounds (% of ρ)", disable=None, leave=False) as bar:
             while (left := ledger.remaining_rho()) > RHO_DUST * rho:
                 if left <= 2 * (1 / (2 * sigma**2) + epsilon**2 / 8):
                     sigma = math.sqrt(1 / (2 * MEASURE_SHARE * left))
                     epsilon = math.sqrt(8 * (1 - MEASURE_SHARE) * left)
                 used = rho - left + 1 / (2 * sigma**2) + epsilon**2 / 8
-                allowed = self._fitting(shape, model, candidates, used / rho * self.max_model_size)
+                pool = self._pool(candidates, noise)
+                allowed = self._fitting(shape, model, pool, used / rho * self.max_model_size)
                 bias = math.sqrt(2 / math.pi) * sigma
                 scores = [
-                    candidates[r]
-                    * (np.abs(truth[r] - model.project(r).ravel()).sum() - bias * cells[r])
+                    candidates[r] * (error(r) - bias * math.prod(shape[a] for a in r))
                     for r in allowed
                 ]
                 pick = allowed[
@@ -200,7 +216,7 @@ class AIMSynthesizer(MarginalSynthesizer):
                 before = model.project(pick)
                 take(pick, sigma)
                 model = estimate(shape, measurements, iters=self.round_iters, warm_start=model)
-                if np.abs(model.project(pick) - before).sum() <= bias * cells[pick]:
+                if np.abs(model.project(pick) - before).sum() <= bias * before.size:
                     sigma, epsilon = sigma / 2, epsilon * 2
                 bar.update(round(100 * (1 - ledger.remaining_rho() / rho)) - bar.n)
         with tqdm(total=self.max_iters, desc="AIM estimation", disable=None, leave=False) as bar:
@@ -209,6 +225,18 @@ class AIMSynthesizer(MarginalSynthesizer):
             )
         unused = unused_codes(encoder, one_way)
         self.model_ = model.condition({i: ~u for i, u in enumerate(unused) if u.any()})
+
+    def _pool(self, candidates: dict[Clique, float], noise: NoiseSource) -> dict[Clique, float]:
+        """The candidates a round scores: all of them, or ``max_candidates`` drawn uniformly
+        from the noise source (public randomness, independent of the data and of ``seed``).
+        Scoring a candidate outside the model's cliques means a sum-product over the tree,
+        and a wide table's closure is large (48 columns: 18,472 marginals per round)."""
+        cap = self.max_candidates
+        if cap is None or len(candidates) <= cap:
+            return candidates
+        keys = list(candidates)
+        drawn = np.sort(np.argsort(noise.uniform(len(keys)), kind="stable")[:cap])
+        return {keys[i]: candidates[keys[i]] for i in drawn}
 
     def _workload(self, names: list[str]) -> dict[Clique, float]:
         """Workload cliques (column positions) and weights, checked against the encoded columns."""
@@ -242,16 +270,19 @@ class AIMSynthesizer(MarginalSynthesizer):
         shape: list[int], model: GraphicalModel, candidates: dict[Clique, float], limit: float
     ) -> list[Clique]:
         """Candidates whose addition keeps the model within ``limit`` MB. A candidate inside a
-        current clique adds nothing, so the 1-way marginals always qualify."""
-        cliques = list(model.tree.cliques)
-        inside = [r for r in candidates if model.tree.containing(r, shape) is not None]
-        grow = [
+        current clique adds nothing, so the 1-way marginals always qualify. Growth is first
+        bounded cheaply (:meth:`JunctionTree.grown_cells`); only a candidate whose bound does
+        not fit is triangulated. All of it reads the public structure, never the data."""
+        tree = model.tree
+        cliques = list(tree.cliques)
+        limit_cells = limit * 2**20 / BYTES_PER_CELL
+        return [
             r
             for r in candidates
-            if model.tree.containing(r, shape) is None
-            and model_size_mb(shape, [*cliques, r]) <= limit
+            if tree.containing(r, shape) is not None
+            or tree.grown_cells(shape, r) <= limit_cells
+            or model_size_mb(shape, [*cliques, r]) <= limit
         ]
-        return inside + grow
 
 
 def downward_closure(workload: dict[Clique, float]) -> dict[Clique, float]:

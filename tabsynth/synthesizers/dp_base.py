@@ -60,8 +60,8 @@ from tabsynth.synthesizers.base import MetadataLike, Synthesizer
 from tabsynth.synthesizers.dp_domain import (
     BINNINGS,
     Binning,
-    categorical_to_estimate,
     private_domain,
+    thresholded_columns,
 )
 
 #: Default δ: far below 1/n for any table, so the guarantee is not "release one row".
@@ -69,9 +69,10 @@ DEFAULT_DELTA = 1e-9
 #: Default fraction of ρ for estimating the domain of columns that have no public one. Bin edges
 #: and category lists need far less precision than the marginals the model learns.
 DEFAULT_BUDGET_SPLIT = 0.1
-#: Fraction of δ set aside for category selection (its additive δ) when some categorical
-#: column has no public categories; the rest converts zCDP to (ε, δ). Either part barely moves ε.
-DELTA_FOR_CATEGORIES = 0.1
+#: Fraction of δ set aside for the additive δ of thresholded domain releases (categories, and
+#: the frequent values of numeric columns) when some column needs one; the rest converts zCDP to
+#: (ε, δ). Either part barely moves ε.
+DELTA_FOR_THRESHOLDS = 0.1
 
 
 class DPSynthesizer(Synthesizer):
@@ -192,7 +193,8 @@ class DPSynthesizer(Synthesizer):
     # -- the fit ----------------------------------------------------------------------------
     def _fit(self, data: pd.DataFrame, metadata: Metadata) -> None:
         noise = self._noise_source()
-        reserved = self.delta * DELTA_FOR_CATEGORIES if categorical_to_estimate(metadata) else 0.0
+        thresholded = thresholded_columns(metadata, self.binning, self.bins)
+        reserved = self.delta * DELTA_FOR_THRESHOLDS if thresholded else 0.0
         ledger = PrivacyLedger(self.epsilon, self.delta, delta_reserved=reserved)
         for what in public_inputs(metadata):
             ledger.declare_public(what)
