@@ -58,6 +58,8 @@ __all__ = [
 #: positive measurements (concentrations, probabilities) without adding many empty buckets.
 BOUNDS_MIN_EXPONENT = -32
 BOUNDS_MAX_EXPONENT = 62
+#: dp_bounds grows its range through adjacent buckets whose noisy count exceeds this many σ.
+EXTEND_SIGMAS = 1.0
 
 #: The discrete Gaussian's σ² is rounded up to p/2^k with p ≥ 2^32, a relative change below
 #: 2^-32 ≈ 2.3e-10. That is under the ledger's 1e-9 tolerance, so budget plans that spend "what
@@ -326,11 +328,15 @@ def dp_bounds(
     2^-32 share the innermost buckets, values beyond ±2^62 the outermost ones). Each row falls
     in exactly one bucket, so the bucket histogram has L2 sensitivity 1; discrete Gaussian
     noise with σ² = 1/(2ρ) (rounded up) is added, and the result spans from the lowest to the
-    highest bucket whose noisy count exceeds ``threshold``·σ. With the default 5σ, each of the
+    highest bucket whose noisy count exceeds ``threshold``·σ, grown outwards through adjacent
+    buckets whose noisy count exceeds :data:`EXTEND_SIGMAS`·σ. With the default 5σ, each of the
     191 empty buckets passes with probability about 3e-7 (the discrete Gaussian's tail beyond
     k ≥ 1 is below the continuous one's beyond k − 1), so a spurious far-away bound is very
-    unlikely, at the price of dropping sparse tails: values outside the returned bounds must
-    be clipped to them afterwards. The bounds are ±powers of two or 0: ages in [0, 97] give
+    unlikely; growing through neighbours at 1σ keeps thin tails that no single bucket shows at
+    5σ (a 10th percentile of 7 came back as 512 on a 7,000-row table at a small budget), while
+    a false step, one bucket further than the data, happens with probability about 0.16 per
+    side and costs only a wider range. Values outside the returned bounds must be clipped to
+    them afterwards. The bounds are ±powers of two or 0: ages in [0, 97] give
     upper = 128 and, when the few rows aged 0 to 3 do not clear the threshold, lower = 4 (they
     are then clipped to 4).
 
@@ -373,7 +379,16 @@ def dp_bounds(
             "rows for the privacy budget spent on it. Declare the column's bounds (lower and "
             "upper) in the metadata, raise epsilon, or use more rows."
         )
-    return float(lower_edges[cleared[0]]), float(upper_edges[cleared[-1]])
+    low, high = int(cleared[0]), int(cleared[-1])
+    # grow outwards through neighbours that look occupied: a tail spread thinly over a few
+    # buckets (ages 0 to 15 in a table of adults) clears no 5σ threshold, yet clipping it is
+    # the worse error; contiguity keeps a false step rare (16 % each) and one bucket wide
+    reach = EXTEND_SIGMAS * math.sqrt(variance)
+    while low > 0 and noisy[low - 1] > reach:
+        low -= 1
+    while high < noisy.size - 1 and noisy[high + 1] > reach:
+        high += 1
+    return float(lower_edges[low]), float(upper_edges[high])
 
 
 def _quantile_grid(lower: float, upper: float, bins: int, grid: str) -> tuple[np.ndarray, str]:
