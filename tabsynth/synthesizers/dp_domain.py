@@ -15,7 +15,9 @@ estimate:
 * **numbers** - missing bounds from :func:`~tabsynth.privacy.dp_bounds` (signed powers of two),
   a quarter of the column's share; then bin edges at DP quantiles
   (:func:`~tabsynth.privacy.dp_quantiles` on a public grid of 256 cells inside the bounds) with
-  the rest. Quantile edges put the bins where the rows are (integer columns give a spike, a
+  the rest. Before the quantiles, a third of the edge budget finds the column's *frequent
+  exact values* (thresholded noisy counts, as for categories, with additive δ): each gets a
+  point bin and decodes exactly, and the quantiles are taken over the other rows. Quantile edges put the bins where the rows are (integer columns give a spike, a
   value held by many rows, a bin of its own and share the other bins among the rest); the
   benchmark (``benchmarks/marginal/results.md``) measured them against uniform bins over the
   DP bounds, which waste most bins on empty tails because DP bounds round up to a power of
