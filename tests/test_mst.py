@@ -152,9 +152,10 @@ def test_metadata_not_declared_public_is_estimated(medical: tuple[pd.DataFrame, 
     private = Metadata(metadata.columns, source="user", public=False)
     small = frame.head(1000)
     # ε = 4, not 1: at ε = 1 a 1000-row column's dp_bounds histogram (σ ≈ 116) has no bucket
-    # above 5σ, and dp_bounds now refuses (DomainEstimationError) instead of guessing
+    # above 5σ, and dp_bounds now refuses (DomainEstimationError) instead of guessing; even at
+    # ε = 4 a thin column can fail now and then, so the noise is seeded (deterministic test)
     with pytest.warns(UserWarning, match="not declared public"):
-        synth = MSTSynthesizer(4.0, max_iters=20).fit(small, private)
+        synth = MSTSynthesizer(4.0, max_iters=20, noise_seed=0).fit(small, private)
     assert any(e.phase == "domain" for e in synth.privacy.entries)
 
 
