@@ -285,6 +285,7 @@ def _subgroups_html(data: Mapping[str, Any]) -> str:
         "flagged only when it does clearly worse than that, beyond the whole table's gap.</p>",
     ]
     has_utility = any("tstr" in g for col in section["columns"] for g in col["groups"])
+    has_rates = any("accuracy_tstr" in g for col in section["columns"] for g in col["groups"])
     for col in section["columns"]:
         parts.append(f"<h3>{_e(col['column'])}</h3>")
         rows = []
@@ -294,11 +295,17 @@ def _subgroups_html(data: Mapping[str, Any]) -> str:
                 f"{g['n_real']:,}",
                 f"{g['n_synthetic']:,}",
                 f"{_pct(g['share_real'])} / {_pct(g['share_synthetic'])}",
+                f"{_num(g.get('one_way_accuracy'))} ({_num(g.get('one_way_accuracy_reference'))})",
                 f"{_num(g['two_way_accuracy'])} ({_num(g['two_way_accuracy_reference'])})",
                 f"{_num(g['k_marginal'], '.0f')} ({_num(g['k_marginal_reference'], '.0f')})",
             ]
             if has_utility:
                 row.append(f"{_num(g.get('tstr'))} / {_num(g.get('trtr'))}")
+            if has_rates:
+                row += [
+                    f"{_num(g.get('accuracy_tstr'))} / {_num(g.get('accuracy_trtr'))}",
+                    f"{_num(g.get('tpr_tstr'))} / {_num(g.get('tpr_trtr'))}",
+                ]
             flags = "<br>".join(_e(f) for f in g.get("flags", []))
             row.append(f"<span class='ts-flag'>{flags}</span>" if flags else "ok")
             rows.append(row)
@@ -307,14 +314,24 @@ def _subgroups_html(data: Mapping[str, Any]) -> str:
             "Real rows",
             "Synth. rows",
             "Share real / synth.",
+            "1-way acc. (real ref.)",
             "2-way acc. (real ref.)",
             "k-marginal (real ref.)",
         ]
         if has_utility:
             headers.append("TSTR / TRTR")
+        if has_rates:
+            headers += ["Accuracy TSTR / TRTR", "TPR TSTR / TRTR"]
         headers.append("Flags")
         # every column but the group's name and its flags is numeric
         parts.append(_table(headers, rows, numeric=set(range(1, len(headers) - 1))))
+        odds = col.get("equalized_odds")
+        if odds:
+            parts.append(
+                f"<p>Equalized-odds difference over these groups: {odds['tstr']:.3f} for the "
+                f"model trained on synthetic data, {odds['trtr']:.3f} trained on real data "
+                "(the disparity the real data itself carries).</p>"
+            )
         figure = plots.subgroup_plot(col)
         if figure:
             parts.append(_img(figure, f"k-marginal by group of {col['column']}"))

@@ -39,7 +39,13 @@ JSON schema (``schema_version`` 1). Top level::
                           "n_synthetic", "n_reference", "share_real", "share_synthetic",
                           "share_reference", "two_way_accuracy", "two_way_accuracy_reference",
                           "k_marginal", "k_marginal_reference", "k_marginal_gap",
-                          "tstr"?, "trtr"?, "n_test"?, "flags"}]}],
+                          "one_way_accuracy", "one_way_accuracy_reference",
+                          "tstr"?, "trtr"?, "n_test"?, "accuracy_tstr"?, "accuracy_trtr"?,
+                          "tpr_tstr"?, "tpr_trtr"?, "fpr_tstr"?, "fpr_trtr"?, "n_positive"?,
+                          "n_negative"?, "flags"}], "intersection"? [col, col],
+                          "equalized_odds"? null | {"tstr", "trtr", "excess", "flagged",
+                          "groups"}}],
+                          (an intersection's "column" is "a × b", its groups "x × y")
                           "flagged": [{"column", "group", "reasons", "gap", "severe"}],
                           "settings"}
     privacy     the dict of ``tabsynth.evaluation.privacy.assess_privacy`` ("mia_advantage",
