@@ -442,6 +442,8 @@ def _privacy_html(data: Mapping[str, Any]) -> str:
     roc = plots.roc_plot(priv["attacks"])
     if roc:
         parts.append(_img(roc, "ROC curves of the attacks"))
+    if priv.get("groups"):
+        parts.append(_group_privacy_html(priv["groups"]))
     if priv.get("exact_copy"):
         parts.append(f"<p class='ts-meta'>Exact copies: {_e(_inline(priv['exact_copy']))}</p>")
     if priv.get("diagnostics"):
@@ -454,6 +456,47 @@ def _privacy_html(data: Mapping[str, Any]) -> str:
         ]
     parts.append(_notes(priv.get("notes", [])))
     return _section("privacy", "Privacy", *parts)
+
+
+def _group_privacy_html(section: Mapping[str, Any]) -> str:
+    """Attack advantages and the near-copy check per group (tabsynth.evaluation.group_privacy)."""
+    parts = [
+        "<h3>Privacy by group</h3>",
+        "<p>The attacks above, run on each group's own people, and a near-copy check: is a "
+        "synthetic member of the group closer to the group's training rows than to as many of "
+        "its holdout rows? (0 = no, 1 = every synthetic member mirrors a training member). "
+        "Small groups have wide intervals; a group whose lower bound crosses a threshold "
+        "raises the risk of the whole release.</p>",
+    ]
+    for col in section.get("columns", []):
+        rows = []
+        for g in col["groups"]:
+            copies = g.get("near_copies") or {}
+            best = max(g["attacks"].items(), key=lambda kv: kv[1]["ci"][0], default=None)
+            rows.append(
+                [
+                    _e(str(g["group"])),
+                    f"{g['n_train']:,}",
+                    f"{g['n_synthetic']:,}",
+                    "–" if best is None else f"{_e(best[0])}: {_num(best[1]['advantage'])}",
+                    "–" if best is None else _ci(best[1]["ci"]),
+                    _num(copies.get("advantage")),
+                    _ci(copies.get("ci")),
+                    _e(g["risk"]),
+                ]
+            )
+        headers = [
+            "Group",
+            "Training rows",
+            "Synth. rows",
+            "Strongest attack",
+            "95 % interval",
+            "Near copies",
+            "95 % interval",
+            "Risk",
+        ]
+        parts += [f"<h4>{_e(col['column'])}</h4>", _table(headers, rows, numeric={1, 2, 4, 5, 6})]
+    return "".join(parts)
 
 
 def _methods_html(data: Mapping[str, Any]) -> str:

@@ -50,7 +50,11 @@ JSON schema (``schema_version`` 1). Top level::
                           "settings"}
     privacy     the dict of ``tabsynth.evaluation.privacy.assess_privacy`` ("mia_advantage",
                 "privacy_risk", "risk_thresholds", "attacks", "exact_copy_rate",
-                "diagnostics", "notes"); a report built without it shows "not run"
+                "diagnostics", "notes"); a report built without it shows "not run";
+                with group columns and a holdout also "groups": {"columns": [{"column",
+                "groups": [{"group", "n_train", "n_holdout", "n_synthetic", "attacks",
+                "near_copies", "risk", "reasons"}]}], "risk", "exposed", "settings", "notes"}
+                (tabsynth.evaluation.group_privacy); "privacy_risk" is then at least "risk"
     dp          null, or {"epsilon", "delta", "epsilon_spent", "seeded_noise",
                           "explanation", "ledger"} from the synthesizer's privacy ledger
     notes       [str]
