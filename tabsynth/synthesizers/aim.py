@@ -78,8 +78,10 @@ class AIMSynthesizer(MarginalSynthesizer):
     sensitive_weight:
         Multiplies the weight of every workload marginal that holds a column the metadata
         marks ``sensitive`` (default 1: no change). Above 1, AIM measures more marginals
-        involving those columns, so small groups of them keep their relationships better
-        under DP (``benchmarks/groups/results.md``). The flags are public schema: no budget.
+        involving those columns. On Adult at ε = 1 a weight of 4 on race raised the
+        within-group fidelity of groups of 1,500 rows and more, but lowered it for groups of
+        about 400, whose cells drown in the noise (``benchmarks/groups/results.md``). The
+        flags are public schema: no budget.
     degree:
         Size of the marginals of the default workload.
     max_model_size:
