@@ -160,7 +160,9 @@ def evaluate(
         )
     steps.done("subgroups")
 
-    privacy_section = _privacy(real, synthetic, holdout, metadata, sensitive_cols, seed)
+    privacy_section = _privacy(
+        real, synthetic, holdout, metadata, sensitive_cols, seed, groups=group_cols
+    )
     steps.done("privacy")
 
     excluded = [n for n, s in metadata.columns.items() if s.kind in GENERATED_KINDS]
@@ -411,8 +413,18 @@ def _privacy(
     metadata: Metadata,
     sensitive: list[str],
     seed: int,
+    groups: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Run the attacks of :mod:`tabsynth.evaluation.privacy` (imported here, when needed)."""
+    """Run the attacks of :mod:`tabsynth.evaluation.privacy` (imported here, when needed), and
+    per group of ``groups`` those of :mod:`tabsynth.evaluation.group_privacy` when a holdout
+    is given; a group's risk raises the table's."""
+    from tabsynth.evaluation import group_privacy
     from tabsynth.evaluation.privacy import assess_privacy
 
-    return assess_privacy(real, synthetic, holdout, metadata, sensitive=sensitive, seed=seed)
+    section = assess_privacy(real, synthetic, holdout, metadata, sensitive=sensitive, seed=seed)
+    if not groups or holdout is None:
+        return section
+    by_group = group_privacy.group_privacy(
+        real, synthetic, holdout, metadata, groups, sensitive, seed=seed
+    )
+    return group_privacy.combine(section, by_group)

@@ -285,6 +285,7 @@ def _subgroups_html(data: Mapping[str, Any]) -> str:
         "flagged only when it does clearly worse than that, beyond the whole table's gap.</p>",
     ]
     has_utility = any("tstr" in g for col in section["columns"] for g in col["groups"])
+    has_rates = any("accuracy_tstr" in g for col in section["columns"] for g in col["groups"])
     for col in section["columns"]:
         parts.append(f"<h3>{_e(col['column'])}</h3>")
         rows = []
@@ -294,11 +295,17 @@ def _subgroups_html(data: Mapping[str, Any]) -> str:
                 f"{g['n_real']:,}",
                 f"{g['n_synthetic']:,}",
                 f"{_pct(g['share_real'])} / {_pct(g['share_synthetic'])}",
+                f"{_num(g.get('one_way_accuracy'))} ({_num(g.get('one_way_accuracy_reference'))})",
                 f"{_num(g['two_way_accuracy'])} ({_num(g['two_way_accuracy_reference'])})",
                 f"{_num(g['k_marginal'], '.0f')} ({_num(g['k_marginal_reference'], '.0f')})",
             ]
             if has_utility:
                 row.append(f"{_num(g.get('tstr'))} / {_num(g.get('trtr'))}")
+            if has_rates:
+                row += [
+                    f"{_num(g.get('accuracy_tstr'))} / {_num(g.get('accuracy_trtr'))}",
+                    f"{_num(g.get('tpr_tstr'))} / {_num(g.get('tpr_trtr'))}",
+                ]
             flags = "<br>".join(_e(f) for f in g.get("flags", []))
             row.append(f"<span class='ts-flag'>{flags}</span>" if flags else "ok")
             rows.append(row)
@@ -307,14 +314,24 @@ def _subgroups_html(data: Mapping[str, Any]) -> str:
             "Real rows",
             "Synth. rows",
             "Share real / synth.",
+            "1-way acc. (real ref.)",
             "2-way acc. (real ref.)",
             "k-marginal (real ref.)",
         ]
         if has_utility:
             headers.append("TSTR / TRTR")
+        if has_rates:
+            headers += ["Accuracy TSTR / TRTR", "TPR TSTR / TRTR"]
         headers.append("Flags")
         # every column but the group's name and its flags is numeric
         parts.append(_table(headers, rows, numeric=set(range(1, len(headers) - 1))))
+        odds = col.get("equalized_odds")
+        if odds:
+            parts.append(
+                f"<p>Equalized-odds difference over these groups: {odds['tstr']:.3f} for the "
+                f"model trained on synthetic data, {odds['trtr']:.3f} trained on real data "
+                "(the disparity the real data itself carries).</p>"
+            )
         figure = plots.subgroup_plot(col)
         if figure:
             parts.append(_img(figure, f"k-marginal by group of {col['column']}"))
@@ -425,6 +442,8 @@ def _privacy_html(data: Mapping[str, Any]) -> str:
     roc = plots.roc_plot(priv["attacks"])
     if roc:
         parts.append(_img(roc, "ROC curves of the attacks"))
+    if priv.get("groups"):
+        parts.append(_group_privacy_html(priv["groups"]))
     if priv.get("exact_copy"):
         parts.append(f"<p class='ts-meta'>Exact copies: {_e(_inline(priv['exact_copy']))}</p>")
     if priv.get("diagnostics"):
@@ -437,6 +456,47 @@ def _privacy_html(data: Mapping[str, Any]) -> str:
         ]
     parts.append(_notes(priv.get("notes", [])))
     return _section("privacy", "Privacy", *parts)
+
+
+def _group_privacy_html(section: Mapping[str, Any]) -> str:
+    """Attack advantages and the near-copy check per group (tabsynth.evaluation.group_privacy)."""
+    parts = [
+        "<h3>Privacy by group</h3>",
+        "<p>The attacks above, run on each group's own people, and a near-copy check: is a "
+        "synthetic member of the group closer to the group's training rows than to as many of "
+        "its holdout rows? (0 = no, 1 = every synthetic member mirrors a training member). "
+        "Small groups have wide intervals; a group whose lower bound crosses a threshold "
+        "raises the risk of the whole release.</p>",
+    ]
+    for col in section.get("columns", []):
+        rows = []
+        for g in col["groups"]:
+            copies = g.get("near_copies") or {}
+            best = max(g["attacks"].items(), key=lambda kv: kv[1]["ci"][0], default=None)
+            rows.append(
+                [
+                    _e(str(g["group"])),
+                    f"{g['n_train']:,}",
+                    f"{g['n_synthetic']:,}",
+                    "–" if best is None else f"{_e(best[0])}: {_num(best[1]['advantage'])}",
+                    "–" if best is None else _ci(best[1]["ci"]),
+                    _num(copies.get("advantage")),
+                    _ci(copies.get("ci")),
+                    _e(g["risk"]),
+                ]
+            )
+        headers = [
+            "Group",
+            "Training rows",
+            "Synth. rows",
+            "Strongest attack",
+            "95 % interval",
+            "Near copies",
+            "95 % interval",
+            "Risk",
+        ]
+        parts += [f"<h4>{_e(col['column'])}</h4>", _table(headers, rows, numeric={1, 2, 4, 5, 6})]
+    return "".join(parts)
 
 
 def _methods_html(data: Mapping[str, Any]) -> str:

@@ -39,12 +39,22 @@ JSON schema (``schema_version`` 1). Top level::
                           "n_synthetic", "n_reference", "share_real", "share_synthetic",
                           "share_reference", "two_way_accuracy", "two_way_accuracy_reference",
                           "k_marginal", "k_marginal_reference", "k_marginal_gap",
-                          "tstr"?, "trtr"?, "n_test"?, "flags"}]}],
+                          "one_way_accuracy", "one_way_accuracy_reference",
+                          "tstr"?, "trtr"?, "n_test"?, "accuracy_tstr"?, "accuracy_trtr"?,
+                          "tpr_tstr"?, "tpr_trtr"?, "fpr_tstr"?, "fpr_trtr"?, "n_positive"?,
+                          "n_negative"?, "flags"}], "intersection"? [col, col],
+                          "equalized_odds"? null | {"tstr", "trtr", "excess", "flagged",
+                          "groups"}}],
+                          (an intersection's "column" is "a × b", its groups "x × y")
                           "flagged": [{"column", "group", "reasons", "gap", "severe"}],
                           "settings"}
     privacy     the dict of ``tabsynth.evaluation.privacy.assess_privacy`` ("mia_advantage",
                 "privacy_risk", "risk_thresholds", "attacks", "exact_copy_rate",
-                "diagnostics", "notes"); a report built without it shows "not run"
+                "diagnostics", "notes"); a report built without it shows "not run";
+                with group columns and a holdout also "groups": {"columns": [{"column",
+                "groups": [{"group", "n_train", "n_holdout", "n_synthetic", "attacks",
+                "near_copies", "risk", "reasons"}]}], "risk", "exposed", "settings", "notes"}
+                (tabsynth.evaluation.group_privacy); "privacy_risk" is then at least "risk"
     dp          null, or {"epsilon", "delta", "epsilon_spent", "seeded_noise",
                           "explanation", "ledger"} from the synthesizer's privacy ledger
     notes       [str]

@@ -24,11 +24,13 @@ from typing import Any
 import numpy as np
 
 from tabsynth.errors import ParameterError
+from tabsynth.evaluation import groups
 from tabsynth.evaluation.fidelity import (
     MISSING_LABEL,
     Discretizer,
     EncodedTable,
     k_marginal_detail,
+    marginal_tvd,
     two_way_tvds,
 )
 from tabsynth.evaluation.utility import UtilityPredictions
@@ -51,6 +53,9 @@ FLAG_UTILITY = 0.05
 #: ... or its synthetic share is off by more than this factor (and by more than 3 standard
 #: errors of the two shares).
 FLAG_SHARE_RATIO = 1.25
+#: Groups at least this large are flagged at the base thresholds; smaller ones need gaps
+#: larger by sqrt(NOISE_ROWS / rows) (see :func:`noise_scale`).
+NOISE_ROWS = 1000
 #: A flag is "severe" (a red verdict) when its excess is this many times the flag threshold
 #: (for shares: the excess of the ratio over 1).
 SEVERE = 3.0
@@ -66,6 +71,10 @@ class Grouping:
     labels: tuple[str, ...]
     lookup: np.ndarray | None = None
     bands: np.ndarray | None = None
+
+    @property
+    def indices(self) -> tuple[int, ...]:
+        return (self.index,)
 
     def assign(self, table: EncodedTable) -> np.ndarray:
         if self.lookup is not None:
@@ -121,17 +130,28 @@ def subgroup_report(
     predictions: UtilityPredictions | None = None,
     test: EncodedTable | None = None,
     seed: int = 0,
+    intersections: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """Scores per group of each column in ``columns``, with the real reference beside each.
+    """Scores per group of each column in ``columns``, and of each intersection of two of
+    them (default: :func:`~tabsynth.evaluation.groups.intersection_pairs`), with the real
+    reference beside each.
 
     ``reference`` is ``(base, sample)``: two real tables whose within-group comparison shows
     sampling noise. ``overall_gap`` is the whole table's k-marginal gap to its reference;
-    ``predictions`` and ``test`` add TSTR/TRTR per group.
+    ``predictions`` and ``test`` add TSTR/TRTR per group, and for a classification target the
+    accuracy, TPR and FPR of both models and the equalized-odds difference of each column.
     """
     rng = np.random.default_rng(seed)
+    single = {column: make_grouping(disc, column, real) for column in columns}
+    pairs = groups.intersection_pairs(columns) if intersections is None else intersections
+    groupings: list[Any] = list(single.values())
+    for a, b in pairs:
+        first = single.get(a) or make_grouping(disc, a, real)
+        second = single.get(b) or make_grouping(disc, b, real)
+        groupings.append(groups.IntersectionGrouping(first, second))
     out_columns = []
-    for column in columns:
-        grouping = make_grouping(disc, column, real)
+    for grouping in groupings:
+        intersection = isinstance(grouping, groups.IntersectionGrouping)
         ids = {
             "real": grouping.assign(real),
             "synth": grouping.assign(synth),
@@ -141,24 +161,35 @@ def subgroup_report(
         test_ids = None
         if predictions is not None and test is not None:
             test_ids = grouping.assign(test.take(predictions.test_rows))
-        others = [i for i in range(len(disc.columns)) if i != grouping.index]
+        others = [i for i in range(len(disc.columns)) if i not in grouping.indices]
         rows = []
         for gid, label in enumerate(grouping.labels):
             n_real = int((ids["real"] == gid).sum())
-            if n_real == 0 and not (ids["synth"] == gid).any():
+            n_syn = int((ids["synth"] == gid).sum())
+            # an intersection lists only groups big enough to say something on one side
+            if max(n_real, n_syn) < (MIN_SCORED_ROWS if intersection else 1):
                 continue
             row = _group_row(disc, label, gid, ids, real, synth, reference, others, rng, seed)
             if test_ids is not None and predictions is not None:
                 positions = np.flatnonzero(test_ids == gid)
                 tstr, trtr = predictions.scores(positions) if len(positions) else (None, None)
                 row.update(n_test=len(positions), tstr=tstr, trtr=trtr)
+                row.update(groups.classifier_rates(predictions, positions))
             rows.append(row)
-        out_columns.append({"column": column, "groups": rows})
+        entry: dict[str, Any] = {"column": grouping.column, "groups": rows}
+        if intersection:
+            entry["intersection"] = [grouping.first.column, grouping.second.column]
+        if predictions is not None and predictions.task == "binary":
+            entry["equalized_odds"] = groups.equalized_odds(rows)
+        out_columns.append(entry)
     utility_gap = None
     if predictions is not None:
         tstr, trtr = predictions.scores()
         utility_gap = None if tstr is None or trtr is None else trtr - tstr
-    flagged = _flag(out_columns, overall_gap or 0.0, utility_gap)
+    overall_rates = {}
+    if predictions is not None:
+        overall_rates = groups.classifier_rates(predictions, np.arange(len(predictions.y)))
+    flagged = _flag(out_columns, overall_gap or 0.0, utility_gap, overall_rates)
     return {
         "columns": out_columns,
         "flagged": flagged,
@@ -170,7 +201,11 @@ def subgroup_report(
             "max_sets": GROUP_MAX_SETS,
             "flag_k_marginal_points": FLAG_K_MARGINAL,
             "flag_utility_gap": FLAG_UTILITY,
+            "noise_rows": NOISE_ROWS,
             "flag_share_ratio": FLAG_SHARE_RATIO,
+            "flag_equalized_odds": groups.FLAG_EQUALIZED_ODDS,
+            "min_class_rows": groups.MIN_CLASS_ROWS,
+            "intersections": [list(p) for p in pairs],
         },
     }
 
@@ -217,26 +252,61 @@ def _scores(
     suffix: str,
 ) -> dict[str, float | None]:
     if min(len(a), len(b)) < MIN_SCORED_ROWS or not columns:
-        return {f"two_way_accuracy{suffix}": None, f"k_marginal{suffix}": None}
+        return {
+            f"one_way_accuracy{suffix}": None,
+            f"two_way_accuracy{suffix}": None,
+            f"k_marginal{suffix}": None,
+        }
+    levels = disc.n_levels
+    one_way = [marginal_tvd(a.codes, b.codes, (j,), levels) for j in columns]
     tvds = two_way_tvds(disc, a, b, columns)
     km = k_marginal_detail(disc, a, b, max_sets=GROUP_MAX_SETS, seed=seed, columns=columns)
     return {
+        f"one_way_accuracy{suffix}": float(1 - np.mean(one_way)),
         f"two_way_accuracy{suffix}": float(1 - tvds.mean()) if tvds.size else None,
         f"k_marginal{suffix}": km["score"],
     }
 
 
+def noise_scale(rows: int) -> float:
+    """How much wider than its base the flag threshold of a group of ``rows`` rows is.
+
+    The fidelity and utility thresholds were set for groups of :data:`NOISE_ROWS` rows or more.
+    A within-group score is a mean over a sample, so its sampling fluctuation (and that of its
+    single real reference draw) shrinks like ``1 / sqrt(rows)``; smaller groups, such as the
+    cells of an intersection, need a proportionally larger gap before the gap is a finding
+    rather than noise. Their shares are still checked at their own standard errors.
+    """
+    return max(1.0, math.sqrt(NOISE_ROWS / max(rows, 1)))
+
+
+def _table_rows(row: dict[str, Any], side: str) -> float:
+    """Rows of the whole ``side`` table, from a group's count and share."""
+    share = row[f"share_{side}"]
+    return row[f"n_{side}"] / share if share > 0 else max(row[f"n_{side}"], 1)
+
+
 def _flag(
-    columns: list[dict[str, Any]], overall_gap: float, utility_gap: float | None
+    columns: list[dict[str, Any]],
+    overall_gap: float,
+    utility_gap: float | None,
+    overall_rates: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Groups served clearly worse than the table as a whole, worst first."""
+    """Groups served clearly worse than the table as a whole, worst first; then columns whose
+    synthetic-trained model is clearly less fair than the real-trained one."""
     flagged = []
+    rates = overall_rates or {}
+    tpr_gap = None
+    if rates.get("tpr_trtr") is not None and rates.get("tpr_tstr") is not None:
+        tpr_gap = rates["tpr_trtr"] - rates["tpr_tstr"]
     for col in columns:
         for row in col["groups"]:
             reasons, severe = [], False
             p, q = row["share_real"], row["share_synthetic"]
+            # a share is a mean over the whole table, not over the group: its standard error
+            # divides by the table's size (the group's size made small groups unflaggable)
             se = np.sqrt(
-                p * (1 - p) / max(row["n_real"], 1) + q * (1 - q) / max(row["n_synthetic"], 1)
+                p * (1 - p) / _table_rows(row, "real") + q * (1 - q) / _table_rows(row, "synthetic")
             )
             ratio = max(q / p, p / q) if p > 0 and q > 0 else math.inf
             if ratio > FLAG_SHARE_RATIO and abs(q - p) > 3 * se:
@@ -244,23 +314,40 @@ def _flag(
                 reasons.append(f"{word}-represented: {q:.1%} of synthetic rows vs {p:.1%} of real")
                 severe |= ratio > SEVERE * (FLAG_SHARE_RATIO - 1) + 1
             gap = None
+            noise = noise_scale(min(row["n_real"], row["n_synthetic"]))
             if row["k_marginal"] is not None and row["k_marginal_reference"] is not None:
                 gap = row["k_marginal_reference"] - row["k_marginal"]
-                if gap - overall_gap > FLAG_K_MARGINAL:
+                if gap - overall_gap > FLAG_K_MARGINAL * noise:
                     reasons.append(
                         f"3-way fidelity {gap:.0f} points below its real reference "
                         f"(whole table: {overall_gap:.0f})"
                     )
-                    severe |= gap - overall_gap > SEVERE * FLAG_K_MARGINAL
+                    severe |= gap - overall_gap > SEVERE * FLAG_K_MARGINAL * noise
             row["k_marginal_gap"] = gap
             if utility_gap is not None and row.get("tstr") is not None and row.get("trtr"):
                 u_gap = row["trtr"] - row["tstr"]
-                if u_gap - utility_gap > FLAG_UTILITY:
+                u_noise = noise_scale(row.get("n_test") or 0)
+                if u_gap - utility_gap > FLAG_UTILITY * u_noise:
                     reasons.append(
                         f"a model trained on synthetic data scores {u_gap:.2f} below one trained "
                         f"on real data in this group (whole table: {utility_gap:.2f})"
                     )
-                    severe |= u_gap - utility_gap > SEVERE * FLAG_UTILITY
+                    severe |= u_gap - utility_gap > SEVERE * FLAG_UTILITY * u_noise
+            enough = row.get("n_positive", 0) >= groups.MIN_CLASS_ROWS
+            if tpr_gap is not None and enough and row.get("tpr_tstr") is not None:
+                t_gap = row["tpr_trtr"] - row["tpr_tstr"]
+                # binomial noise of both rates on this group's positives (module doc)
+                se = np.sqrt(
+                    sum(row[f"tpr_{m}"] * (1 - row[f"tpr_{m}"]) for m in ("tstr", "trtr"))
+                    / row["n_positive"]
+                )
+                if t_gap - tpr_gap > max(FLAG_UTILITY, groups.Z * se):
+                    reasons.append(
+                        f"a model trained on synthetic data finds {row['tpr_tstr']:.0%} of this "
+                        f"group's positives vs {row['tpr_trtr']:.0%} trained on real data "
+                        f"(whole table: {rates['tpr_tstr']:.0%} vs {rates['tpr_trtr']:.0%})"
+                    )
+                    severe |= t_gap - tpr_gap > SEVERE * FLAG_UTILITY
             row["flags"] = reasons
             if reasons:
                 flagged.append(
@@ -273,4 +360,19 @@ def _flag(
                     }
                 )
     flagged.sort(key=lambda f: -(f["gap"] if f["gap"] is not None else -np.inf))
+    for col in columns:
+        odds = col.get("equalized_odds")
+        if odds and odds["flagged"]:
+            flagged.append(
+                {
+                    "column": col["column"],
+                    "group": "(all groups)",
+                    "reasons": [
+                        f"equalized-odds difference {odds['tstr']:.2f} for a model trained on "
+                        f"synthetic data vs {odds['trtr']:.2f} trained on real data"
+                    ],
+                    "gap": None,
+                    "severe": odds["excess"] > SEVERE * groups.FLAG_EQUALIZED_ODDS,
+                }
+            )
     return flagged

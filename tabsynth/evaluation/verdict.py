@@ -246,6 +246,9 @@ def _privacy_line(priv: Mapping[str, Any]) -> dict:
     risk, adv = priv["privacy_risk"], priv.get("mia_advantage")
     light = PRIVACY_LIGHT.get(risk, RED)
     display = f"risk {risk}" + ("" if adv is None else f", membership advantage {adv:.3f}")
+    exposed = (priv.get("groups") or {}).get("exposed") or []
+    if exposed:
+        display += f"; group {exposed[0]['column']} = {exposed[0]['group']} exposed"
     text = {
         GREEN: "attacks gain little: the table says little about who was in the real data",
         AMBER: "some attacks do better than chance; review the attack table before release and "

@@ -79,6 +79,13 @@ class AIMSynthesizer(MarginalSynthesizer):
         One positive weight per workload tuple (default all 1). Raising the weight of the
         tuples that hold a target column makes AIM spend more on its relationships, e.g.
         ``[3.0 if "income" in w else 1.0 for w in workload]``.
+    sensitive_weight:
+        Multiplies the weight of every workload marginal that holds a column the metadata
+        marks ``sensitive`` (default 1: no change). Above 1, AIM measures more marginals
+        involving those columns. On Adult at ε = 1 a weight of 4 on race raised the
+        within-group fidelity of groups of 1,500 rows and more, but lowered it for groups of
+        about 400, whose cells drown in the noise (``benchmarks/groups/results.md``). The
+        flags are public schema: no budget.
     degree:
         Size of the marginals of the default workload.
     max_model_size:
@@ -114,6 +121,7 @@ class AIMSynthesizer(MarginalSynthesizer):
         *,
         workload: Sequence[Sequence[str]] | None = None,
         workload_weights: Sequence[float] | None = None,
+        sensitive_weight: float = 1.0,
         degree: int = 3,
         max_model_size: float = 80.0,
         max_rounds: int | None = None,
@@ -139,6 +147,7 @@ class AIMSynthesizer(MarginalSynthesizer):
         )
         self.workload = workload
         self.workload_weights = workload_weights
+        self.sensitive_weight = sensitive_weight
         self.degree = degree
         self.max_model_size = max_model_size
         self.max_rounds = max_rounds
@@ -239,11 +248,20 @@ class AIMSynthesizer(MarginalSynthesizer):
         return {keys[i]: candidates[keys[i]] for i in drawn}
 
     def _workload(self, names: list[str]) -> dict[Clique, float]:
-        """Workload cliques (column positions) and weights, checked against the encoded columns."""
+        """Workload cliques (column positions) and weights, checked against the encoded columns;
+        marginals with a sensitive column weigh ``sensitive_weight`` times more."""
         position = {name: i for i, name in enumerate(names)}
+        boost = self.sensitive_weight
+        if isinstance(boost, bool) or not isinstance(boost, (int, float)) or not boost > 0:
+            raise ParameterError(f"sensitive_weight must be a number > 0, got {boost!r}")
+        sensitive = {position[c] for c in self.metadata_.sensitive_columns if c in position}
+
+        def scale(clique: Clique) -> float:
+            return float(boost) if sensitive.intersection(clique) else 1.0
+
         if self.workload is None:
             sets = list(itertools.combinations(range(len(names)), min(self.degree, len(names))))
-            return dict.fromkeys(sets, 1.0)
+            return {c: scale(c) for c in sets}
         weights = self.workload_weights
         if weights is None:
             weights = [1.0] * len(self.workload)
@@ -262,7 +280,7 @@ class AIMSynthesizer(MarginalSynthesizer):
             if not isinstance(weight, (int, float)) or not weight > 0:
                 raise ParameterError(f"workload weights must be numbers > 0, got {weight!r}")
             clique = tuple(sorted(position[c] for c in columns))
-            out[clique] = out.get(clique, 0.0) + float(weight)
+            out[clique] = out.get(clique, 0.0) + float(weight) * scale(clique)
         return out
 
     @staticmethod

@@ -24,7 +24,7 @@ import json
 import math
 import zipfile
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -42,6 +42,8 @@ from tabsynth.errors import (
 from tabsynth.io import atomic_open
 from tabsynth.metadata import Metadata, OutOfBounds, check_frame
 from tabsynth.schema import restore_dtypes
+from tabsynth.synthesizers import conditional
+from tabsynth.synthesizers.conditional import Shares
 
 MODEL_FORMAT = "tabsynth-model"
 #: 2: output dtypes follow the metadata; version 1 files stored the training frame's dtypes.
@@ -118,8 +120,20 @@ class Synthesizer(ABC):
             raise
         return self
 
-    def sample(self, n: int, seed: int | None = None) -> pd.DataFrame:
+    def sample(
+        self,
+        n: int,
+        seed: int | None = None,
+        conditions: Mapping[str, Any] | None = None,
+        shares: Shares | None = None,
+    ) -> pd.DataFrame:
         """``n`` synthetic rows with the training columns, in order, with their dtypes.
+
+        ``conditions`` ``{column: value}`` fixes columns in every row and draws the others from
+        the model's distribution given them; ``shares`` (``{column: {value: share}}``,
+        ``{column: "equal"}``, or the same for a tuple of two columns) sets group shares, each
+        group drawn conditionally (see :mod:`tabsynth.synthesizers.conditional`). A value the
+        model cannot produce is refused with a :class:`ParameterError`.
 
         The same ``seed`` gives the same rows, also after :meth:`save` and :func:`load`.
         ``n`` is at most :data:`tabsynth.limits.MAX_SAMPLE_ROWS`, and an output estimated to
@@ -128,10 +142,17 @@ class Synthesizer(ABC):
         chunks (see :meth:`_sample_in_chunks`); up to that many are drawn in one go, as
         before chunking existed, so existing seeds keep giving the same rows.
         """
+        if shares is not None:
+            return conditional.sample_shares(self, n, seed, shares, conditions)
         self._check_fitted()
         n = check_count(n)
         limits.check_sample_memory(n, self.metadata_)
         rng = np.random.default_rng(check_seed(seed, "seed"))
+        given = conditional.check_conditions(conditions, self.metadata_)
+        if given:
+            return self._sample_in_chunks(
+                n, rng, lambda size, _start, child: self._sample_given(size, given, child)
+            )
         return self._sample_in_chunks(n, rng, lambda size, _start, child: self._sample(size, child))
 
     def _sample_in_chunks(
@@ -191,6 +212,19 @@ class Synthesizer(ABC):
     @abstractmethod
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         """``n`` decoded rows (:func:`~tabsynth.schema.restore_dtypes` sets the dtypes)."""
+
+    def _sample_given(
+        self, n: int, conditions: dict[str, Any], rng: np.random.Generator
+    ) -> pd.DataFrame:
+        """``n`` decoded rows given ``conditions`` (checked by
+        :func:`~tabsynth.synthesizers.conditional.check_conditions`); models that can condition
+        override it."""
+        raise ParameterError(f"{type(self).__name__} cannot sample conditionally")
+
+    def _can_condition(self, conditions: dict[str, Any]) -> bool:
+        """Whether the model gives ``conditions`` positive probability, where it can tell
+        (``shares="equal"`` skips groups it cannot produce); ``True`` when it cannot."""
+        return True
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """JSON-serialisable state and named numeric arrays; never training rows."""

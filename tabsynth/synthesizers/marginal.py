@@ -43,10 +43,12 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from tabsynth.domain import DomainEncoder
-from tabsynth.errors import ModelFileError
+from tabsynth.errors import ModelFileError, ParameterError
 from tabsynth.privacy import NoiseSource, PrivacyLedger, gaussian_counts
+from tabsynth.synthesizers.conditional import encode_value
 from tabsynth.synthesizers.dp_base import DPSynthesizer
 
 Clique = tuple[int, ...]
@@ -732,8 +734,70 @@ class MarginalSynthesizer(DPSynthesizer):
     """DP synthesizer whose model is a :class:`GraphicalModel` over the encoder's codes, kept
     as ``model_``. Subclasses implement ``_fit_codes``; they may extend sampling and state."""
 
-    def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return self.model_.sample(n, rng)
+    def _sample_codes(
+        self, n: int, rng: np.random.Generator, model: GraphicalModel | None = None
+    ) -> np.ndarray:
+        return (model or self.model_).sample(n, rng)
+
+    def _model_mask(self, column: int, code: int) -> np.ndarray:
+        """The model's codes of ``column`` that decode to ``code`` (MST's are compressed)."""
+        return np.arange(self.model_.shape[column]) == code
+
+    def _sample_given(
+        self, n: int, conditions: dict[str, Any], rng: np.random.Generator
+    ) -> pd.DataFrame:
+        """Exact conditional sampling: forward sampling from the model conditioned on the
+        given codes (Hugin propagation), no rejection. A numeric value fixes its bin in the
+        model and is then written exactly (inside a bin, values are uniform and independent
+        of the other columns, so that is the decoder's conditional too)."""
+        model, codes, values = self._conditioned(conditions)
+        drawn = self._sample_codes(n, rng, model)
+        for j, code in codes.items():
+            drawn[:, j] = code
+        frame = self.encoder_.decode(drawn, rng)
+        for name, value in values.items():
+            if self.encoder_.metadata[name].kind in ("numerical", "datetime"):
+                frame[name] = pd.Series([value] * n, dtype=object)
+        return frame
+
+    def _can_condition(self, conditions: dict[str, Any]) -> bool:
+        return self._condition_probability(self._condition_masks(conditions)[0]) > 0
+
+    def _conditioned(
+        self, conditions: dict[str, Any]
+    ) -> tuple[GraphicalModel, dict[int, int], dict[str, Any]]:
+        """The model conditioned on ``conditions``, their codes and their typed values; a
+        :class:`ParameterError` when the released model gives them no probability."""
+        allowed, codes, values = self._condition_masks(conditions)
+        if self._condition_probability(allowed) <= 0:
+            given = ", ".join(f"{k} = {v!r}" for k, v in conditions.items())
+            raise ParameterError(
+                f"cannot condition on {given}: the model gives it no probability (the data "
+                "never showed it, or, for a DP model, its noisy count was too small to tell "
+                "from noise). Condition on values the model can produce"
+            )
+        return self.model_.condition(allowed), codes, values
+
+    def _condition_masks(
+        self, conditions: dict[str, Any]
+    ) -> tuple[dict[int, np.ndarray], dict[int, int], dict[str, Any]]:
+        columns = self.encoder_.columns
+        allowed, codes, values = {}, {}, {}
+        for name, value in conditions.items():
+            code, values[name] = encode_value(self.encoder_, name, value)
+            j = columns.index(name)
+            allowed[j], codes[j] = self._model_mask(j, code), code
+        return allowed, codes, values
+
+    def _condition_probability(self, allowed: dict[int, np.ndarray]) -> float:
+        """P(every column j takes a code where ``allowed[j]``) under the model."""
+        attrs = tuple(sorted(allowed))
+        table = self.model_.project(attrs)
+        for axis, j in enumerate(attrs):
+            shape = [1] * len(attrs)
+            shape[axis] = -1
+            table = table * np.asarray(allowed[j], float).reshape(shape)
+        return float(table.sum() / max(self.model_.total, 1e-300))
 
     def _get_model_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return self.model_.to_state("model_")

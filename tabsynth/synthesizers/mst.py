@@ -35,6 +35,7 @@ from tabsynth.synthesizers.dp_base import DEFAULT_BUDGET_SPLIT, DEFAULT_DELTA, c
 from tabsynth.synthesizers.dp_domain import Binning
 from tabsynth.synthesizers.marginal import (
     SUPPORT_SIGMAS,
+    GraphicalModel,
     MarginalSynthesizer,
     Measurement,
     data_marginal,
@@ -178,8 +179,10 @@ class MSTSynthesizer(MarginalSynthesizer):
             chosen.append(pick)
         return chosen
 
-    def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        small = self.model_.sample(n, rng)
+    def _sample_codes(
+        self, n: int, rng: np.random.Generator, model: GraphicalModel | None = None
+    ) -> np.ndarray:
+        small = (model or self.model_).sample(n, rng)
         codes = np.empty_like(small)
         for i, table in enumerate(self.expand_):
             codes[:, i] = table.argmax(axis=1)[small[:, i]]
@@ -187,6 +190,9 @@ class MSTSynthesizer(MarginalSynthesizer):
             if spread.any():
                 codes[spread, i] = sample_rows(table, small[spread, i], rng)
         return codes
+
+    def _model_mask(self, column: int, code: int) -> np.ndarray:
+        return self.expand_[column][:, code] > 0
 
     def _get_model_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         state, arrays = super()._get_model_state()

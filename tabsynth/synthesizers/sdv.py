@@ -24,11 +24,14 @@ import numpy as np
 import pandas as pd
 
 from tabsynth.domain import generate_column
-from tabsynth.errors import DependencyError, ModelFileError
+from tabsynth.errors import DependencyError, ModelFileError, ParameterError
 from tabsynth.metadata import GENERATED_KINDS, Metadata, OutOfBounds
 from tabsynth.synthesizers.base import Synthesizer
+from tabsynth.synthesizers.conditional import conform_value
 
 TABLE = "data"
+#: Batches SDV may draw per conditional request before it gives up (SDV's default is 100).
+CONDITION_TRIES = 100
 
 
 @contextlib.contextmanager
@@ -141,6 +144,32 @@ class _SDVSynthesizer(Synthesizer):
             warnings.simplefilter("ignore")
             reseed_sdv(self.model_, seed)
             learned = self.model_.sample(num_rows=n)[TABLE]
+        return self._assemble(learned, n, rng)
+
+    def _sample_given(
+        self, n: int, conditions: dict[str, Any], rng: np.random.Generator
+    ) -> pd.DataFrame:
+        """SDV's own conditional sampling (``sample_from_conditions``): GaussianCopula
+        conditions its copula, CTGAN and TVAE reject rows that miss the condition."""
+        from sdv.sampling import Condition
+
+        values = {name: conform_value(self.metadata_, name, v) for name, v in conditions.items()}
+        seed = int(rng.integers(2**31 - 1))
+        with seeded_globals(seed), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reseed_sdv(self.model_, seed)
+            try:
+                learned = self.model_.sample_from_conditions(
+                    [Condition(column_values=values, num_rows=n)],
+                    max_tries_per_batch=CONDITION_TRIES,
+                )[TABLE]
+            except Exception as exc:  # SDV raises plain ValueErrors of many kinds
+                given = ", ".join(f"{k} = {v!r}" for k, v in conditions.items())
+                raise ParameterError(f"SDV could not sample {n} rows with {given}: {exc}") from None
+        return self._assemble(learned.reset_index(drop=True), n, rng)
+
+    def _assemble(self, learned: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        """The metadata's columns: SDV's learned ones, fresh ids and fake pii."""
         out = {}
         for name, spec in self.metadata_.columns.items():
             if spec.kind in GENERATED_KINDS:

@@ -30,6 +30,7 @@ from tabsynth.synthesizers.autoregressive.training import (
     train_network,
 )
 from tabsynth.synthesizers.base import MetadataLike, Synthesizer, check_count, check_seed
+from tabsynth.synthesizers.conditional import Shares, check_released, sample_shares
 from tabsynth.synthesizers.dp_base import DEFAULT_BUDGET_SPLIT, DEFAULT_DELTA, DPSynthesizer
 from tabsynth.synthesizers.dp_domain import Binning
 
@@ -257,7 +258,11 @@ class AutoregressiveSynthesizer(DPSynthesizer):
 
     # -- sampling ---------------------------------------------------------------------------
     def sample(
-        self, n: int, seed: int | None = None, conditions: Conditions = None
+        self,
+        n: int,
+        seed: int | None = None,
+        conditions: Conditions = None,
+        shares: Shares | None = None,
     ) -> pd.DataFrame:
         """``n`` synthetic rows; ``conditions`` fixes some columns exactly.
 
@@ -269,9 +274,12 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         The size limits and the chunking of :meth:`Synthesizer.sample` apply: up to
         :data:`tabsynth.limits.SAMPLE_CHUNK_ROWS` rows are drawn as before chunking existed
         (same seed, same rows); a conditions DataFrame is split along with the rows.
+        ``shares`` rebalances groups as in :meth:`Synthesizer.sample`.
         """
         from tabsynth import limits
 
+        if shares is not None:
+            return sample_shares(self, n, seed, shares, conditions)
         self._check_fitted()
         n = check_count(n)
         limits.check_sample_memory(n, self.metadata_)
@@ -349,6 +357,7 @@ class AutoregressiveSynthesizer(DPSynthesizer):
             )
         try:
             conformed = Metadata({name: spec}).validate(cells, on_out_of_bounds="error")[name]
+            check_released(self.encoder_, name, conformed)
             self.encoder_.codecs[name].encode(conformed)
         except DataError as exc:
             raise ParameterError(f"cannot condition on {name!r}: {exc}") from None
