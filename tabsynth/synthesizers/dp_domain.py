@@ -17,11 +17,11 @@ estimate:
   (:func:`~tabsynth.privacy.dp_quantiles` on a public grid of 256 cells inside the bounds) with
   the rest. Before the quantiles, a third of the edge budget finds the column's *frequent
   exact values* (thresholded noisy counts, as for categories, with additive δ): each gets a
-  point bin and decodes exactly, and the quantiles are taken over the other rows. Quantile edges put the bins where the rows are (integer columns give a spike, a
-  value held by many rows, a bin of its own and share the other bins among the rest); the
-  benchmark (``benchmarks/marginal/results.md``) measured them against uniform bins over the
-  DP bounds, which waste most bins on empty tails because DP bounds round up to a power of
-  two. Integer
+  point bin and decodes exactly, and the quantiles are taken over the other rows. Quantile
+  edges put the bins where the rows are (integer columns give a spike, a value held by many
+  rows, a bin of its own and share the other bins among the rest); the benchmark
+  (``benchmarks/marginal/results.md``) measured them against uniform bins over the DP bounds,
+  which waste most bins on empty tails because DP bounds round up to a power of two. Integer
   columns spanning at most ``bins`` values get one bin per value and no quantile spend.
   Values outside the DP bounds are clipped to them (the bounds drop sparse tails on purpose).
 * **datetimes** - the same, on a public grid of calendar years (1678 to 2261, the span of
