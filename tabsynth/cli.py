@@ -108,6 +108,7 @@ _INPUTS = {
     "holdout": "holdout table",
     "model": "model file",
     "metadata": "metadata file",
+    "dictionary": "data dictionary",
 }
 #: Arguments that name files to write.
 _OUTPUTS = ("out", "json")
@@ -281,6 +282,53 @@ def _metadata_detect(args: argparse.Namespace) -> None:
     )
 
 
+def _metadata_draft(args: argparse.Namespace) -> None:
+    """Draft metadata with notes (:func:`tabsynth.metadata_tools.draft`); never public."""
+    from tabsynth.io import read_table
+    from tabsynth.metadata_tools import draft
+
+    result = draft(read_table(args.data))
+    result.save(args.out)
+    _status(
+        f"wrote a draft for {len(result.metadata)} columns to {args.out}. It was read from the "
+        "data (source: data), so no synthesizer treats it as public: check every column against "
+        'its notes, then set "source": "user" and "public": true'
+    )
+
+
+def _metadata_check(args: argparse.Namespace) -> None:
+    """List what DATA contradicts in the metadata; exit 1 when anything does."""
+    from tabsynth.io import is_csv, read_table
+    from tabsynth.metadata import Metadata
+    from tabsynth.metadata_tools import check
+
+    metadata = Metadata.load(args.metadata)
+    findings = check(
+        metadata, read_table(args.data, as_text=is_csv(args.data)), show_values=args.show_values
+    )
+    for finding in findings:
+        print(finding)
+    if findings:
+        _status(
+            f"{len(findings)} contradiction{'s' if len(findings) > 1 else ''} between "
+            f"{args.data} and {args.metadata}"
+            + ("" if args.show_values else "; --show-values N quotes up to N values of each")
+        )
+        raise SystemExit(1)
+    _status(f"{args.data} fits {args.metadata}: no contradictions")
+
+
+def _metadata_from_dictionary(args: argparse.Namespace) -> None:
+    from tabsynth.metadata_tools import load_dictionary
+
+    metadata = load_dictionary(args.dictionary)
+    metadata.save(args.out)
+    _status(
+        f"wrote metadata for {len(metadata)} columns to {args.out} (source: user, not yet "
+        'public: set "public": true once the domain is public knowledge)'
+    )
+
+
 def _privacy(args: argparse.Namespace) -> None:
     from tabsynth.synthesizers import load
 
@@ -422,6 +470,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="write kinds only (no bounds or categories): a draft schema for a DP fit",
     )
     d.set_defaults(func=_metadata_detect)
+    d = msub.add_parser(
+        "draft",
+        help="draft metadata to edit: kinds with rules for coded data, round bounds, notes",
+    )
+    d.add_argument("data", help="table to inspect")
+    d.add_argument("--out", "-o", required=True, help="metadata JSON to write (with notes)")
+    d.set_defaults(func=_metadata_draft)
+    d = msub.add_parser(
+        "check",
+        help="list what a table contradicts in a metadata file (exit 1 when anything does)",
+    )
+    d.add_argument("metadata", help="metadata JSON")
+    d.add_argument("data", help="table to check")
+    d.add_argument(
+        "--show-values",
+        type=int,
+        default=0,
+        metavar="N",
+        help="quote up to N offending values per finding (default 0: counts only; the values "
+        "come from the private rows)",
+    )
+    d.set_defaults(func=_metadata_check)
+    d = msub.add_parser(
+        "from-dictionary",
+        help="metadata from a data dictionary in CSV (column, kind, type, lower, upper, codes)",
+    )
+    d.add_argument("dictionary", help="CSV with one row per column")
+    d.add_argument("--out", "-o", required=True, help="metadata JSON to write")
+    d.set_defaults(func=_metadata_from_dictionary)
 
     p = sub.add_parser("privacy", help="explain what a DP model spent, and where")
     p.add_argument("model", help="model file")
