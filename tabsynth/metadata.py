@@ -233,6 +233,11 @@ class Metadata:
     def names(self) -> list[str]:
         return list(self.columns)
 
+    def _repr_html_(self) -> str:
+        from tabsynth.notebook import _repr_metadata
+
+        return _repr_metadata(self)
+
     @property
     def sensitive_columns(self) -> list[str]:
         return [name for name, spec in self.columns.items() if spec.sensitive]
