@@ -329,6 +329,17 @@ def _metadata_from_dictionary(args: argparse.Namespace) -> None:
     )
 
 
+def _metadata_from_schema(args: argparse.Namespace) -> None:
+    from tabsynth.metadata_tools import from_arrow_schema
+
+    metadata = from_arrow_schema(args.data)
+    metadata.save(args.out)
+    _status(
+        f"wrote the kinds of {len(metadata)} columns to {args.out}, from the file's declared "
+        "types (no rows read); text columns are taken as categories: declare ids and free text"
+    )
+
+
 def _privacy(args: argparse.Namespace) -> None:
     from tabsynth.synthesizers import load
 
@@ -499,6 +510,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("dictionary", help="CSV with one row per column")
     d.add_argument("--out", "-o", required=True, help="metadata JSON to write")
     d.set_defaults(func=_metadata_from_dictionary)
+    d = msub.add_parser(
+        "from-schema", help="kinds from a Parquet file's declared types (reads no rows)"
+    )
+    d.add_argument("data", help="Parquet file")
+    d.add_argument("--out", "-o", required=True, help="metadata JSON to write")
+    d.set_defaults(func=_metadata_from_schema)
 
     p = sub.add_parser("privacy", help="explain what a DP model spent, and where")
     p.add_argument("model", help="model file")

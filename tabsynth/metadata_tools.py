@@ -390,3 +390,34 @@ def _number_or_text(text: str) -> Any:
         except ValueError:
             continue
     return text
+
+
+def from_arrow_schema(source: Any) -> Metadata:
+    """Kinds from a Parquet file's or an Arrow schema's declared types, reading no rows.
+
+    The types were declared by whoever wrote the file, so they are schema, not values: the
+    result is ``source="user"`` with no domain (declare bounds and categories before a DP fit
+    treats them as public). Integers are numerical int, floating point numerical float,
+    booleans boolean, dates and timestamps datetime (with their time zone), and text and
+    dictionary-encoded columns categorical, by the rule of a DP fit on a Parquet file
+    (:func:`tabsynth.schema.schema_from_dtypes`): declare identifiers and free text yourself.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tabsynth.schema import schema_from_dtypes
+
+    if isinstance(source, pa.Schema):
+        schema = source
+    else:
+        try:
+            schema = pq.read_schema(source)
+        except (OSError, pa.ArrowException) as exc:
+            raise MetadataError(f"cannot read a Parquet schema from {source}: {exc}") from None
+    metadata = schema_from_dtypes(schema.empty_table().to_pandas())
+    dates = {
+        field.name: ColumnSpec("datetime")
+        for field in schema
+        if pa.types.is_date(field.type)  # pandas holds dates as objects: not text
+    }
+    return metadata.with_columns(**dates) if dates else metadata

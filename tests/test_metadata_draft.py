@@ -179,3 +179,43 @@ def test_data_dictionary_in_csv(tmp_path):
     out = tmp_path / "m.json"
     assert main(["metadata", "from-dictionary", str(path), "-o", str(out)]) == 0
     assert Metadata.load(out)["age"].dtype == "int"
+
+
+def test_kinds_from_a_parquet_schema_read_no_rows(tmp_path):
+    import datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tabsynth.metadata_tools import from_arrow_schema
+
+    table = pa.table(
+        {
+            "n": pa.array([1, 2], pa.int32()),
+            "x": pa.array([0.5, None], pa.float64()),
+            "ok": pa.array([True, False]),
+            "day": pa.array([datetime.date(2020, 1, 1)] * 2, pa.date32()),
+            "at": pa.array([0, 1], pa.timestamp("s", tz="UTC")),
+            "code": pa.array(["a", "b"]).dictionary_encode(),
+            "text": pa.array(["a", "b"]),
+        }
+    )
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path)
+    md = from_arrow_schema(path)
+    kinds = {c: (md[c].kind, md[c].dtype) for c in md}
+    assert kinds == {
+        "n": ("numerical", "int"),
+        "x": ("numerical", "float"),
+        "ok": ("boolean", None),
+        "day": ("datetime", None),
+        "at": ("datetime", None),
+        "code": ("categorical", None),
+        "text": ("categorical", None),
+    }
+    assert md["at"].timezone == "UTC" and md.source == "user" and not md.public
+    assert all(not md[c].has_domain for c in ("n", "x", "day", "code"))
+    assert from_arrow_schema(table.schema) == md
+    out = tmp_path / "m.json"
+    assert main(["metadata", "from-schema", str(path), "-o", str(out)]) == 0
+    assert Metadata.load(out) == md
