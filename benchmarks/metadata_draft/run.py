@@ -50,8 +50,8 @@ def _sdv_own(train: pd.DataFrame, n: int) -> pd.DataFrame:
         md = SDVMetadata.detect_from_dataframes({"table": train})
         synth = GaussianCopulaSynthesizer(md)
         np.random.seed(0)
-        synth.fit(train)
-        return synth.sample(n)
+        synth.fit({"table": train})  # SDV 2 takes {table: frame}
+        return synth.sample(num_rows=n)["table"]
 
 
 def main() -> None:
