@@ -108,6 +108,7 @@ _INPUTS = {
     "holdout": "holdout table",
     "model": "model file",
     "metadata": "metadata file",
+    "dictionary": "data dictionary",
 }
 #: Arguments that name files to write.
 _OUTPUTS = ("out", "json")
@@ -281,6 +282,64 @@ def _metadata_detect(args: argparse.Namespace) -> None:
     )
 
 
+def _metadata_draft(args: argparse.Namespace) -> None:
+    """Draft metadata with notes (:func:`tabsynth.metadata_tools.draft`); never public."""
+    from tabsynth.io import read_table
+    from tabsynth.metadata_tools import draft
+
+    result = draft(read_table(args.data))
+    result.save(args.out)
+    _status(
+        f"wrote a draft for {len(result.metadata)} columns to {args.out}. It was read from the "
+        "data (source: data), so no synthesizer treats it as public: check every column against "
+        'its notes, then set "source": "user" and "public": true'
+    )
+
+
+def _metadata_check(args: argparse.Namespace) -> None:
+    """List what DATA contradicts in the metadata; exit 1 when anything does."""
+    from tabsynth.io import is_csv, read_table
+    from tabsynth.metadata import Metadata
+    from tabsynth.metadata_tools import check
+
+    metadata = Metadata.load(args.metadata)
+    findings = check(
+        metadata, read_table(args.data, as_text=is_csv(args.data)), show_values=args.show_values
+    )
+    for finding in findings:
+        print(finding)
+    if findings:
+        _status(
+            f"{len(findings)} contradiction{'s' if len(findings) > 1 else ''} between "
+            f"{args.data} and {args.metadata}"
+            + ("" if args.show_values else "; --show-values N quotes up to N values of each")
+        )
+        raise SystemExit(1)
+    _status(f"{args.data} fits {args.metadata}: no contradictions")
+
+
+def _metadata_from_dictionary(args: argparse.Namespace) -> None:
+    from tabsynth.metadata_tools import load_dictionary
+
+    metadata = load_dictionary(args.dictionary)
+    metadata.save(args.out)
+    _status(
+        f"wrote metadata for {len(metadata)} columns to {args.out} (source: user, not yet "
+        'public: set "public": true once the domain is public knowledge)'
+    )
+
+
+def _metadata_from_schema(args: argparse.Namespace) -> None:
+    from tabsynth.metadata_tools import from_arrow_schema
+
+    metadata = from_arrow_schema(args.data)
+    metadata.save(args.out)
+    _status(
+        f"wrote the kinds of {len(metadata)} columns to {args.out}, from the file's declared "
+        "types (no rows read); text columns are taken as categories: declare ids and free text"
+    )
+
+
 def _privacy(args: argparse.Namespace) -> None:
     from tabsynth.synthesizers import load
 
@@ -345,49 +404,26 @@ def _audit(args: argparse.Namespace) -> None:
 
 
 def _demo(args: argparse.Namespace) -> None:
-    """Fit on 80% of the medical sample, sample, and report against the held-out 20%."""
-    from tabsynth import datasets
-    from tabsynth.evaluation import evaluate
-    from tabsynth.io import check_output_path, write_table
+    """AIM at ε = 1 on 80% of the medical sample (see :mod:`tabsynth.demo`), or another
+    synthesizer; sample, and report against the held-out 20%; end with the verdict and paths."""
+    from tabsynth.demo import EPSILON, demo_synthesizer, run_demo
+    from tabsynth.synthesizers import REGISTRY
 
-    synth = make_synthesizer(args.synthesizer, args.epsilon, None, args.seed, None)
-    out_dir = Path(args.out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FileFormatError(
-            f"cannot create the output folder {out_dir}: {exc.strerror}; choose another --out-dir"
-        ) from None
-    for name in ("synthetic_medical.csv", "report.html", "report.json"):
-        check_output_path(out_dir / name)
-    data = datasets.load_sample("medical")
-    metadata = datasets.load_sample_metadata("medical")
-    holdout = data.sample(frac=0.2, random_state=args.seed)
-    train = data.drop(index=holdout.index)
-    _status(
-        f"demo: fitting {args.synthesizer} on the bundled medical sample "
-        f"({len(train):,} training rows x {train.shape[1]} columns; {len(holdout):,} held out)"
-    )
-    start = time.perf_counter()
-    synth.fit(train, metadata=metadata)
-    _status(f"fitted in {time.perf_counter() - start:.1f} s")
-    synthetic = synth.sample(len(train), seed=args.seed)
-    table = out_dir / "synthetic_medical.csv"
-    write_table(synthetic, table)
-    _status(f"wrote {len(synthetic):,} synthetic rows to {table}")
-    report = evaluate(
-        train,
-        synthetic,
-        holdout=holdout,
-        metadata=metadata,
-        target="readmitted_30d",
-        privacy=synth.privacy,
-        seed=args.seed,
-    )
-    report.to_html(out_dir / "report.html")
-    report.to_json(out_dir / "report.json")
-    print(report.summary())
-    _status(f"report written to {out_dir / 'report.html'} and {out_dir / 'report.json'}")
+    if args.non_private and (args.synthesizer or args.epsilon is not None):
+        raise ParameterError("--non-private takes neither --synthesizer nor --epsilon")
+    name = "gaussian_copula" if args.non_private else (args.synthesizer or "aim")
+    cls = REGISTRY.get(name)
+    if name == "aim" and args.synthesizer is None:
+        synth = demo_synthesizer(args.epsilon if args.epsilon is not None else EPSILON, args.seed)
+    else:
+        private = cls is not None and "epsilon" in cls._param_names() and _requires(cls, "epsilon")
+        epsilon = args.epsilon if args.epsilon is not None or not private else EPSILON
+        synth = make_synthesizer(name, epsilon, None, args.seed, None)
+    result = run_demo(args.out_dir, synthesizer=synth, seed=args.seed, status=_status)
+    print(result.report.summary())
+    print(f"\nVerdict: {result.report.overall.upper()}")
+    print(f"  synthetic table: {result.table}")
+    print(f"  report:          {result.html} (open in a browser) and {result.json}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -445,6 +481,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="write kinds only (no bounds or categories): a draft schema for a DP fit",
     )
     d.set_defaults(func=_metadata_detect)
+    d = msub.add_parser(
+        "draft",
+        help="draft metadata to edit: kinds with rules for coded data, round bounds, notes",
+    )
+    d.add_argument("data", help="table to inspect")
+    d.add_argument("--out", "-o", required=True, help="metadata JSON to write (with notes)")
+    d.set_defaults(func=_metadata_draft)
+    d = msub.add_parser(
+        "check",
+        help="list what a table contradicts in a metadata file (exit 1 when anything does)",
+    )
+    d.add_argument("metadata", help="metadata JSON")
+    d.add_argument("data", help="table to check")
+    d.add_argument(
+        "--show-values",
+        type=int,
+        default=0,
+        metavar="N",
+        help="quote up to N offending values per finding (default 0: counts only; the values "
+        "come from the private rows)",
+    )
+    d.set_defaults(func=_metadata_check)
+    d = msub.add_parser(
+        "from-dictionary",
+        help="metadata from a data dictionary in CSV (column, kind, type, lower, upper, codes)",
+    )
+    d.add_argument("dictionary", help="CSV with one row per column")
+    d.add_argument("--out", "-o", required=True, help="metadata JSON to write")
+    d.set_defaults(func=_metadata_from_dictionary)
+    d = msub.add_parser(
+        "from-schema", help="kinds from a Parquet file's declared types (reads no rows)"
+    )
+    d.add_argument("data", help="Parquet file")
+    d.add_argument("--out", "-o", required=True, help="metadata JSON to write")
+    d.set_defaults(func=_metadata_from_schema)
 
     p = sub.add_parser("privacy", help="explain what a DP model spent, and where")
     p.add_argument("model", help="model file")
@@ -500,9 +571,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", required=True, help="HTML audit page to write")
     p.set_defaults(func=_audit)
 
-    p = sub.add_parser("demo", help="fit on the bundled medical sample and write the results")
-    p.add_argument("--synthesizer", "-s", default="gaussian_copula")
-    p.add_argument("--epsilon", type=float)
+    p = sub.add_parser(
+        "demo",
+        help="a DP synthetic copy of the bundled medical sample, with its report",
+        description="Fit AIM at ε = 1 with the sample's public metadata on 80%% of the bundled "
+        "medical sample, print what the privacy budget was spent on, sample, and write the "
+        "synthetic table and the report (HTML + JSON) into --out-dir.",
+    )
+    p.add_argument(
+        "--synthesizer", "-s", help="another registered synthesizer instead of the demo's AIM"
+    )
+    p.add_argument("--epsilon", type=float, help="privacy budget ε of a DP synthesizer (default 1)")
+    p.add_argument(
+        "--non-private",
+        action="store_true",
+        help="fit the non-private GaussianCopula baseline instead, for a comparison",
+    )
     p.add_argument("--seed", type=_report_seed, default=0)
     p.add_argument("--out-dir", default="tabsynth-demo", help="folder for the outputs")
     p.set_defaults(func=_demo)

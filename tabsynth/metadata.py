@@ -233,6 +233,11 @@ class Metadata:
     def names(self) -> list[str]:
         return list(self.columns)
 
+    def _repr_html_(self) -> str:
+        from tabsynth.notebook import _repr_metadata
+
+        return _repr_metadata(self)
+
     @property
     def sensitive_columns(self) -> list[str]:
         return [name for name, spec in self.columns.items() if spec.sensitive]
@@ -254,6 +259,26 @@ class Metadata:
         """Infer kinds and domains from ``data``. Marked ``source="data"``: not private."""
         check_frame(data)
         return cls({str(c): _detect_column(data[c]) for c in data.columns}, source="data")
+
+    @classmethod
+    def draft(cls, data: pd.DataFrame) -> Metadata:
+        """A first draft to edit: :meth:`detect` plus rules for coded data and round bounds.
+
+        Marked ``source="data"``, so no synthesizer treats it as public until you have checked
+        it and set ``"source": "user", "public": true``. The notes on what to check are in
+        :func:`tabsynth.metadata_tools.draft` (and in the file ``tabsynth metadata draft``
+        writes).
+        """
+        from tabsynth.metadata_tools import draft
+
+        return draft(data).metadata
+
+    def check(self, data: pd.DataFrame) -> list[Any]:
+        """Every way ``data`` contradicts this metadata (see
+        :func:`tabsynth.metadata_tools.check`); empty when it fits."""
+        from tabsynth.metadata_tools import check
+
+        return check(self, data)
 
     # -- validation -------------------------------------------------------------------------
     def validate(
@@ -316,7 +341,8 @@ class Metadata:
         cols = raw.get("columns")
         if not isinstance(cols, Mapping):
             raise MetadataError("metadata needs a 'columns' object mapping names to columns")
-        unknown = set(raw) - {"schema_version", "source", "public", "columns"}
+        # "notes": free text for people (a draft's checklist, see tabsynth.metadata_tools)
+        unknown = set(raw) - {"schema_version", "source", "public", "columns", "notes"}
         if unknown:
             raise MetadataError(f"unknown top-level metadata keys: {sorted(unknown)}")
         public = raw.get("public", False)
@@ -614,18 +640,24 @@ def _from_sdv_column(name: str, col: Mapping[str, Any]) -> ColumnSpec:
 
 
 def _conform(
-    name: str, series: pd.Series, spec: ColumnSpec, mode: OutOfBounds, private: bool
+    name: str,
+    series: pd.Series,
+    spec: ColumnSpec,
+    mode: OutOfBounds,
+    private: bool,
+    findings: list[tuple[str, str, pd.Series]] | None = None,
 ) -> pd.Series:
     """Coerce one column to the dtype its spec implies and check it against its domain.
 
     A value that does not fit the declared kind (text in a number column, 2.5 in an int
     column, an unparseable date, an unknown category) is out of the domain like a value
     beyond the bounds: refused with ``mode="error"``, repaired with ``"clip"`` (rounded, or
-    made missing where nothing else fits).
+    made missing where nothing else fits). With ``findings`` (and ``"clip"``), every rule a
+    value breaks is also listed there as (column, rule, offending values).
     """
     if spec.kind in GENERATED_KINDS:
         return series
-    problem = _Problems(name, mode, private)
+    problem = _Problems(name, mode, private, findings)
     if series.isna().all() and len(series) > 0 and not private:
         # A DP fit takes an all-missing column as it is: refusing would turn one row's
         # presence into an error, and its missing code measures it under DP anyway.
@@ -655,11 +687,14 @@ class _Problems:
     name: str
     mode: OutOfBounds
     private: bool
+    findings: list[tuple[str, str, pd.Series]] | None = None
 
     def found(self, bad: pd.Series, values: pd.Series, rule: str, fix: str) -> bool:
         """Whether ``bad`` flags any value; raises in ``"error"`` mode, naming ``rule``."""
         if not bad.any():
             return False
+        if self.findings is not None:
+            self.findings.append((self.name, rule, values[bad]))
         if self.mode == "clip":
             return True
         example = _json_scalar(values[bad].iloc[0])
@@ -672,6 +707,10 @@ class _Problems:
     def missing(self, series: pd.Series, spec: ColumnSpec, repaired: bool = False) -> None:
         missing = series.isna()
         if not missing.any() or spec.nullable:
+            return
+        if self.findings is not None:
+            if not repaired:
+                self.findings.append((self.name, "has missing values but nullable: false", missing))
             return
         how = "after repairing out-of-domain values, " if repaired else ""
         detail = "" if self.private else f" ({int(missing.sum())} rows)"

@@ -511,6 +511,11 @@ class PrivacyLedger:
             raise ModelFileError(f"invalid privacy ledger data: {error}") from error
         return ledger
 
+    def _repr_html_(self) -> str:
+        from tabsynth.notebook import _repr_ledger
+
+        return _repr_ledger(self)
+
     def __repr__(self) -> str:
         return (
             f"PrivacyLedger(epsilon={self._epsilon!r}, delta={self._delta!r}, "

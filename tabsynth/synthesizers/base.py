@@ -93,6 +93,11 @@ class Synthesizer(ABC):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
+    def _repr_html_(self) -> str:
+        from tabsynth.notebook import _repr_synthesizer
+
+        return _repr_synthesizer(self)
+
     # -- the contract -----------------------------------------------------------------------
     #: Whether fits make a privacy claim; then messages never quote the private table.
     private: ClassVar[bool] = False
