@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import warnings
 import zipfile
 from collections.abc import Callable
@@ -127,7 +128,8 @@ def fingerprint(
     entries are compared by mechanism, phase and noise scale only. With
     ``rounds_follow_noise`` (AIM) even the number of rounds is post-processing of noisy
     measurements (its annealing), so only the kinds of entries after the first selection are
-    compared.
+    compared, and the model file's arrays by name pattern and dtype (how many clique tables
+    it holds follows the selected structure).
     """
     path = folder / f"model-{id(synth)}.tsyn"
     synth.save(path)
@@ -157,7 +159,12 @@ def fingerprint(
         "ledger target": (ledger.epsilon, ledger.delta, ledger.rho_budget),
         "model members": members,
         "model structure": skeleton(manifest),
-        "arrays": arrays,
+        # the model's clique tables follow its structure, which selection picks under noise
+        "arrays": (
+            sorted({(re.sub(r"\d+$", "#", k), v) for k, v in arrays.items()})
+            if rounds_follow_noise
+            else arrays
+        ),
         "messages": shown,
     }
 
