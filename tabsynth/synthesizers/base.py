@@ -41,6 +41,7 @@ from tabsynth.errors import (
 )
 from tabsynth.io import atomic_open
 from tabsynth.metadata import Metadata, OutOfBounds, check_frame
+from tabsynth.rules import enforce as rules_enforce
 from tabsynth.schema import restore_dtypes
 
 MODEL_FORMAT = "tabsynth-model"
@@ -110,6 +111,7 @@ class Synthesizer(ABC):
             clean = meta.validate(
                 data, on_out_of_bounds=self.on_out_of_bounds, private=self.private
             )
+            meta = rules_enforce.prepare(meta, clean, private=self.private)
             self.metadata_ = meta
             self._fit(clean, meta)
         except BaseException:
@@ -139,9 +141,16 @@ class Synthesizer(ABC):
         n: int,
         rng: np.random.Generator,
         draw: Callable[[int, int, np.random.Generator], pd.DataFrame],
+        redraw: Callable[[np.ndarray, np.random.Generator], pd.DataFrame] | None = None,
     ) -> pd.DataFrame:
         """``n`` rows from ``draw(size, start, rng)`` (decoded rows ``start`` to
         ``start + size``), with the declared dtypes.
+
+        With rules in the metadata, each chunk goes through
+        :class:`tabsynth.rules.enforce.Enforcer`: derived columns are computed and rows that
+        break a rule are drawn again by ``redraw(rows, rng)`` (fresh rows for the absolute
+        positions ``rows``; by default, new rows from ``draw``, for models whose rows are
+        exchangeable).
 
         Up to :data:`tabsynth.limits.SAMPLE_CHUNK_ROWS` rows: one call with ``rng`` itself,
         exactly the rows an unchunked sampler gave. More: one call per chunk, chunk ``i``
@@ -150,6 +159,15 @@ class Synthesizer(ABC):
         concatenated, ``id`` values repeated across chunks are redrawn from one more child
         (ids stay unique), and the dtypes restored once, as for an unchunked draw.
         """
+        enforcer = rules_enforce.Enforcer(self.metadata_)
+        if enforcer.active:
+            plain, again = draw, redraw or rules_enforce.exchangeable(draw)
+
+            def draw(size: int, start: int, child: np.random.Generator) -> pd.DataFrame:
+                return enforcer.enforce(
+                    plain(size, start, child), lambda rows, r: again(rows + start, r), child
+                )
+
         chunk = limits.SAMPLE_CHUNK_ROWS
         if n <= chunk:
             return restore_dtypes(draw(n, 0, rng), self.metadata_)

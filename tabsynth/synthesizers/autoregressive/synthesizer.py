@@ -281,14 +281,18 @@ class AutoregressiveSynthesizer(DPSynthesizer):
             self._encode_conditions(conditions, n)  # raises: one partial row per row
 
         def draw(size: int, start: int, chunk_rng: np.random.Generator) -> pd.DataFrame:
-            part = conditions.iloc[start : start + size] if partial else conditions
+            return draw_rows(np.arange(start, start + size), chunk_rng)
+
+        def draw_rows(rows: np.ndarray, chunk_rng: np.random.Generator) -> pd.DataFrame:
+            size = len(rows)
+            part = conditions.iloc[rows] if partial else conditions
             try:
                 given, values = self._encode_conditions(part, size)
             except ParameterError as exc:
                 if not partial or size == n:
                     raise
                 raise ParameterError(
-                    f"in rows {start} to {start + size - 1} of conditions: {exc}"
+                    f"in rows {rows[0]} to {rows[-1]} of conditions: {exc}"
                 ) from None
             codes = sample_codes(self.net_, size, chunk_rng, self._sampling_order(), given)
             frame = self.encoder_.decode(codes, chunk_rng)
@@ -297,7 +301,7 @@ class AutoregressiveSynthesizer(DPSynthesizer):
                 frame[name] = frame[name].astype(object).where(~keep, column.astype(object))
             return frame
 
-        return self._sample_in_chunks(n, rng, draw)
+        return self._sample_in_chunks(n, rng, draw, redraw=draw_rows)
 
     def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return sample_codes(self.net_, n, rng, self._sampling_order())

@@ -1,0 +1,257 @@
+"""Rules made to hold in every synthetic row, whatever the model.
+
+Two mechanisms, both exact:
+
+* **Derivation.** A column a rule determines - the dependent of a dependency with a mapping,
+  the left-hand side of an identity - is computed from the columns it depends on, after the
+  model has drawn them. A numeric value tied to a category thus takes its declared value, not
+  one drawn uniformly inside a bin; and a DP synthesizer does not model derived columns at all
+  (:func:`modelled_metadata`), so no budget goes to cells that cannot occur.
+* **Bounded redraws.** Rows that still break a rule (a comparison, a conditional, a forbidden
+  combination, a derived value outside its declared bounds, a determinant outside a declared
+  mapping) are drawn again by the model, with the same sampling conditions for that row, until
+  every row satisfies every rule. Kept rows are therefore draws from the model's distribution
+  *conditioned on the rules*. After :data:`MAX_ROUNDS` rounds, or :data:`STALL_ROUNDS` rounds
+  in a row that fix nothing, sampling stops with a :class:`~tabsynth.errors.RulesError` that
+  names the rules still broken.
+
+Rules are public (declared, never read from the rows), and all of this is post-processing of
+the fitted model: it spends no privacy budget. The one exception is a dependency declared
+without a mapping, whose mapping :func:`prepare` learns from the table - allowed in
+non-private fits only (a DP fit refuses it, asking for the mapping to be declared).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from tabsynth.errors import PrivacyError, RulesError
+from tabsynth.rules.check import Table, comparable, constant, identity_value, satisfied
+from tabsynth.rules.model import Dependency, Identity, Rule, derivation_order
+
+if TYPE_CHECKING:
+    from tabsynth.metadata import ColumnSpec, Metadata
+
+#: Redraw rounds before sampling gives up on the rules.
+MAX_ROUNDS = 100
+#: Consecutive rounds that fix no row before sampling gives up (conditions that contradict a
+#: rule can never be met, however often the rows are redrawn).
+STALL_ROUNDS = 5
+
+Draw = Callable[[np.ndarray, np.random.Generator], pd.DataFrame]
+
+
+# ---------------------------------------------------------------------------------------------
+# at fit time
+
+
+def prepare(metadata: Metadata, data: pd.DataFrame, private: bool) -> Metadata:
+    """``metadata`` with every dependency's mapping filled in.
+
+    A non-private fit learns a missing mapping from ``data`` (each determinant value's most
+    frequent dependent value); a DP fit refuses it, because the mapping would be read from the
+    private rows outside the budget.
+    """
+    rules = metadata.rules
+    if not any(isinstance(r, Dependency) and r.mapping is None for r in rules):
+        return metadata
+    filled: list[Rule] = []
+    for rule in rules:
+        if isinstance(rule, Dependency) and rule.mapping is None:
+            if private:
+                raise PrivacyError(
+                    f"rule {rule.label!r}: a DP fit cannot learn which {rule.dependent!r} goes "
+                    f"with each {rule.determinant!r} from the private rows for free; declare "
+                    "the rule's 'mapping' (pairs of values from the data dictionary)"
+                )
+            rule = rule.with_mapping(learn_mapping(rule, data, metadata))
+        filled.append(rule)
+    return dataclasses.replace(metadata, rules=tuple(filled))
+
+
+def learn_mapping(rule: Dependency, data: pd.DataFrame, metadata: Metadata) -> list[tuple]:
+    """Non-private: each determinant value with its most frequent dependent value (ties go to
+    the value that sorts first as text, so the mapping does not depend on row order)."""
+    det = _plain(data[rule.determinant], metadata[rule.determinant])
+    dep = _plain(data[rule.dependent], metadata[rule.dependent])
+    pairs = pd.DataFrame({"d": det, "v": dep}).astype(object)
+    pairs = pairs.where(pairs.notna(), None)
+    counts: dict[Any, dict[Any, int]] = {}
+    for d, v in zip(pairs["d"], pairs["v"], strict=True):
+        counts.setdefault(d, {})
+        counts[d][v] = counts[d].get(v, 0) + 1
+    out = []
+    for d in sorted(counts, key=lambda k: (k is None, str(k))):
+        best = sorted(counts[d].items(), key=lambda kv: (-kv[1], str(kv[0])))[0][0]
+        out.append((d, best))
+    return out
+
+
+def _plain(series: pd.Series, spec: ColumnSpec) -> list[Any]:
+    """Values as JSON scalars: whole floats of int columns as ints, dates as ISO text."""
+    col = comparable(series, spec)
+    out: list[Any] = []
+    for v, missing in zip(col.values, col.missing, strict=True):
+        if missing:
+            out.append(None)
+        elif spec.kind == "datetime":
+            out.append(pd.Timestamp(v * 1e9).isoformat())
+        elif spec.kind == "numerical":
+            out.append(int(v) if spec.dtype == "int" or float(v).is_integer() else float(v))
+        else:
+            out.append(v.item() if hasattr(v, "item") else v)
+    return out
+
+
+def modelled_metadata(metadata: Metadata) -> Metadata:
+    """The columns a model needs to learn: every column but the derived ones, without rules.
+
+    Derived columns are computed on sampling (:class:`Enforcer`), so a DP model spends no
+    budget on them.
+    """
+    derived = {r.derived for r in metadata.rules if r.derived}
+    if not derived:
+        return metadata
+    from tabsynth.metadata import Metadata
+
+    kept = {n: s for n, s in metadata.columns.items() if n not in derived}
+    return Metadata(kept, source=metadata.source, public=metadata.public)
+
+
+def public_description(metadata: Metadata) -> str | None:
+    """The rules, in words, for the ledger's list of public inputs."""
+    if not metadata.rules:
+        return None
+    return "rules (declared, enforced on sampling): " + "; ".join(r.label for r in metadata.rules)
+
+
+# ---------------------------------------------------------------------------------------------
+# at sampling time
+
+
+class Enforcer:
+    """Derives and redraws until every row of a drawn chunk satisfies the metadata's rules."""
+
+    def __init__(self, metadata: Metadata):
+        self.metadata = metadata
+        self.rules: tuple[Rule, ...] = tuple(metadata.rules)
+        self.derivations = derivation_order(self.rules)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.rules)
+
+    # -- derivation ------------------------------------------------------------------------
+    def derive(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with every derived column computed from its inputs, in metadata order."""
+        frame = frame.reset_index(drop=True)
+        for rule in self.derivations:
+            table = Table(frame, self.metadata)
+            target = rule.derived
+            assert target is not None
+            spec = self.metadata[target]
+            if isinstance(rule, Identity):
+                frame[target] = _rounded(identity_value(rule, table), spec)
+            elif isinstance(rule, Dependency):
+                frame[target] = _mapped(rule, table, self.metadata)
+        order = [n for n in self.metadata.names if n in frame.columns]
+        return frame[order]
+
+    def valid(self, frame: pd.DataFrame) -> np.ndarray:
+        """Rows of a derived frame that satisfy every rule, derived values within bounds."""
+        table = Table(frame, self.metadata)
+        ok = np.ones(table.n, dtype=bool)
+        for rule in self.rules:
+            ok &= satisfied(rule, table)
+        for rule in self.derivations:
+            target = rule.derived
+            spec = self.metadata[target]
+            col = table[target]
+            if spec.kind in ("numerical", "datetime"):
+                with np.errstate(invalid="ignore"):
+                    if spec.lower is not None:
+                        ok &= col.missing | (col.values >= constant(spec.lower, spec))
+                    if spec.upper is not None:
+                        ok &= col.missing | (col.values <= constant(spec.upper, spec))
+            if col.missing.any() and not spec.nullable:
+                ok &= ~col.missing
+        return ok
+
+    # -- the loop --------------------------------------------------------------------------
+    def enforce(self, frame: pd.DataFrame, redraw: Draw, rng: np.random.Generator) -> pd.DataFrame:
+        """``frame`` (rows ``0 .. len-1`` of a chunk) with every row made to satisfy the rules.
+
+        ``redraw(rows, rng)`` draws fresh rows for the chunk positions ``rows`` (with those
+        rows' sampling conditions, if any).
+        """
+        frame = self.derive(frame)
+        bad = ~self.valid(frame)
+        stalled = 0
+        for _ in range(MAX_ROUNDS):
+            if not bad.any():
+                return frame
+            rows = np.flatnonzero(bad)
+            fresh = self.derive(redraw(rows, rng))
+            fixed = self.valid(fresh)
+            fresh.index = rows
+            keep = fresh[fixed]
+            if len(keep):
+                frame = pd.concat([frame.drop(index=keep.index), keep]).sort_index()
+                bad[keep.index.to_numpy()] = False
+                stalled = 0
+            else:
+                stalled += 1
+                if stalled >= STALL_ROUNDS:
+                    break
+        if not bad.any():
+            return frame
+        raise RulesError(self._failure(frame, bad))
+
+    def _failure(self, frame: pd.DataFrame, bad: np.ndarray) -> str:
+        table = Table(frame.iloc[np.flatnonzero(bad)].reset_index(drop=True), self.metadata)
+        broken = [r.label for r in self.rules if not satisfied(r, table).all()]
+        if not broken:
+            broken = [f"{r.derived} within its declared bounds" for r in self.derivations]
+        return (
+            f"{int(bad.sum())} of {len(frame)} sampled rows still break "
+            f"{'; '.join(repr(b) for b in broken)} after repeated redraws: the model gives rows "
+            "that satisfy these rules too little probability. Check that the sampling "
+            "conditions do not contradict the rules and that the rules hold in the training "
+            "table (the report's rules section shows each rule's share), or fit with more "
+            "budget or training"
+        )
+
+
+def _rounded(values: np.ndarray, spec: ColumnSpec) -> pd.Series:
+    if spec.dtype == "int":
+        values = np.round(values)
+    elif spec.precision is not None:
+        values = np.round(values, spec.precision)
+    return pd.Series(values, dtype=float)
+
+
+def _mapped(rule: Dependency, table: Table, metadata: Metadata) -> pd.Series:
+    """The dependent's declared value for each row's determinant; missing where the
+    determinant is outside the mapping (the check then rejects the row)."""
+    det_spec, dep_spec = metadata[rule.determinant], metadata[rule.dependent]
+    mapping = {constant(k, det_spec): v for k, v in rule.mapping or ()}
+    col = table[rule.determinant]
+    keys = col.values.astype(object)
+    keys[col.missing] = None
+    values = [mapping.get(k) for k in keys]
+    if dep_spec.kind == "numerical":
+        return pd.Series([np.nan if v is None else float(v) for v in values], dtype=float)
+    if dep_spec.kind == "datetime":
+        return pd.Series(pd.to_datetime(values))
+    return pd.Series(values, dtype=object)
+
+
+def exchangeable(draw: Callable[[int, int, np.random.Generator], pd.DataFrame]) -> Draw:
+    """The redraw of a sampler whose rows are independent and identically distributed: fresh
+    rows for any positions are just that many new rows."""
+    return lambda rows, rng: draw(len(rows), 0, rng)
