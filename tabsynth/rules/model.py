@@ -289,9 +289,11 @@ class Dependency(Rule):
             return
         pairs = self.mapping.items() if isinstance(self.mapping, Mapping) else self.mapping
         where = f"rule {self.label!r}"
+        if not isinstance(pairs, (list, tuple, type({}.items()))):
+            raise MetadataError(f"{where}: the mapping is a list of pairs, not {pairs!r}")
         out: dict[Any, Any] = {}
         for pair in pairs:
-            if isinstance(pair, (str, bytes)) or len(pair) != 2:
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
                 raise MetadataError(
                     f"{where}: the mapping is a list of [determinant value, dependent value] "
                     f"pairs; got {pair!r}"
@@ -343,8 +345,11 @@ class Combinations(Rule):
             raise MetadataError(f"{where}: give exactly one of 'allowed' and 'forbidden'")
         part = "allowed" if self.allowed is not None else "forbidden"
         tuples = []
-        for combo in getattr(self, part):
-            if isinstance(combo, (str, bytes)) or len(combo) != len(cols):
+        combos = getattr(self, part)
+        if not isinstance(combos, (list, tuple)):
+            raise MetadataError(f"{where}: '{part}' is a list of combinations")
+        for combo in combos:
+            if not isinstance(combo, (list, tuple)) or len(combo) != len(cols):
                 raise MetadataError(
                     f"{where}: each {part} combination lists one value per column "
                     f"({len(cols)}); got {combo!r}"

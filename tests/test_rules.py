@@ -1,0 +1,214 @@
+"""Rules in the metadata: their JSON form, their validation, and the checker (one test per kind)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabsynth.errors import MetadataError
+from tabsynth.metadata import ColumnSpec, Metadata
+from tabsynth.rules import Combinations, Compare, Condition, Conditional, Dependency, Identity
+from tabsynth.rules.check import check, violations
+
+COLUMNS = {
+    "age": ColumnSpec("numerical", dtype="int", lower=0, upper=100),
+    "marital": ColumnSpec("categorical", categories=("single", "married")),
+    "relationship": ColumnSpec("categorical", categories=("Husband", "Wife", "Child")),
+    "sex": ColumnSpec("categorical", categories=("Male", "Female"), nullable=False),
+    "code": ColumnSpec("numerical", dtype="int", lower=1, upper=3),
+    "level": ColumnSpec("categorical", categories=("low", "mid", "high")),
+    "a": ColumnSpec("numerical", dtype="float", lower=0, upper=10),
+    "b": ColumnSpec("numerical", dtype="float", lower=0, upper=10),
+    "total": ColumnSpec("numerical", dtype="float", lower=0, upper=20),
+    "admitted": ColumnSpec("datetime", lower="2020-01-01", upper="2021-12-31", format="%Y-%m-%d"),
+    "discharged": ColumnSpec("datetime", lower="2020-01-01", upper="2021-12-31"),
+    "pid": ColumnSpec("id"),
+}
+
+ALL_KINDS = [
+    {"kind": "compare", "left": "discharged", "op": ">=", "right": "admitted"},
+    {"kind": "compare", "name": "school ages", "left": "age", "op": ">=", "value": 12},
+    {
+        "kind": "conditional",
+        "if": [{"column": "age", "op": "<", "value": 15}],
+        "then": [{"column": "marital", "op": "missing"}],
+    },
+    {
+        "kind": "conditional",
+        "if": [{"column": "relationship", "op": "==", "value": "Husband"}],
+        "then": [{"column": "sex", "op": "in", "value": ["Male"]}],
+    },
+    {"kind": "dependency", "determinant": "code", "dependent": "level"},
+    {
+        "kind": "dependency",
+        "determinant": "level",
+        "dependent": "code",
+        "mapping": [["low", 1], ["mid", 2], ["high", 3]],
+    },
+    {
+        "kind": "combinations",
+        "columns": ["relationship", "sex"],
+        "forbidden": [["Husband", "Female"]],
+    },
+    {"kind": "identity", "column": "total", "plus": ["a", "b"], "tolerance": 0.01},
+]
+
+
+def metadata(rules: list) -> Metadata:
+    return Metadata.from_dict(
+        {"columns": {n: s.to_dict() for n, s in COLUMNS.items()}, "rules": rules}
+    )
+
+
+def frame() -> pd.DataFrame:
+    """Six rows; row 5 breaks every rule, the others none (the dependency without mapping:
+    its code 1 says 'high' where rows 0 and 3 say 'low')."""
+    return pd.DataFrame(
+        {
+            "age": [40, 14, 30, 50, 20, 11],
+            "marital": ["married", None, "single", "married", None, "single"],
+            "relationship": ["Husband", "Child", "Wife", "Husband", None, "Husband"],
+            "sex": ["Male", "Female", "Female", "Male", "Female", "Female"],
+            "code": [1, 2, 3, 1, 2, 1],
+            "level": ["low", "mid", "high", "low", "mid", "high"],
+            "a": [1.0, 2.0, 3.0, np.nan, 5.0, 1.0],
+            "b": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+            "total": [2.0, 3.005, 4.0, 7.0, 6.0, 5.0],
+            "admitted": [
+                "2020-01-01",
+                "2020-02-01",
+                "2020-03-01",
+                None,
+                "2020-05-01",
+                "2020-06-09",
+            ],
+            "discharged": pd.to_datetime(
+                ["2020-01-03", "2020-02-01", "2020-03-05", "2020-04-01", None, "2020-06-08"]
+            ),
+            "pid": [f"p{i}" for i in range(6)],
+        }
+    )
+
+
+def test_every_kind_round_trips_through_json() -> None:
+    md = metadata(ALL_KINDS)
+    assert len(md.rules) == len(ALL_KINDS)
+    again = Metadata.from_json(md.to_json())
+    assert again == md
+    assert json.loads(again.to_json())["rules"][1]["name"] == "school ages"
+    assert md.schema_only().rules == md.rules
+
+
+def test_python_objects_equal_their_json() -> None:
+    rules = (
+        Compare("discharged", ">=", right="admitted"),
+        Conditional((Condition("age", "<", 15),), (Condition("marital", "missing"),)),
+        Dependency("level", "code", mapping=[("low", 1), ("mid", 2), ("high", 3)]),
+        Combinations(("relationship", "sex"), forbidden=[("Husband", "Female")]),
+        Identity("total", plus=("a", "b"), tolerance=0.01),
+    )
+    md = Metadata(COLUMNS, rules=rules)
+    chosen = [ALL_KINDS[i] for i in (0, 2, 5, 6, 7)]
+    assert md == metadata(chosen)
+
+
+def test_each_kind_is_checked_row_by_row() -> None:
+    md = metadata(ALL_KINDS)
+    shares = {r.rule.label: r.satisfied for r in check(frame(), md)}
+    # row 5 breaks every rule; missing operands make comparisons and identities not applicable
+    assert list(shares.values()) == [5] * len(ALL_KINDS)
+    broken = violations(frame(), md)
+    assert all(list(rows) == [5] for rows in broken.values())
+    assert len(broken) == len(ALL_KINDS)
+
+
+def test_conditional_then_part_is_strict_about_missing_values() -> None:
+    md = metadata([ALL_KINDS[3]])
+    data = frame()
+    data.loc[0, "sex"] = None
+    (result,) = check(data, md)
+    assert result.satisfied == 4  # row 0, a husband whose sex is missing, breaks it too
+
+
+def test_checker_reads_values_written_as_text() -> None:
+    """A CSV read as text (codes as '1', dates as strings) is checked like typed values."""
+    md = metadata([ALL_KINDS[0], ALL_KINDS[5]])
+    text = frame().astype(str).replace({"None": None, "nan": None, "NaT": None})
+    assert [r.satisfied for r in check(text, md)] == [5, 5]
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"kind": "compare", "left": "nope", "op": ">", "value": 1}, "does not declare"),
+        ({"kind": "compare", "left": "sex", "op": ">", "value": "Male"}, "orders values"),
+        ({"kind": "compare", "left": "age", "op": "=>", "value": 1}, "unknown operator"),
+        ({"kind": "compare", "left": "age", "op": ">", "right": "admitted"}, "two numerical"),
+        ({"kind": "compare", "left": "age", "op": ">"}, "exactly one of"),
+        ({"kind": "compare", "left": "pid", "op": "==", "value": "x"}, "generated fresh"),
+        (
+            {"kind": "conditional", "if": [{"column": "age", "op": "<", "value": 9}], "then": []},
+            "at least one",
+        ),
+        (
+            {
+                "kind": "conditional",
+                "if": [{"column": "relationship", "op": "==", "value": "Son"}],
+                "then": [{"column": "sex", "op": "==", "value": "Male"}],
+            },
+            "not a declared category",
+        ),
+        (
+            {
+                "kind": "conditional",
+                "if": [{"column": "age", "op": "<", "value": 9}],
+                "then": [{"column": "sex", "op": "missing"}],
+            },
+            "nullable: false",
+        ),
+        (
+            {"kind": "dependency", "determinant": "level", "dependent": "code", "mapping": [1]},
+            "pairs",
+        ),
+        (
+            {
+                "kind": "dependency",
+                "determinant": "level",
+                "dependent": "code",
+                "mapping": [["low", 1], ["low", 2]],
+            },
+            "two values",
+        ),
+        ({"kind": "combinations", "columns": ["age", "sex"], "allowed": [[1, "Male"]]}, "take"),
+        ({"kind": "combinations", "columns": ["relationship", "sex"]}, "exactly one of"),
+        ({"kind": "identity", "column": "total", "plus": ["a", "sex"]}, "identities add"),
+        ({"kind": "identity", "column": "total", "plus": "a"}, "list of column names"),
+        ({"kind": "identity", "column": "total", "plus": ["a"], "bogus": 1}, "unknown keys"),
+        ({"kind": "sum", "column": "total"}, "'kind' is one of"),
+    ],
+)
+def test_bad_rules_are_refused_with_the_rule_and_the_fix(rule, message) -> None:
+    with pytest.raises(MetadataError, match=message):
+        metadata([rule])
+
+
+def test_two_rules_deriving_one_column_or_a_cycle_are_refused() -> None:
+    twice = [ALL_KINDS[5], {"kind": "dependency", "determinant": "age", "dependent": "code",
+                            "mapping": [[1, 1]]}]  # fmt: skip
+    with pytest.raises(MetadataError, match="already derives"):
+        metadata(twice)
+    cycle = [
+        {"kind": "identity", "column": "total", "plus": ["a", "b"]},
+        {"kind": "identity", "column": "a", "plus": ["total"], "minus": ["b"]},
+    ]
+    with pytest.raises(MetadataError, match="cycle"):
+        metadata(cycle)
+
+
+def test_rules_must_be_a_list() -> None:
+    raw = {"columns": {"age": COLUMNS["age"].to_dict()}, "rules": {"kind": "compare"}}
+    with pytest.raises(MetadataError, match="'rules' must be a list"):
+        Metadata.from_dict(raw)
