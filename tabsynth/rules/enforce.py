@@ -11,9 +11,10 @@ Two mechanisms, both exact:
   combination, a derived value outside its declared bounds, a determinant outside a declared
   mapping) are drawn again by the model, with the same sampling conditions for that row, until
   every row satisfies every rule. Kept rows are therefore draws from the model's distribution
-  *conditioned on the rules*. After :data:`MAX_ROUNDS` rounds, or :data:`STALL_ROUNDS` rounds
-  in a row that fix nothing, sampling stops with a :class:`~tabsynth.errors.RulesError` that
-  names the rules still broken.
+  *conditioned on the rules* (a row's first valid redraw is an exact draw from it). After
+  :data:`MAX_ROUNDS` rounds, or :data:`STALL_ROUNDS` rounds in a row that fix nothing
+  (:data:`MAX_COPIES` tries per broken row each), sampling stops with a
+  :class:`~tabsynth.errors.RulesError` that names the rules still broken.
 
 Rules are public (declared, never read from the rows), and all of this is post-processing of
 the fitted model: it spends no privacy budget. The one exception is a dependency declared
@@ -41,7 +42,13 @@ if TYPE_CHECKING:
 MAX_ROUNDS = 100
 #: Consecutive rounds that fix no row before sampling gives up (conditions that contradict a
 #: rule can never be met, however often the rows are redrawn).
-STALL_ROUNDS = 5
+STALL_ROUNDS = 10
+#: Most copies of one broken row asked in one round.
+MAX_COPIES = 100
+#: Most rows asked in one round, in multiples of the chunk's size (bounds memory).
+MAX_DRAWN = 4
+#: Floor of the acceptance estimate that sets the number of copies.
+MIN_RATE = 1e-3
 
 Draw = Callable[[np.ndarray, np.random.Generator], pd.DataFrame]
 
@@ -187,27 +194,39 @@ class Enforcer:
         """``frame`` (rows ``0 .. len-1`` of a chunk) with every row made to satisfy the rules.
 
         ``redraw(rows, rng)`` draws fresh rows for the chunk positions ``rows`` (with those
-        rows' sampling conditions, if any).
+        rows' sampling conditions, if any; a position may be asked several times). Each round
+        asks every broken row about ``1.5 / acceptance`` times (at most :data:`MAX_COPIES`,
+        and :data:`MAX_DRAWN` chunks' worth in all) and keeps its first valid copy, so a
+        rule that holds in a share ``p`` of the model's rows costs about ``1 / p`` draws, not
+        ``1 / p`` rounds.
         """
         frame = self.derive(frame)
-        bad = ~self.valid(frame)
+        ok = self.valid(frame)
+        bad = ~ok
+        rate = max(float(ok.mean()) if len(ok) else 1.0, MIN_RATE)
         stalled = 0
         for _ in range(MAX_ROUNDS):
             if not bad.any():
                 return frame
             rows = np.flatnonzero(bad)
-            fresh = self.derive(redraw(rows, rng))
+            copies = int(min(MAX_COPIES, np.ceil(1.5 / rate)))
+            copies = max(1, min(copies, (MAX_DRAWN * len(frame)) // len(rows)))
+            asked = np.repeat(rows, copies)
+            fresh = self.derive(redraw(asked, rng))
             fixed = self.valid(fresh)
-            fresh.index = rows
-            keep = fresh[fixed]
-            if len(keep):
-                frame = pd.concat([frame.drop(index=keep.index), keep]).sort_index()
-                bad[keep.index.to_numpy()] = False
-                stalled = 0
-            else:
+            rate = max(float(fixed.mean()), MIN_RATE)
+            good = np.flatnonzero(fixed)
+            if good.size == 0:
                 stalled += 1
                 if stalled >= STALL_ROUNDS:
                     break
+                continue
+            stalled = 0
+            positions, first = np.unique(asked[good], return_index=True)
+            keep = fresh.iloc[good[first]]
+            keep.index = positions
+            frame = pd.concat([frame.drop(index=positions), keep]).sort_index()
+            bad[positions] = False
         if not bad.any():
             return frame
         raise RulesError(self._failure(frame, bad))
