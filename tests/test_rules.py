@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 
 from tabsynth.errors import MetadataError
+from tabsynth.evaluation import Report, evaluate
 from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.rules import Combinations, Compare, Condition, Conditional, Dependency, Identity
 from tabsynth.rules.check import check, violations
+from tabsynth.rules.report import rules_html, rules_section
 
 COLUMNS = {
     "age": ColumnSpec("numerical", dtype="int", lower=0, upper=100),
@@ -212,3 +214,37 @@ def test_rules_must_be_a_list() -> None:
     raw = {"columns": {"age": COLUMNS["age"].to_dict()}, "rules": {"kind": "compare"}}
     with pytest.raises(MetadataError, match="'rules' must be a list"):
         Metadata.from_dict(raw)
+
+
+def test_report_section_shares_and_synthetic_examples_only() -> None:
+    md = metadata(ALL_KINDS)
+    real = frame().iloc[:5]  # every rule holds
+    synthetic = frame()  # row 5 breaks every rule
+    section = rules_section(real, synthetic, md)
+    assert section["all_hold"] is False and section["min_share_synthetic"] == 5 / 6
+    for entry in section["rules"]:
+        assert entry["share_real"] == 1.0 and entry["broken_synthetic"] == 1
+        (example,) = entry["examples"]
+        assert set(example) == set(entry["columns"])  # the rule's columns of row 5 only
+    assert section["rules"][-1]["examples"][0] != {}
+    page = rules_html({"rules": section})
+    assert "83.33 %" in page and "100.00 %" in page
+
+
+def test_evaluate_reports_the_rules_in_json_and_html(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"a": rng.uniform(0, 5, 300).round(2), "b": rng.uniform(0, 5, 300)})
+    real["total"] = real["a"] + real["b"]
+    synthetic = real.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    synthetic.loc[:9, "total"] += 1.0
+    md = Metadata(
+        {n: ColumnSpec("numerical", dtype="float") for n in real.columns},
+        rules=(Identity("total", plus=("a", "b"), name="total is the sum"),),
+    )
+    report = evaluate(real, synthetic, metadata=md, progress=False)
+    data = report.to_dict()
+    (entry,) = data["rules"]["rules"]
+    assert entry["rule"] == "total is the sum" and entry["broken_synthetic"] == 10
+    assert data["summary"]["rules_min_share"] == pytest.approx(290 / 300)
+    assert "total is the sum" in report.to_html()
+    assert Report.from_json(report.to_json()).to_dict()["rules"] == data["rules"]
