@@ -8,12 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tabsynth.cli import main
 from tabsynth.errors import MetadataError
 from tabsynth.evaluation import Report, evaluate
 from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.rules import Combinations, Compare, Condition, Conditional, Dependency, Identity
 from tabsynth.rules.check import check, violations
 from tabsynth.rules.report import rules_html, rules_section
+from tabsynth.rules.suggest import suggest_rules
 
 COLUMNS = {
     "age": ColumnSpec("numerical", dtype="int", lower=0, upper=100),
@@ -248,3 +250,48 @@ def test_evaluate_reports_the_rules_in_json_and_html(tmp_path) -> None:
     assert data["summary"]["rules_min_share"] == pytest.approx(290 / 300)
     assert "total is the sum" in report.to_html()
     assert Report.from_json(report.to_json()).to_dict()["rules"] == data["rules"]
+
+
+def suggest_frame(rows: int = 400) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    code = rng.integers(1, 4, rows)
+    start = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 100, rows), "D")
+    kind = rng.choice(["child", "adult"], rows)
+    return pd.DataFrame(
+        {
+            "code": code,
+            "level": np.array(["low", "mid", "high"])[code - 1],
+            "start": start,
+            "end": start + pd.to_timedelta(rng.integers(1, 30, rows), "D"),
+            "kind": kind,
+            "job": np.where(kind == "child", None, rng.choice(["a", "b"], rows)),
+            "noise": rng.normal(size=rows),
+        }
+    )
+
+
+def test_suggest_rules_finds_what_holds_and_only_that() -> None:
+    data = suggest_frame()
+    md = Metadata.detect(data)
+    found = {r.describe(): r for r in suggest_rules(data, md)}
+    assert "end > start" in found
+    assert "level is determined by code" in found
+    assert dict(found["level is determined by code"].mapping) == {1: "low", 2: "mid", 3: "high"}
+    assert "code is determined by level" not in found  # one-to-one: one direction
+    assert "if kind == 'child' then job is missing" in found
+    # every suggestion holds in every row
+    assert all(r.satisfied == len(data) for r in check(data, md, list(found.values())))
+    # nothing involving the unrelated noise column
+    assert not any("noise" in r.columns for r in found.values())
+
+
+def test_suggest_rules_cli_writes_a_draft_marked_as_read_from_the_rows(tmp_path, capsys) -> None:
+    path, out = tmp_path / "t.csv", tmp_path / "draft.json"
+    suggest_frame().to_csv(path, index=False)
+    assert main(["metadata", "suggest-rules", str(path), "-o", str(out)]) == 0
+    written = json.loads(out.read_text())
+    assert written["draft"] is True and "private rows" in written["warning"]
+    assert {"kind": "compare", "left": "end", "op": ">", "right": "start"} in written["rules"]
+    assert "private rows" in capsys.readouterr().err
+    with pytest.raises(MetadataError, match=r"needs a .columns. object"):
+        Metadata.load(out)  # a draft is not metadata: it cannot be passed to a fit as is

@@ -183,7 +183,7 @@ class Rule:
         out: dict[str, Any] = {"kind": self.kind}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name == "name" and value is None:
+            if value is None:  # optional parts left out (name, right/value, mapping)
                 continue
             out[f.name] = _to_json(value)
         return out
