@@ -234,10 +234,13 @@ def test_redrawn_rows_are_draws_from_the_model_given_the_rules() -> None:
     uniform on 5..9. 20 000 rows: each share's standard error is 0.003; 5 sigma allowed."""
     rng = np.random.default_rng(1)
     enforcer = Enforcer(Metadata(X_ONLY, rules=(Compare("x", ">=", value=5),)))
-    out = enforcer.enforce(model_of_x(np.arange(20_000), rng), model_of_x, rng)
-    shares = out["x"].value_counts(normalize=True).sort_index()
-    assert list(shares.index) == [5, 6, 7, 8, 9]
-    assert np.abs(shares.to_numpy() - 0.2).max() < 5 * 0.003
+    by_rows = enforcer.enforce(model_of_x(np.arange(20_000), rng), model_of_x, rng)
+    iid = enforcer.enforce_iid(lambda k, r: model_of_x(np.arange(k), r), 20_000, rng)
+    for out in (by_rows, iid):
+        assert len(out) == 20_000
+        shares = out["x"].value_counts(normalize=True).sort_index()
+        assert list(shares.index) == [5, 6, 7, 8, 9]
+        assert np.abs(shares.to_numpy() - 0.2).max() < 5 * 0.003
 
 
 @pytest.mark.parametrize("extra", ["missing value", "breaks a rule", "new category"])

@@ -119,6 +119,38 @@ def one_run(name: str, synth: str, train: Any, md: Metadata) -> dict[str, Any]:
     }
 
 
+def summarise(path: Path) -> str:
+    """A markdown table of ``results.jsonl``: one line per dataset and synthesizer (means over
+    repeats)."""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["dataset"], row["synthesizer"]), []).append(row)
+
+    def mean(runs: list[dict[str, Any]], part: str, key: str) -> float:
+        return sum(r[part][key] for r in runs) / len(runs)
+
+    lines = [
+        "| dataset | synthesizer | rows | rules | fits | min rule share without / with rules "
+        "| k-marginal without / with | 2-way acc. without / with | sample s without / with "
+        "| ratio | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (dataset, synth), runs in groups.items():
+        ratio = mean(runs, "with", "sample_s") / mean(runs, "without", "sample_s")
+        lines.append(
+            f"| {dataset} | {synth} | {runs[0]['rows']} | {runs[0]['rules']} | {len(runs)} "
+            f"| {min(r['without']['min_rule_share'] for r in runs):.4f} / "
+            f"{min(r['with']['min_rule_share'] for r in runs):.4f} "
+            f"| {mean(runs, 'without', 'k_marginal'):.1f} / {mean(runs, 'with', 'k_marginal'):.1f} "
+            f"| {mean(runs, 'without', 'two_way_accuracy'):.4f} / "
+            f"{mean(runs, 'with', 'two_way_accuracy'):.4f} "
+            f"| {mean(runs, 'without', 'sample_s'):.2f} / {mean(runs, 'with', 'sample_s'):.2f} "
+            f"| {ratio:.2f} | {runs[0]['load_average'][0]:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default="../shared/datasets", type=Path)
@@ -127,7 +159,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=None)
     parser.add_argument("--out", default="benchmarks/rules/results.jsonl", type=Path)
     parser.add_argument("--repeats", type=int, default=1, help="fits per configuration")
+    parser.add_argument("--summarise", action="store_true", help="print --out as markdown")
     args = parser.parse_args()
+    if args.summarise:
+        print(summarise(args.out))
+        return
     for name in args.datasets.split(","):
         data = load(name, args.data_dir, rows=args.rows)
         train, md = data.train, data.metadata

@@ -49,8 +49,11 @@ MAX_COPIES = 100
 MAX_DRAWN = 4
 #: Floor of the acceptance estimate that sets the number of copies.
 MIN_RATE = 1e-3
+#: Rows drawn per row needed, over the acceptance estimate (i.i.d. samplers).
+IID_MARGIN = 1.05
 
 Draw = Callable[[np.ndarray, np.random.Generator], pd.DataFrame]
+IidDraw = Callable[[int, np.random.Generator], pd.DataFrame]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,6 +151,8 @@ class Enforcer:
         self.metadata = metadata
         self.rules: tuple[Rule, ...] = tuple(metadata.rules)
         self.derivations = derivation_order(self.rules)
+        #: Share of drawn rows that met the rules, carried from one chunk to the next.
+        self.rate = 0.9
 
     @property
     def active(self) -> bool:
@@ -231,6 +236,39 @@ class Enforcer:
             return frame
         raise RulesError(self._failure(frame, bad))
 
+    def enforce_iid(self, draw: IidDraw, size: int, rng: np.random.Generator) -> pd.DataFrame:
+        """``size`` rows satisfying the rules from a sampler of independent, identically
+        distributed rows (``draw(k, rng)``: ``k`` fresh rows).
+
+        Each round draws the rows still needed divided by the acceptance seen so far (plus a
+        margin) and keeps the valid ones in order: the first ``size`` valid rows of an i.i.d.
+        stream are an exact sample of the model conditioned on the rules, and one model call
+        usually suffices (models pay a fixed cost per call, whatever the number of rows).
+        """
+        parts: list[pd.DataFrame] = []
+        need, stalled = size, 0
+        last = None
+        for _ in range(MAX_ROUNDS):
+            if need == 0:
+                break
+            asked = int(min(np.ceil(need * IID_MARGIN / self.rate) + 16, MAX_DRAWN * size + 16))
+            fresh = self.derive(draw(asked, rng))
+            ok = self.valid(fresh)
+            self.rate = max(float(ok.mean()), MIN_RATE)
+            if not ok.any():
+                last, stalled = fresh, stalled + 1
+                if stalled >= STALL_ROUNDS:
+                    break
+                continue
+            stalled = 0
+            kept = fresh[ok].iloc[:need]
+            parts.append(kept)
+            need -= len(kept)
+        if need == 0:
+            return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        assert last is not None
+        raise RulesError(self._failure(last, np.ones(len(last), dtype=bool)))
+
     def _failure(self, frame: pd.DataFrame, bad: np.ndarray) -> str:
         table = Table(frame.iloc[np.flatnonzero(bad)].reset_index(drop=True), self.metadata)
         broken = [r.label for r in self.rules if not satisfied(r, table).all()]
@@ -268,9 +306,3 @@ def _mapped(rule: Dependency, table: Table, metadata: Metadata) -> pd.Series:
     if dep_spec.kind == "datetime":
         return pd.Series(pd.to_datetime(values))
     return pd.Series(values, dtype=object)
-
-
-def exchangeable(draw: Callable[[int, int, np.random.Generator], pd.DataFrame]) -> Draw:
-    """The redraw of a sampler whose rows are independent and identically distributed: fresh
-    rows for any positions are just that many new rows."""
-    return lambda rows, rng: draw(len(rows), 0, rng)

@@ -149,8 +149,9 @@ class Synthesizer(ABC):
         With rules in the metadata, each chunk goes through
         :class:`tabsynth.rules.enforce.Enforcer`: derived columns are computed and rows that
         break a rule are drawn again by ``redraw(rows, rng)`` (fresh rows for the absolute
-        positions ``rows``; by default, new rows from ``draw``, for models whose rows are
-        exchangeable).
+        positions ``rows``, for samplers whose rows differ, e.g. by their conditions). Without
+        ``redraw`` the rows are taken as independent and identically distributed: valid rows
+        are kept from draws of ``draw`` sized by the acceptance seen so far.
 
         Up to :data:`tabsynth.limits.SAMPLE_CHUNK_ROWS` rows: one call with ``rng`` itself,
         exactly the rows an unchunked sampler gave. More: one call per chunk, chunk ``i``
@@ -161,11 +162,13 @@ class Synthesizer(ABC):
         """
         enforcer = rules_enforce.Enforcer(self.metadata_)
         if enforcer.active:
-            plain, again = draw, redraw or rules_enforce.exchangeable(draw)
+            plain = draw
 
             def draw(size: int, start: int, child: np.random.Generator) -> pd.DataFrame:
+                if redraw is None:
+                    return enforcer.enforce_iid(lambda k, r: plain(k, start, r), size, child)
                 return enforcer.enforce(
-                    plain(size, start, child), lambda rows, r: again(rows + start, r), child
+                    plain(size, start, child), lambda rows, r: redraw(rows + start, r), child
                 )
 
         chunk = limits.SAMPLE_CHUNK_ROWS

@@ -301,7 +301,8 @@ class AutoregressiveSynthesizer(DPSynthesizer):
                 frame[name] = frame[name].astype(object).where(~keep, column.astype(object))
             return frame
 
-        return self._sample_in_chunks(n, rng, draw, redraw=draw_rows)
+        # rows differ only when conditions differ row by row
+        return self._sample_in_chunks(n, rng, draw, redraw=draw_rows if partial else None)
 
     def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return sample_codes(self.net_, n, rng, self._sampling_order())
