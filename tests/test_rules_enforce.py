@@ -175,6 +175,13 @@ def test_conditional_sampling_keeps_working_under_rules(fitted) -> None:
     assert all_satisfied(out, metadata(), RULES).all()
 
 
+def test_conditions_on_a_derived_column_are_kept(fitted) -> None:
+    """Conditioning on the dependent of a dependency keeps the given value: rows whose drawn
+    determinant disagrees are redrawn, never overwritten."""
+    out = fitted["autoregressive"].sample(200, seed=4, conditions={"level": "mid"})
+    assert (out["level"] == "mid").all() and (out["code"] == 2).all()
+
+
 def test_conditions_that_contradict_a_rule_fail_with_the_rule_named(fitted) -> None:
     synth = fitted["autoregressive"]
     with pytest.raises(RulesError, match="Husband"):

@@ -54,6 +54,9 @@ IID_MARGIN = 1.05
 
 Draw = Callable[[np.ndarray, np.random.Generator], pd.DataFrame]
 IidDraw = Callable[[int, np.random.Generator], pd.DataFrame]
+#: Key of ``DataFrame.attrs`` where a sampler lists the cells its conditions gave (column ->
+#: boolean rows), so that derivation does not overwrite them.
+GIVEN = "tabsynth_given"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,17 +163,29 @@ class Enforcer:
 
     # -- derivation ------------------------------------------------------------------------
     def derive(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """``frame`` with every derived column computed from its inputs, in metadata order."""
+        """``frame`` with every derived column computed from its inputs, in metadata order.
+
+        Cells that a sampling condition gave (``frame.attrs[GIVEN]``: column -> rows) keep
+        their value; where it disagrees with the derivation, :meth:`valid` rejects the row and
+        it is drawn again with the same condition.
+        """
+        given = frame.attrs.get(GIVEN, {})
         frame = frame.reset_index(drop=True)
+        frame.attrs.pop(GIVEN, None)  # pandas compares attrs when concatenating frames
         for rule in self.derivations:
             table = Table(frame, self.metadata)
             target = rule.derived
             assert target is not None
             spec = self.metadata[target]
             if isinstance(rule, Identity):
-                frame[target] = _rounded(identity_value(rule, table), spec)
-            elif isinstance(rule, Dependency):
-                frame[target] = _mapped(rule, table, self.metadata)
+                value = _rounded(identity_value(rule, table), spec)
+            else:
+                assert isinstance(rule, Dependency)
+                value = _mapped(rule, table, self.metadata)
+            if target in given and target in frame.columns:
+                keep = np.asarray(given[target], dtype=bool)
+                value = frame[target].astype(object).where(keep, value.astype(object))
+            frame[target] = value
         order = [n for n in self.metadata.names if n in frame.columns]
         return frame[order]
 

@@ -20,6 +20,7 @@ from tabsynth.domain import DomainEncoder
 from tabsynth.errors import DataError, ModelFileError, ParameterError
 from tabsynth.metadata import GENERATED_KINDS, Metadata, OutOfBounds
 from tabsynth.privacy import NoiseSource, PrivacyLedger
+from tabsynth.rules.enforce import GIVEN
 from tabsynth.synthesizers.autoregressive.encoding import fine_encoder
 from tabsynth.synthesizers.autoregressive.model import AutoregressiveNet
 from tabsynth.synthesizers.autoregressive.sampling import FREE, sample_codes
@@ -299,6 +300,7 @@ class AutoregressiveSynthesizer(DPSynthesizer):
             for name, column in values.items():
                 keep = column.notna().to_numpy()
                 frame[name] = frame[name].astype(object).where(~keep, column.astype(object))
+            frame.attrs[GIVEN] = {name: col.notna().to_numpy() for name, col in values.items()}
             return frame
 
         # rows differ only when conditions differ row by row
