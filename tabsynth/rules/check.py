@@ -138,7 +138,20 @@ def _compare(op: str, a: np.ndarray, b: Any) -> np.ndarray:
         return a != b
 
 
+def _equal_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elementwise ``a == b`` of two object arrays."""
+    same = a == b
+    if isinstance(same, np.ndarray) and same.shape == a.shape:
+        return same.astype(bool)
+    return np.fromiter((x == y for x, y in zip(a, b, strict=True)), bool, len(a))
+
+
 def _equal_objects(values: np.ndarray, value: Any) -> np.ndarray:
+    """Elementwise ``values == value`` over an object array (numpy compares object by object;
+    a missing cell, ``None``, equals no constant)."""
+    same = values == value
+    if isinstance(same, np.ndarray) and same.shape == values.shape:
+        return same.astype(bool)
     return np.fromiter((v == value and v is not None for v in values), bool, len(values))
 
 
@@ -215,9 +228,12 @@ def _satisfied_dependency(rule: Dependency, table: Table) -> np.ndarray:
     if rule.mapping is not None:
         spec = table.spec(rule.dependent)
         mapping = {k: constant(v, spec) for k, v in rule.mapping}
-        return np.fromiter(
-            (d in mapping and mapping[d] == v for d, v in zip(det, dep, strict=True)), bool, table.n
-        )
+        keys = pd.Series(det, dtype=object)
+        known = keys.isin(list(mapping)).to_numpy()
+        expected = keys.map(mapping).to_numpy(dtype=object)
+        absent = pd.isna(expected)  # a mapping to None: the dependent must be missing
+        same = np.where(absent, table[rule.dependent].missing, _equal_arrays(expected, dep))
+        return known & same
     if table.n == 0:
         return np.ones(0, dtype=bool)
     det_codes = pd.factorize(pd.Series(det), use_na_sentinel=False)[0]

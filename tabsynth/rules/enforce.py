@@ -315,9 +315,9 @@ def _mapped(rule: Dependency, table: Table, metadata: Metadata) -> pd.Series:
     col = table[rule.determinant]
     keys = col.values.astype(object)
     keys[col.missing] = None
-    values = [mapping.get(k) for k in keys]
+    values = pd.Series(keys, dtype=object).map(mapping)  # NaN where a key is not mapped
     if dep_spec.kind == "numerical":
-        return pd.Series([np.nan if v is None else float(v) for v in values], dtype=float)
+        return pd.to_numeric(values, errors="coerce").astype(float)
     if dep_spec.kind == "datetime":
         return pd.Series(pd.to_datetime(values))
-    return pd.Series(values, dtype=object)
+    return values.astype(object).where(values.notna(), None)
