@@ -340,6 +340,20 @@ def _metadata_from_schema(args: argparse.Namespace) -> None:
     )
 
 
+def _metadata_suggest_rules(args: argparse.Namespace) -> None:
+    import json
+
+    from tabsynth.io import atomic_write_text, is_csv, read_table
+    from tabsynth.metadata import Metadata
+    from tabsynth.rules.suggest import WARNING, draft
+
+    data = read_table(args.data, as_text=args.metadata is not None and is_csv(args.data))
+    md = Metadata.load(args.metadata) if args.metadata else Metadata.detect(data)
+    found = draft(data, md)
+    atomic_write_text(args.out, json.dumps(found, indent=2) + "\n")
+    _status(f"wrote {len(found['rules'])} candidate rules to {args.out}. {WARNING}")
+
+
 def _privacy(args: argparse.Namespace) -> None:
     from tabsynth.synthesizers import load
 
@@ -516,6 +530,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("data", help="Parquet file")
     d.add_argument("--out", "-o", required=True, help="metadata JSON to write")
     d.set_defaults(func=_metadata_from_schema)
+    r = msub.add_parser(
+        "suggest-rules",
+        help="list candidate rules that hold in a table: a draft to review (reads the rows)",
+    )
+    r.add_argument("data", help="table to inspect")
+    r.add_argument("--metadata", "-m", help="metadata JSON (detected from the table if omitted)")
+    r.add_argument("--out", "-o", required=True, help="draft JSON to write (not a metadata file)")
+    r.set_defaults(func=_metadata_suggest_rules)
 
     p = sub.add_parser("privacy", help="explain what a DP model spent, and where")
     p.add_argument("model", help="model file")

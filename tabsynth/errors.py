@@ -51,3 +51,9 @@ class BudgetError(PrivacyError, ValueError):
 
 class DependencyError(TabsynthError, ImportError):
     """An optional dependency needed by the requested feature is not installed."""
+
+
+class RulesError(TabsynthError, RuntimeError):
+    """Sampling could not meet the metadata's rules within its bounded number of redraws
+    (the model gives rows that satisfy them too little probability, or the sampling
+    conditions contradict them)."""

@@ -201,6 +201,8 @@ class Metadata:
     columns: Mapping[str, ColumnSpec]
     source: Literal["user", "data"] = "user"
     public: bool = False
+    #: Domain rules every row obeys (:mod:`tabsynth.rules`): public, enforced on sampling.
+    rules: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.columns:
@@ -213,6 +215,10 @@ class Metadata:
                 "(source 'user') to declare it public"
             )
         object.__setattr__(self, "columns", dict(self.columns))
+        if self.rules:
+            from tabsynth.rules.model import validate_rules
+
+            object.__setattr__(self, "rules", validate_rules(self.rules, self.columns))
 
     # -- access -----------------------------------------------------------------------------
     def __getitem__(self, name: str) -> ColumnSpec:
@@ -245,7 +251,7 @@ class Metadata:
     def schema_only(self) -> Metadata:
         """Names and kinds only: every data-derived domain removed (see module docstring)."""
         cols = {name: spec.without_domain() for name, spec in self.columns.items()}
-        return Metadata(cols, source="user", public=False)
+        return Metadata(cols, source="user", public=False, rules=self.rules)
 
     def with_columns(self, **specs: ColumnSpec) -> Metadata:
         """A copy with some column specs replaced (order kept, new ones appended)."""
@@ -322,12 +328,17 @@ class Metadata:
 
     # -- serialisation ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "schema_version": SCHEMA_VERSION,
             "source": self.source,
             "public": self.public,
             "columns": {name: spec.to_dict() for name, spec in self.columns.items()},
         }
+        if self.rules:
+            from tabsynth.rules.model import rules_to_json
+
+            out["rules"] = rules_to_json(self.rules)
+        return out
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Metadata:
@@ -342,7 +353,7 @@ class Metadata:
         if not isinstance(cols, Mapping):
             raise MetadataError("metadata needs a 'columns' object mapping names to columns")
         # "notes": free text for people (a draft's checklist, see tabsynth.metadata_tools)
-        unknown = set(raw) - {"schema_version", "source", "public", "columns", "notes"}
+        unknown = set(raw) - {"schema_version", "source", "public", "columns", "notes", "rules"}
         if unknown:
             raise MetadataError(f"unknown top-level metadata keys: {sorted(unknown)}")
         public = raw.get("public", False)
@@ -352,7 +363,10 @@ class Metadata:
                 "public only when declared so explicitly"
             )
         specs = {str(name): ColumnSpec.from_dict(str(name), spec) for name, spec in cols.items()}
-        return cls(specs, source=raw.get("source", "user"), public=public)
+        from tabsynth.rules.model import rules_from_json
+
+        rules = rules_from_json(raw.get("rules"))
+        return cls(specs, source=raw.get("source", "user"), public=public, rules=rules)
 
     def to_json(self, indent: int = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)

@@ -41,6 +41,7 @@ from tabsynth.evaluation import fidelity, subgroups, utility
 from tabsynth.evaluation.fidelity import Discretizer, EncodedTable
 from tabsynth.evaluation.report import Report
 from tabsynth.metadata import GENERATED_KINDS, Metadata, check_frame
+from tabsynth.rules.report import rules_section
 
 #: Rows per table used at most; larger tables are subsampled with ``seed``.
 MAX_ROWS = 100_000
@@ -195,6 +196,7 @@ def evaluate(
         "utility": utility_section,
         "subgroups": subgroup_section,
         "privacy": privacy_section,
+        "rules": rules_section(real, synthetic, metadata),
         "notes": notes,
     }
     steps.close(total=time.perf_counter() - started)

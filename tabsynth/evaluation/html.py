@@ -24,6 +24,7 @@ from tabsynth.evaluation.verdict import (
     UTILITY_GAP,
     measure_name,
 )
+from tabsynth.rules.report import rules_html
 
 DCR_CAVEAT = (
     "Distance-based numbers (DCR, NNDR) are diagnostics, not privacy evidence: tables that "
@@ -73,11 +74,13 @@ def render_html(data: Mapping[str, Any]) -> str:
             _header(data),
             "<nav><a href='#verdict'>Verdict</a><a href='#fidelity'>Fidelity</a>"
             "<a href='#subgroups'>Subgroups</a><a href='#utility'>Utility</a>"
-            "<a href='#privacy'>Privacy</a><a href='#methods'>Methods</a></nav>",
+            "<a href='#rules'>Rules</a><a href='#privacy'>Privacy</a>"
+            "<a href='#methods'>Methods</a></nav>",
             _section("verdict", "Verdict", _verdict_table(data)),
             _fidelity_html(data),
             _subgroups_html(data),
             _utility_html(data),
+            _section("rules", "Rules", rules_html(data)),
             _privacy_html(data),
             _methods_html(data),
         ]

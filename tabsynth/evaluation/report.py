@@ -48,6 +48,8 @@ JSON schema (``schema_version`` 1). Top level::
                           (an intersection's "column" is "a × b", its groups "x × y")
                           "flagged": [{"column", "group", "reasons", "gap", "severe"}],
                           "settings"}
+    rules       null, or the rules section of tabsynth.rules.report (share of rows meeting
+                each declared rule, real vs synthetic; synthetic examples only)
     privacy     the dict of ``tabsynth.evaluation.privacy.assess_privacy`` ("mia_advantage",
                 "privacy_risk", "risk_thresholds", "attacks", "exact_copy_rate",
                 "diagnostics", "notes"); a report built without it shows "not run";
@@ -69,6 +71,7 @@ JSON schema (``schema_version`` 1). Top level::
     detection_auc,                             0.5 = indistinguishable
     target, tstr_auc, trtr_auc, tstr_r2, trtr_r2,
     subgroups_flagged,
+    rules_min_share,                           lowest share of synthetic rows meeting a rule
     mia_advantage, privacy_risk, exact_copy_rate,
     dp, epsilon, delta,
     overall                                    "green" | "amber" | "red"
@@ -256,6 +259,7 @@ def build_summary(data: Mapping[str, Any]) -> dict[str, Any]:
         "tstr_r2": util.get("tstr") if metric == "r2" else None,
         "trtr_r2": util.get("trtr") if metric == "r2" else None,
         "subgroups_flagged": flagged,
+        "rules_min_share": (data.get("rules") or {}).get("min_share_synthetic"),
         "mia_advantage": priv.get("mia_advantage"),
         "privacy_risk": priv.get("privacy_risk"),
         "exact_copy_rate": priv.get("exact_copy_rate"),

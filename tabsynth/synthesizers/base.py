@@ -41,6 +41,7 @@ from tabsynth.errors import (
 )
 from tabsynth.io import atomic_open
 from tabsynth.metadata import Metadata, OutOfBounds, check_frame
+from tabsynth.rules import enforce as rules_enforce
 from tabsynth.schema import restore_dtypes
 from tabsynth.synthesizers import conditional
 from tabsynth.synthesizers.conditional import Shares
@@ -117,6 +118,7 @@ class Synthesizer(ABC):
             clean = meta.validate(
                 data, on_out_of_bounds=self.on_out_of_bounds, private=self.private
             )
+            meta = rules_enforce.prepare(meta, clean, private=self.private)
             self.metadata_ = meta
             self._fit(clean, meta)
         except BaseException:
@@ -155,9 +157,14 @@ class Synthesizer(ABC):
         rng = np.random.default_rng(check_seed(seed, "seed"))
         given = conditional.check_conditions(conditions, self.metadata_)
         if given:
-            return self._sample_in_chunks(
-                n, rng, lambda size, _start, child: self._sample_given(size, given, child)
-            )
+
+            def draw(size: int, _start: int, child: np.random.Generator) -> pd.DataFrame:
+                frame = self._sample_given(size, given, child)
+                # the rules' enforcer must not overwrite a condition (e.g. on a derived column)
+                frame.attrs[rules_enforce.GIVEN] = {c: np.ones(len(frame), bool) for c in given}
+                return frame
+
+            return self._sample_in_chunks(n, rng, draw)
         return self._sample_in_chunks(n, rng, lambda size, _start, child: self._sample(size, child))
 
     def _sample_in_chunks(
@@ -165,9 +172,17 @@ class Synthesizer(ABC):
         n: int,
         rng: np.random.Generator,
         draw: Callable[[int, int, np.random.Generator], pd.DataFrame],
+        redraw: Callable[[np.ndarray, np.random.Generator], pd.DataFrame] | None = None,
     ) -> pd.DataFrame:
         """``n`` rows from ``draw(size, start, rng)`` (decoded rows ``start`` to
         ``start + size``), with the declared dtypes.
+
+        With rules in the metadata, each chunk goes through
+        :class:`tabsynth.rules.enforce.Enforcer`: derived columns are computed and rows that
+        break a rule are drawn again by ``redraw(rows, rng)`` (fresh rows for the absolute
+        positions ``rows``, for samplers whose rows differ, e.g. by their conditions). Without
+        ``redraw`` the rows are taken as independent and identically distributed: valid rows
+        are kept from draws of ``draw`` sized by the acceptance seen so far.
 
         Up to :data:`tabsynth.limits.SAMPLE_CHUNK_ROWS` rows: one call with ``rng`` itself,
         exactly the rows an unchunked sampler gave. More: one call per chunk, chunk ``i``
@@ -176,6 +191,17 @@ class Synthesizer(ABC):
         concatenated, ``id`` values repeated across chunks are redrawn from one more child
         (ids stay unique), and the dtypes restored once, as for an unchunked draw.
         """
+        enforcer = rules_enforce.Enforcer(self.metadata_)
+        if enforcer.active:
+            plain = draw
+
+            def draw(size: int, start: int, child: np.random.Generator) -> pd.DataFrame:
+                if redraw is None:
+                    return enforcer.enforce_iid(lambda k, r: plain(k, start, r), size, child)
+                return enforcer.enforce(
+                    plain(size, start, child), lambda rows, r: redraw(rows + start, r), child
+                )
+
         chunk = limits.SAMPLE_CHUNK_ROWS
         if n <= chunk:
             return restore_dtypes(draw(n, 0, rng), self.metadata_)

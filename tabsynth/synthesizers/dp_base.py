@@ -55,6 +55,7 @@ from tabsynth.domain import DEFAULT_BINS, DomainEncoder
 from tabsynth.errors import BudgetError, DataError, ParameterError, PrivacyError
 from tabsynth.metadata import Metadata, OutOfBounds, check_frame
 from tabsynth.privacy import NoiseSource, PrivacyLedger
+from tabsynth.rules import enforce as rules_enforce
 from tabsynth.schema import schema_from_dtypes
 from tabsynth.synthesizers.base import MetadataLike, Synthesizer
 from tabsynth.synthesizers.dp_domain import (
@@ -193,14 +194,15 @@ class DPSynthesizer(Synthesizer):
     # -- the fit ----------------------------------------------------------------------------
     def _fit(self, data: pd.DataFrame, metadata: Metadata) -> None:
         noise = self._noise_source()
-        thresholded = thresholded_columns(metadata, self.binning, self.bins)
+        modelled = rules_enforce.modelled_metadata(metadata)  # derived columns: not learned
+        thresholded = thresholded_columns(modelled, self.binning, self.bins)
         reserved = self.delta * DELTA_FOR_THRESHOLDS if thresholded else 0.0
         ledger = PrivacyLedger(self.epsilon, self.delta, delta_reserved=reserved)
         for what in public_inputs(metadata):
             ledger.declare_public(what)
         encoder = private_domain(
-            data,
-            metadata,
+            data[modelled.names],
+            modelled,
             ledger=ledger,
             rho=self.budget_split * ledger.rho_budget,
             delta=reserved,
@@ -273,7 +275,8 @@ def public_inputs(metadata: Metadata) -> list[str]:
         if listed:
             out.append(f"categories of {', '.join(listed)}")
         out.append("which columns may be missing (nullable) and rounding precisions")
-    return out
+    rules = rules_enforce.public_description(metadata)
+    return out if rules is None else [*out, rules]
 
 
 def _kind_words(spec: Any) -> str:

@@ -20,6 +20,7 @@ from tabsynth.domain import DomainEncoder
 from tabsynth.errors import DataError, ModelFileError, ParameterError
 from tabsynth.metadata import GENERATED_KINDS, Metadata, OutOfBounds
 from tabsynth.privacy import NoiseSource, PrivacyLedger
+from tabsynth.rules.enforce import GIVEN
 from tabsynth.synthesizers.autoregressive.encoding import fine_encoder
 from tabsynth.synthesizers.autoregressive.model import AutoregressiveNet
 from tabsynth.synthesizers.autoregressive.sampling import FREE, sample_codes
@@ -289,23 +290,29 @@ class AutoregressiveSynthesizer(DPSynthesizer):
             self._encode_conditions(conditions, n)  # raises: one partial row per row
 
         def draw(size: int, start: int, chunk_rng: np.random.Generator) -> pd.DataFrame:
-            part = conditions.iloc[start : start + size] if partial else conditions
+            return draw_rows(np.arange(start, start + size), chunk_rng)
+
+        def draw_rows(rows: np.ndarray, chunk_rng: np.random.Generator) -> pd.DataFrame:
+            size = len(rows)
+            part = conditions.iloc[rows] if partial else conditions
             try:
                 given, values = self._encode_conditions(part, size)
             except ParameterError as exc:
                 if not partial or size == n:
                     raise
                 raise ParameterError(
-                    f"in rows {start} to {start + size - 1} of conditions: {exc}"
+                    f"in rows {rows[0]} to {rows[-1]} of conditions: {exc}"
                 ) from None
             codes = sample_codes(self.net_, size, chunk_rng, self._sampling_order(), given)
             frame = self.encoder_.decode(codes, chunk_rng)
             for name, column in values.items():
                 keep = column.notna().to_numpy()
                 frame[name] = frame[name].astype(object).where(~keep, column.astype(object))
+            frame.attrs[GIVEN] = {name: col.notna().to_numpy() for name, col in values.items()}
             return frame
 
-        return self._sample_in_chunks(n, rng, draw)
+        # rows differ only when conditions differ row by row
+        return self._sample_in_chunks(n, rng, draw, redraw=draw_rows if partial else None)
 
     def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return sample_codes(self.net_, n, rng, self._sampling_order())
