@@ -50,6 +50,12 @@ def check_output_path(path: str | Path, suffixes: Iterable[str] | None = None) -
             f"cannot write {target}: it is a folder; give the path of a file (inside it, e.g. "
             f"{target / 'NAME'}, or elsewhere)"
         )
+    if target.exists() and not target.is_file():
+        # a device (/dev/full), FIFO or socket: the atomic rename would replace the node itself
+        raise FileFormatError(
+            f"cannot write {target}: it is not a regular file (a device, pipe or socket); "
+            "give the path of a file"
+        )
     folder = target.parent
     if not folder.exists():
         raise FileFormatError(
