@@ -149,6 +149,8 @@ def check_paths(args: argparse.Namespace) -> None:
             )
         seen[key] = value
     out_dir = getattr(args, "out_dir", None)
+    if out_dir is not None and not out_dir.strip():
+        raise FileFormatError("--out-dir is empty; give a folder (it is created if missing)")
     if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise FileFormatError(
             f"--out-dir {out_dir} is a file, not a folder; give a folder (it is created if missing)"
