@@ -1016,6 +1016,10 @@ def _hashable(value: Any) -> bool:
 
 
 def _coerce_category(series: pd.Series, spec: ColumnSpec, problem: _Problems) -> pd.Series:
+    if isinstance(series.dtype, (pd.CategoricalDtype, pd.StringDtype, pd.ArrowDtype)):
+        # plain Python values: a pandas ``category`` keeps its unused categories (SDV then
+        # fails on them), and extension strings carry pd.NA rather than None
+        series = series.astype(object).where(series.notna(), None)
     if spec.categories is None:
         return _as_text(series)
     if spec.categories is not None:

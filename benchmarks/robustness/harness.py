@@ -141,7 +141,8 @@ def _child(case: Case, conn: Any) -> None:
 
 
 def _classify_cli(case: Case, res: CliResult) -> tuple[str, str]:
-    lines = [line for line in res.stderr.splitlines() if line.startswith("tabsynth: error:")]
+    text = res.stderr.replace("\r", "\n")  # progress bars end their lines with \r
+    lines = [line[line.index("tabsynth") :] for line in text.splitlines() if "error:" in line]
     if res.code == 2:
         message = lines[-1] if lines else res.stderr.strip().splitlines()[-1:]
         message = message if isinstance(message, str) else " ".join(message)

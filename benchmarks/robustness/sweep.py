@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         cases = [c for c in cases if args.only in f"{c.family}: {c.name}"]
     results: list[Result] = []
+    write = not args.no_write and not args.only and not args.family
     for i, case in enumerate(cases, 1):
         result = run_case(case)
         results.append(result)
@@ -74,11 +75,16 @@ def main(argv: list[str] | None = None) -> int:
             f"({result.seconds:.1f}s) {result.detail[:160]}",
             flush=True,
         )
+        if write and i % 25 == 0 and i < len(cases):  # a long run leaves a readable record
+            partial = render(results, time.time() - started, load_before, os.getloadavg(), argv)
+            (HERE / "results.md").write_text(
+                partial.replace("\n\n", f"\n\n**Partial: {i} of {len(cases)} cases run.**\n\n", 1)
+            )
     elapsed = time.time() - started
     text = render(results, elapsed, load_before, os.getloadavg(), argv)
     tally = text.split("## Remaining failures")[0]
     print(tally)
-    if not args.no_write and not args.only and not args.family:
+    if write:
         (HERE / "results.md").write_text(text)
     return 0
 
