@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import struct
 import zipfile
 from pathlib import Path
 
@@ -386,3 +387,28 @@ def test_demo_refuses_an_empty_out_dir(tmp_path, capsys, monkeypatch) -> None:
     assert main(["demo", "--out-dir", ""]) == 2
     assert "--out-dir is empty" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+# -- what model files hold (README, "What a non-private model file contains") ----------------
+
+
+def test_model_files_hold_what_the_readme_says(tmp_path) -> None:
+    """Declared bounds keep the data's extremes out of the metadata, not out of a non-private
+    model's learned state; a DP file with a public domain holds neither."""
+    data = _table(300)
+    data.loc[9, "income"] = 1234567.89
+    secret = struct.pack("<d", 1234567.89)
+
+    def contents(path: Path) -> tuple[str, bytes]:
+        with zipfile.ZipFile(path) as archive:
+            return archive.read("model.json").decode(), archive.read("arrays.npz")
+
+    dp = tmp_path / "dp.tsyn"
+    ts.MSTSynthesizer(epsilon=1.0, max_iters=20, binning="auto").fit(data, PUBLIC).save(dp)
+    text, arrays = contents(dp)
+    assert "1234567.89" not in text and secret not in arrays
+    plain = tmp_path / "plain.tsyn"
+    ts.AutoregressiveSynthesizer(seed=0, epochs=1, progress=False).fit(data, PUBLIC).save(plain)
+    text, _ = contents(plain)
+    assert json.loads(text)["metadata"]["columns"]["income"]["upper"] == 1e7  # declared
+    assert "1234567.89" in text  # a bin edge at the data's maximum, as documented
