@@ -527,11 +527,6 @@ def _check_spec_types(spec: ColumnSpec) -> None:
             for c in cats
         ):
             raise fail("categories", "a list of strings, numbers or booleans (no NaN or null)")
-        if len(cats) == 0:
-            raise MetadataError(
-                "categories is empty; list at least one, or leave it out (null) to have it "
-                "estimated"
-            )
     precision = spec.precision
     if precision is not None and (
         isinstance(precision, (bool, np.bool_))
@@ -551,7 +546,14 @@ def _check_spec_types(spec: ColumnSpec) -> None:
 
 
 def _check_json_bounds(name: str, raw: Mapping[str, Any]) -> None:
-    """Numeric bounds written in a file stay within :data:`MAX_DECLARED_BOUND`."""
+    """Numeric bounds written in a file stay within :data:`MAX_DECLARED_BOUND`, and declared
+    categories are not an empty list (a DP release may select none; a person declaring none
+    has made a mistake: every value would be out of the domain)."""
+    if isinstance(raw.get("categories"), list) and not raw["categories"]:
+        raise MetadataError(
+            f"column {name!r}: categories is empty; list at least one, or leave it out (null) "
+            "to have it estimated"
+        )
     if raw.get("kind") != "numerical":
         return
     for key in ("lower", "upper"):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime
+import json
 import os
 import platform
 import sys
@@ -46,7 +47,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--family", help="run one family")
     parser.add_argument("--no-write", action="store_true", help="do not write results.md")
     parser.add_argument("--no-setup", action="store_true", help="reuse the files of a last run")
+    parser.add_argument(
+        "--shard",
+        help="I/K: run every K-th case from the I-th (0-based) and save the outcomes to "
+        "shard-I.json; run K shards at once, then --merge",
+    )
+    parser.add_argument("--merge", type=int, metavar="K", help="write results.md from K shards")
     args = parser.parse_args(argv)
+    if args.merge:
+        return _merge(args.merge)
     warnings.filterwarnings("ignore")
     # imported once here, not once per forked case (torch's inductor alone takes 10 s)
     import opacus  # noqa: F401
@@ -64,8 +73,13 @@ def main(argv: list[str] | None = None) -> int:
         cases = [c for c in cases if c.family == args.family]
     if args.only:
         cases = [c for c in cases if args.only in f"{c.family}: {c.name}"]
+    shard = None
+    if args.shard:
+        index, count = (int(x) for x in args.shard.split("/"))
+        shard = (index, count)
+        cases = cases[index::count]
     results: list[Result] = []
-    write = not args.no_write and not args.only and not args.family
+    write = not args.no_write and not args.only and not args.family and shard is None
     for i, case in enumerate(cases, 1):
         result = run_case(case)
         results.append(result)
@@ -80,12 +94,54 @@ def main(argv: list[str] | None = None) -> int:
             (HERE / "results.md").write_text(
                 partial.replace("\n\n", f"\n\n**Partial: {i} of {len(cases)} cases run.**\n\n", 1)
             )
+        if shard is not None:
+            _save_shard(shard, results, time.time() - started, load_before)
     elapsed = time.time() - started
     text = render(results, elapsed, load_before, os.getloadavg(), argv)
     tally = text.split("## Remaining failures")[0]
     print(tally)
     if write:
         (HERE / "results.md").write_text(text)
+    return 0
+
+
+def _save_shard(
+    shard: tuple[int, int], results: list[Result], elapsed: float, load: tuple[float, ...]
+) -> None:
+    """The outcomes so far of one shard, for :func:`_merge`."""
+    rows = [[r.case.family, r.case.name, r.outcome, r.detail, round(r.seconds, 2)] for r in results]
+    record = {"shard": list(shard), "elapsed": elapsed, "load": list(load), "results": rows}
+    (HERE / f"shard-{shard[0]}.json").write_text(json.dumps(record))
+
+
+def _merge(count: int) -> int:
+    """Write results.md from the ``count`` shard files of one sharded run."""
+    results, elapsed, loads = [], 0.0, []
+    for index in range(count):
+        record = json.loads((HERE / f"shard-{index}.json").read_text())
+        elapsed = max(elapsed, record["elapsed"])
+        loads.append(record["load"][0])
+        for family, name, outcome, detail, seconds in record["results"]:
+            results.append(Result(Case(family, name, lambda: None), outcome, detail, seconds))
+    order = {(c.family, c.name): i for i, c in enumerate(catalogue.all_cases())}
+    results.sort(key=lambda r: order.get((r.case.family, r.case.name), len(order)))
+    done = {(r.case.family, r.case.name) for r in results}
+    load = (max(loads), 0.0, 0.0)
+    argv = [f"--shard I/{count} (x{count}, at once)", f"then --merge {count}"]
+    text = render(results, elapsed, load, os.getloadavg(), argv)
+    if len(results) < len(order):
+        missing = collections.Counter(
+            c.family for c in catalogue.all_cases() if (c.family, c.name) not in done
+        )
+        note = ", ".join(f"{family} {n}" for family, n in missing.items())
+        text = text.replace(
+            "\n\n",
+            f"\n\n**Partial: {len(results)} of {len(order)} cases ran** before the run was "
+            f"stopped; not run: {note}.\n\n",
+            1,
+        )
+    (HERE / "results.md").write_text(text)
+    print(text.split("## Remaining failures")[0])
     return 0
 
 
