@@ -36,6 +36,10 @@ def _status(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+#: Parameters that have an option of their own; ``--param`` may not set them too.
+_OWN_OPTIONS = ("epsilon", "delta", "seed")
+
+
 def _parse_params(pairs: Sequence[str]) -> dict[str, Any]:
     """``key=value`` pairs; values are read as JSON when they parse (numbers, lists, true)."""
     params: dict[str, Any] = {}
@@ -43,6 +47,9 @@ def _parse_params(pairs: Sequence[str]) -> dict[str, Any]:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
             raise ParameterError(f"--param takes key=value, not {pair!r}")
+        if key in _OWN_OPTIONS:
+            # one would silently win over the other
+            raise ParameterError(f"set {key} with --{key}, not --param {pair}")
         try:
             params[key] = json.loads(raw)
         except json.JSONDecodeError:
@@ -143,6 +150,8 @@ def check_paths(args: argparse.Namespace) -> None:
             )
         seen[key] = value
     out_dir = getattr(args, "out_dir", None)
+    if out_dir is not None and not out_dir.strip():
+        raise FileFormatError("--out-dir is empty; give a folder (it is created if missing)")
     if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise FileFormatError(
             f"--out-dir {out_dir} is a file, not a folder; give a folder (it is created if missing)"

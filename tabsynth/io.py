@@ -15,7 +15,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pandas as pd
 
@@ -49,6 +49,12 @@ def check_output_path(path: str | Path, suffixes: Iterable[str] | None = None) -
         raise FileFormatError(
             f"cannot write {target}: it is a folder; give the path of a file (inside it, e.g. "
             f"{target / 'NAME'}, or elsewhere)"
+        )
+    if target.exists() and not target.is_file():
+        # a device (/dev/full), FIFO or socket: the atomic rename would replace the node itself
+        raise FileFormatError(
+            f"cannot write {target}: it is not a regular file (a device, pipe or socket); "
+            "give the path of a file"
         )
     folder = target.parent
     if not folder.exists():
@@ -194,19 +200,73 @@ def read_table(path: str | Path, as_text: bool = False) -> pd.DataFrame:
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(source)
         if suffix in (".csv", ".csv.gz"):
-            return pd.read_csv(
-                source,
-                keep_default_na=False,
-                na_values=[""],
-                low_memory=False,
-                dtype=str if as_text else None,
-            )
+            header = _read_csv(source, header=None, nrows=1, dtype=str).iloc[0].tolist()
+            _check_header(source, header)
+            frame = _read_csv(source, dtype=str if as_text else None)
+            if not as_text:
+                frame = _keep_codes_as_text(source, frame)
+            return frame
+    except FileFormatError:
+        raise
     except Exception as exc:  # pandas/pyarrow raise many types; the user needs one message
         detail = " ".join(str(exc).split()) or type(exc).__name__  # one line
         raise FileFormatError(f"cannot read {source}: {detail}") from None
     raise FileFormatError(
         f"cannot read {source}: unknown extension {suffix!r}; use {', '.join(TABLE_SUFFIXES)}"
     )
+
+
+def _read_csv(source: Path, **kwargs: Any) -> pd.DataFrame:
+    """``pd.read_csv`` with tabsynth's missing-value rule: only empty cells are missing."""
+    return pd.read_csv(source, keep_default_na=False, na_values=[""], low_memory=False, **kwargs)
+
+
+#: Separators other than the comma that a one-column header containing them betrays.
+_OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "pipes"}
+
+
+def _check_header(source: Path, header: list[Any]) -> None:
+    """Refuse a CSV header pandas would silently repair: a repeated name (read as ``a.1``,
+    which dodges the duplicate-name check), an empty name (read as ``Unnamed: 2``), or one
+    name holding another separator (a ``;``-separated file read as one text column)."""
+    names = ["" if pd.isna(name) else str(name) for name in header]
+    repeated = sorted({name for name in names if names.count(name) > 1 and name})
+    if repeated:
+        raise FileFormatError(
+            f"cannot read {source}: the header repeats the column names {repeated}; rename "
+            "them so each is unique"
+        )
+    empty = [i + 1 for i, name in enumerate(names) if not name.strip()]
+    if empty:
+        raise FileFormatError(
+            f"cannot read {source}: header column(s) {empty} have no name (a trailing comma?); "
+            "name every column or remove the empty ones"
+        )
+    if len(names) == 1:
+        for separator, plural in _OTHER_SEPARATORS.items():
+            if separator in names[0]:
+                raise FileFormatError(
+                    f"cannot read {source}: its header is one name containing {plural} "
+                    f"({names[0][:60]!r}); tabsynth reads comma-separated files, so convert it "
+                    "(e.g. pd.read_csv(path, sep=None).to_csv(new_path, index=False))"
+                )
+
+
+#: A whole number written with a leading zero (``01005``): a code, not a quantity.
+_LEADING_ZERO = r"^[+-]?0[0-9]"
+
+
+def _keep_codes_as_text(source: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    """Integer columns whose text has leading zeros (postcodes, ICD codes: ``01005``) read
+    back as text: pandas' inference would turn them into numbers and drop the zeros."""
+    ints = [c for c in frame.columns if pd.api.types.is_integer_dtype(frame[c].dtype)]
+    if not ints:
+        return frame
+    text = _read_csv(source, dtype=str, usecols=ints)
+    for name in ints:
+        if text[name].str.contains(_LEADING_ZERO, regex=True, na=False).any():
+            frame[name] = text[name].astype(object)
+    return frame
 
 
 def write_table(data: pd.DataFrame, path: str | Path) -> None:

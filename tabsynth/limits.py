@@ -90,6 +90,15 @@ MAX_WIDTH = 4096
 #: (no gain from 1, ``benchmarks/autoregressive/results.md``); 16 leaves room to experiment.
 MAX_BLOCKS = 16
 
+# -- privacy budget ---------------------------------------------------------------------------
+
+#: Smallest ε a DP synthesizer accepts. Noise scales like 1/ε: at ε = 10^-6 a count's noise
+#: already has a standard deviation in the millions, so every release is noise for any table
+#: that fits in memory; far below it (ε = 1e-15) the discrete Gaussian's integers outgrow
+#: the 64-bit arithmetic of its sampler. A smaller ε buys no privacy that matters, only a
+#: crash.
+MIN_EPSILON = 1e-6
+
 # -- model files ------------------------------------------------------------------------------
 
 #: Most bytes of a model file's ``model.json`` once uncompressed. Real manifests are tens of
@@ -211,6 +220,14 @@ def check_positive_finite(name: str, value: Any) -> float:
     ):
         raise ParameterError(f"{name} must be a finite number > 0, got {value!r}")
     return float(value)
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """``True`` or ``False``, else a :class:`ParameterError` naming ``name``: ``"no"`` and
+    ``"false"`` are non-empty strings, which Python would read as true."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ParameterError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def model_bytes_limit() -> int:

@@ -89,34 +89,31 @@ class ColumnSpec:
     timezone: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise MetadataError(f"unknown kind {self.kind!r}; use one of {', '.join(KINDS)}")
+        _check_spec_types(self)
         if self.kind == "numerical" and self.dtype not in ("int", "float"):
             raise MetadataError(
                 f"numerical columns need dtype 'int' or 'float', not {self.dtype!r}"
             )
         if self.categories is not None:
-            if self.kind != "categorical":
-                raise MetadataError(f"only categorical columns take categories (kind={self.kind})")
-            cats = tuple(self.categories)
+            cats = tuple(_json_scalar(c) for c in self.categories)
             if len(set(cats)) != len(cats):
-                raise MetadataError("categories must be unique")
+                raise MetadataError(
+                    "categories must be unique (1, 1.0 and true are the same value); remove "
+                    "the repeats"
+                )
             object.__setattr__(self, "categories", cats)
-        if self.kind == "datetime":
-            for name in ("lower", "upper"):
-                value = getattr(self, name)
-                if value is not None:
-                    object.__setattr__(self, name, _to_timestamp(value, name))
+        for name in ("lower", "upper"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if self.kind == "datetime":
+                object.__setattr__(self, name, _to_timestamp(value, name))
+            else:
+                object.__setattr__(self, name, _json_scalar(value))
         lo, hi = self.lower, self.upper
         if lo is not None and hi is not None and lo > hi:
             raise MetadataError(f"lower bound {lo} is above upper bound {hi}")
-        if self.precision is not None and (
-            not isinstance(self.precision, int) or self.precision < 0
-        ):
-            raise MetadataError(f"precision must be a non-negative integer, not {self.precision!r}")
         if self.timezone is not None:
-            if self.kind != "datetime":
-                raise MetadataError(f"only datetime columns take a timezone (kind={self.kind})")
             try:
                 pd.Timestamp("2000-01-01", tz=self.timezone)
             except Exception:  # pytz/zoneinfo raise several types for unknown zones
@@ -176,12 +173,9 @@ class ColumnSpec:
             raise MetadataError(
                 f"column {name!r}: unknown keys {sorted(unknown)}; known keys are {sorted(known)}"
             )
-        _check_json_types(name, raw)
-        kwargs = dict(raw)
-        if kwargs.get("categories") is not None:
-            kwargs["categories"] = tuple(kwargs["categories"])
+        _check_json_bounds(name, raw)
         try:
-            return cls(**kwargs)
+            return cls(**raw)
         except MetadataError as exc:
             raise MetadataError(f"column {name!r}: {exc}") from None
 
@@ -205,8 +199,26 @@ class Metadata:
     rules: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
+        if not isinstance(self.columns, Mapping):
+            raise MetadataError(
+                "columns must be a mapping of column names to ColumnSpec, not "
+                f"{type(self.columns).__name__}"
+            )
         if not self.columns:
             raise MetadataError("metadata must describe at least one column")
+        for name, spec in self.columns.items():
+            if not isinstance(name, str):
+                raise MetadataError(f"column names must be strings, not {name!r}")
+            if not isinstance(spec, ColumnSpec):
+                raise MetadataError(
+                    f"column {name!r} must be a ColumnSpec, not {type(spec).__name__}; build "
+                    "metadata from plain dicts with Metadata.from_dict"
+                )
+        if not isinstance(self.public, (bool, np.bool_)):
+            raise MetadataError(
+                f"public must be True or False, not {self.public!r}: a domain is public only "
+                "when declared so explicitly"
+            )
         if self.source not in ("user", "data"):
             raise MetadataError(f"source must be 'user' or 'data', not {self.source!r}")
         if self.source == "data" and self.public:
@@ -373,11 +385,7 @@ class Metadata:
 
     @classmethod
     def from_json(cls, text: str) -> Metadata:
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise MetadataError(f"metadata is not valid JSON: {exc}") from None
-        return cls.from_dict(raw)
+        return cls.from_dict(parse_json(text, "metadata"))
 
     def save(self, path: str | Path) -> None:
         from tabsynth.io import atomic_write_text
@@ -386,11 +394,7 @@ class Metadata:
 
     @classmethod
     def load(cls, path: str | Path) -> Metadata:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise FileFormatError(f"cannot read metadata file {path}: {exc.strerror}") from None
-        return cls.from_json(text)
+        return cls.from_json(read_json_text(path, "metadata file"))
 
     # -- SDV interoperability ---------------------------------------------------------------
     @classmethod
@@ -399,17 +403,21 @@ class Metadata:
         the older flat layout). SDV carries no domains, so the result has none: declare bounds
         and categories before using it for DP."""
         if isinstance(sdv, (str, Path)):
-            try:
-                sdv = json.loads(Path(sdv).read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as exc:
-                raise FileFormatError(f"cannot read SDV metadata {sdv}: {exc}") from None
-        assert isinstance(sdv, Mapping)
+            sdv = parse_json(read_json_text(sdv, "SDV metadata file"), "SDV metadata")
+        if not isinstance(sdv, Mapping):
+            raise MetadataError(
+                f"SDV metadata must be a JSON object (or a path to one), not {type(sdv).__name__}"
+            )
         if "tables" in sdv:
             tables = sdv["tables"]
+            if not isinstance(tables, Mapping) or not tables:
+                raise MetadataError("SDV metadata's 'tables' must be an object naming its tables")
             if table is None:
                 if len(tables) != 1:
                     raise MetadataError(f"SDV metadata has tables {list(tables)}; pass table=")
                 table = next(iter(tables))
+            if table not in tables or not isinstance(tables[table], Mapping):
+                raise MetadataError(f"SDV metadata has no table {table!r}; it has {list(tables)}")
             sdv = tables[table]
         columns = sdv.get("columns")
         if not isinstance(columns, Mapping):
@@ -454,59 +462,194 @@ def check_frame(data: Any) -> None:
     non_str = [c for c in data.columns if not isinstance(c, str)]
     if non_str:
         raise DataError(f"column names must be strings, got {non_str[:5]}; rename the columns")
+    _check_cells(data)
 
 
-#: JSON types of a column's keys, checked before anything is read: ``"nullable": "no"`` is
-#: a non-empty string, which Python would read as true.
-_FLAGS = ("nullable", "sensitive")
-_TEXTS = ("kind", "dtype", "format", "pii_strategy", "timezone")
+#: Cell values that are not one value: containers (unhashable, so pandas cannot count them)
+#: and raw bytes (whose text would be their repr, ``"b'...'"``, a silent change).
+_NOT_ONE_VALUE = (
+    list,
+    tuple,
+    dict,
+    set,
+    frozenset,
+    np.ndarray,
+    pd.Series,
+    pd.DataFrame,
+    bytes,
+    bytearray,
+)
 
 
-def _check_json_types(name: str, raw: Mapping[str, Any]) -> None:
-    """One clear error per mistyped key of a column object."""
+def _check_cells(data: pd.DataFrame) -> None:
+    """Refuse object columns whose cells hold lists, dicts, sets, arrays or bytes.
+
+    Checked for every synthesizer, before any metadata is read: without it a non-private fit
+    ends in pandas' ``unhashable type`` and a DP fit silently learns the cells' text. The
+    message names the column and the type only (no value), so DP fits may raise it too.
+    pandas' C type inference screens each column; only columns it calls mixed or bytes
+    are scanned in Python.
+    """
+    for position, name in enumerate(data.columns):
+        column = data.iloc[:, position]
+        if column.dtype != object:
+            continue
+        if pd.api.types.infer_dtype(column, skipna=True) not in ("mixed", "bytes"):
+            continue
+        bad = next((v for v in column.to_numpy() if isinstance(v, _NOT_ONE_VALUE)), None)
+        if bad is None:
+            continue
+        if isinstance(bad, (bytes, bytearray)):
+            raise DataError(
+                f"column {name!r} holds raw bytes, which would be learned as their Python "
+                "repr; decode them to text first (e.g. column.str.decode('utf-8'))"
+            )
+        raise DataError(
+            f"column {name!r} holds {type(bad).__name__} values, not one value per cell; give "
+            "each element a column of its own, or convert the cells to text (column.astype(str)) "
+            "if they are labels"
+        )
+
+
+#: Where each optional key of a column applies; elsewhere it is refused, not ignored (a
+#: ``format`` on a number or ``dtype`` on a category would otherwise be silently dropped).
+_APPLIES_TO: dict[str, tuple[str, ...]] = {
+    "dtype": ("numerical", "id"),
+    "lower": ("numerical", "datetime"),
+    "upper": ("numerical", "datetime"),
+    "categories": ("categorical",),
+    "precision": ("numerical",),
+    "format": ("datetime",),
+    "timezone": ("datetime",),
+}
+#: Largest magnitude of a numeric bound written in a metadata file.
+MAX_DECLARED_BOUND = 2.0**62
+
+
+def _check_spec_types(spec: ColumnSpec) -> None:
+    """One clear :class:`MetadataError` per mistyped or misplaced field of a column, for
+    specs built in Python and read from JSON alike: ``nullable="no"`` is a non-empty string,
+    which Python would read as true; ``categories="north"`` would be split into letters."""
 
     def fail(key: str, expected: str) -> MetadataError:
-        return MetadataError(f"column {name!r}: {key!r} must be {expected}, not {raw[key]!r}")
+        return MetadataError(f"{key!r} must be {expected}, not {getattr(spec, key)!r}")
 
-    for key in _FLAGS:
-        if key in raw and not isinstance(raw[key], bool):
-            raise fail(key, "true or false (a JSON boolean)")
-    for key in _TEXTS:
-        if key in raw and raw[key] is not None and not isinstance(raw[key], str):
+    if not isinstance(spec.kind, str) or spec.kind not in KINDS:
+        raise MetadataError(f"unknown kind {spec.kind!r}; use one of {', '.join(KINDS)}")
+    for key in ("nullable", "sensitive"):
+        if not isinstance(getattr(spec, key), (bool, np.bool_)):
+            raise fail(key, "true or false (a boolean)")
+    for key in ("dtype", "format", "pii_strategy", "timezone"):
+        value = getattr(spec, key)
+        if value is not None and not isinstance(value, str):
             raise fail(key, "a string")
-    if raw.get("categories") is not None:
-        cats = raw["categories"]
-        if not isinstance(cats, (list, tuple)) or any(
-            not isinstance(c, (str, int, float, bool)) or (isinstance(c, float) and c != c)
-            for c in cats
-        ):
-            raise fail("categories", "a list of strings, numbers or booleans (no NaN)")
-    precision = raw.get("precision")
-    if precision is not None and (isinstance(precision, bool) or not isinstance(precision, int)):
-        raise fail("precision", "a whole number of decimals")
-    if raw.get("kind") == "numerical":
-        for key in ("lower", "upper"):
-            value = raw.get(key)
-            if value is not None and (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not np.isfinite(value)
-                or abs(value) > 2.0**62
-            ):
-                raise fail(key, "a finite number within ±2^62")
-    elif raw.get("kind") in GENERATED_KINDS:
-        present = [k for k in ("lower", "upper", "categories") if raw.get(k) is not None]
+    if spec.kind in GENERATED_KINDS:
+        present = [k for k in ("lower", "upper", "categories") if getattr(spec, k) is not None]
         if present:
             raise MetadataError(
-                f"column {name!r}: {raw['kind']} columns are generated fresh and take no "
-                f"domain; remove {present}"
+                f"{spec.kind} columns are generated fresh and take no domain; remove {present}"
             )
+    for key, kinds in _APPLIES_TO.items():
+        if getattr(spec, key) is not None and spec.kind not in kinds:
+            raise MetadataError(
+                f"only {' and '.join(kinds)} columns take {key!r} (this one is {spec.kind}); "
+                "remove it or change the kind"
+            )
+    if spec.dtype is not None and spec.dtype not in ("int", "float"):
+        raise fail("dtype", "'int' or 'float'")
+    if spec.format is not None and "%" not in spec.format:
+        raise fail("format", "a strftime layout such as '%Y-%m-%d'")
+    if spec.categories is not None:
+        cats = spec.categories
+        if not isinstance(cats, (list, tuple, np.ndarray, pd.Index)) or any(
+            (isinstance(c, float) and c != c)
+            or not isinstance(c, (str, int, float, bool, np.integer, np.floating, np.bool_))
+            for c in cats
+        ):
+            raise fail("categories", "a list of strings, numbers or booleans (no NaN or null)")
+    precision = spec.precision
+    if precision is not None and (
+        isinstance(precision, (bool, np.bool_))
+        or not isinstance(precision, (int, np.integer))
+        or precision < 0
+    ):
+        raise fail("precision", "a non-negative whole number of decimals")
+    if spec.kind == "numerical":
+        for key in ("lower", "upper"):
+            value = getattr(spec, key)
+            if value is not None and (
+                isinstance(value, (bool, np.bool_))
+                or not isinstance(value, (int, float, np.integer, np.floating))
+                or not np.isfinite(value)
+            ):
+                raise fail(key, "a finite number")
+
+
+def _check_json_bounds(name: str, raw: Mapping[str, Any]) -> None:
+    """Numeric bounds written in a file stay within :data:`MAX_DECLARED_BOUND`, and declared
+    categories are not an empty list (a DP release may select none; a person declaring none
+    has made a mistake: every value would be out of the domain)."""
+    if isinstance(raw.get("categories"), list) and not raw["categories"]:
+        raise MetadataError(
+            f"column {name!r}: categories is empty; list at least one, or leave it out (null) "
+            "to have it estimated"
+        )
+    if raw.get("kind") != "numerical":
+        return
+    for key in ("lower", "upper"):
+        value = raw.get(key)
+        if (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and np.isfinite(value)
+            and abs(value) > MAX_DECLARED_BOUND
+        ):
+            raise MetadataError(
+                f"column {name!r}: {key!r} must be a finite number within ±2^62, not {value!r}"
+            )
+
+
+def read_json_text(path: str | Path, what: str) -> str:
+    """The text of a UTF-8 JSON file (a byte-order mark allowed), or a
+    :class:`FileFormatError` that names ``what`` and says what is wrong with it."""
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise FileFormatError(f"cannot read {what} {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(
+            f"cannot read {what} {path}: it is not UTF-8 text (byte {exc.start}); save it as "
+            "UTF-8 JSON"
+        ) from None
+
+
+def parse_json(text: str, what: str) -> Any:
+    """``text`` parsed as JSON, refusing what ``json.loads`` lets through or crashes on: a
+    key given twice in one object (the last would silently win), and nesting so deep it
+    exhausts the parser's recursion (metadata is at most a few levels deep)."""
+
+    def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise MetadataError(
+                    f"{what} gives the key {key!r} twice in one object; keep one of them"
+                )
+            out[key] = value
+        return out
+
+    try:
+        return json.loads(text.removeprefix("\ufeff"), object_pairs_hook=unique_keys)
+    except json.JSONDecodeError as exc:
+        raise MetadataError(f"{what} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise MetadataError(f"{what} is nested too deeply to be metadata") from None
 
 
 def _to_timestamp(value: Any, what: str) -> pd.Timestamp:
     try:
         ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         raise MetadataError(f"datetime {what} bound {value!r} is not a date") from None
     if ts.tzinfo is not None:
         ts = ts.tz_convert(None)
@@ -636,7 +779,11 @@ def _sorted_categories(values: np.ndarray) -> tuple[Any, ...]:
 
 
 def _from_sdv_column(name: str, col: Mapping[str, Any]) -> ColumnSpec:
+    if not isinstance(col, Mapping):
+        raise MetadataError(f"SDV column {name!r} must be an object with an 'sdtype'")
     sdtype = col.get("sdtype", col.get("type"))
+    if sdtype is not None and not isinstance(sdtype, str):
+        raise MetadataError(f"SDV column {name!r}: sdtype must be a string, not {sdtype!r}")
     if sdtype == "numerical":
         rep = str(col.get("computer_representation", col.get("subtype", "Float"))).lower()
         dtype: Literal["int", "float"] = "int" if "int" in rep else "float"
@@ -924,6 +1071,10 @@ def _hashable(value: Any) -> bool:
 
 
 def _coerce_category(series: pd.Series, spec: ColumnSpec, problem: _Problems) -> pd.Series:
+    if isinstance(series.dtype, (pd.CategoricalDtype, pd.StringDtype, pd.ArrowDtype)):
+        # plain Python values: a pandas ``category`` keeps its unused categories (SDV then
+        # fails on them), and extension strings carry pd.NA rather than None
+        series = series.astype(object).where(series.notna(), None)
     if spec.categories is None:
         return _as_text(series)
     if spec.categories is not None:

@@ -27,6 +27,7 @@ utility. Intervals on detection and utility reflect the subsample size.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -296,6 +297,7 @@ def _check_inputs(
             f"the metadata does not describe the real table (in the metadata only: {missing}; "
             f"in the table only: {extra}); pass metadata for exactly the table's columns"
         )
+    _check_kinds(metadata, real=real, synthetic=synthetic, holdout=holdout)
     if target is not None:
         if target not in metadata.columns:
             raise ParameterError(
@@ -323,6 +325,28 @@ def _check_inputs(
             f"models take no larger seed), got {seed!r}"
         )
     return metadata
+
+
+def _check_kinds(metadata: Metadata, **frames: pd.DataFrame | None) -> None:
+    """Every table's values fit the declared kinds (text in a number column, numbers in a
+    date column): else the metrics would compare values of different types, or crash deep
+    inside one. Bounds and categories are not checked: a synthetic table may leave them."""
+    schema = metadata.schema_only()
+    schema = schema.with_columns(
+        **{  # 2.5 in an int column is a poor synthetic value, not a wrong kind
+            n: dataclasses.replace(s, dtype="float", precision=None)
+            for n, s in schema.columns.items()
+            if s.kind == "numerical"
+        }
+    )
+    for name, frame in frames.items():
+        if frame is None:
+            continue
+        try:
+            # private: an all-missing synthetic column is scored, not refused
+            schema.validate(frame[schema.names], private=True)
+        except (DataError, MetadataError) as exc:
+            raise DataError(f"{name} table: {exc}") from None
 
 
 def _same_columns(name: str, real: pd.DataFrame, other: pd.DataFrame) -> None:

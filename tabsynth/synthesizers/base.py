@@ -316,6 +316,8 @@ def load(path: str | Path, trusted: bool = False) -> Synthesizer:
     """
     if not isinstance(trusted, bool):  # "no" is a non-empty string: truthy, it would unpickle
         raise ParameterError(f"trusted must be True or False, not {trusted!r}")
+    if not isinstance(path, (str, Path)):
+        raise ParameterError(f"path must be a file path (str or Path), not {path!r}")
     manifest, arrays, payload = _read_model_file(Path(path), read_payload=trusted)
     name = manifest.get("synthesizer")
     cls = REGISTRY.get(name)
@@ -378,6 +380,7 @@ def _read_model_file(
     except (
         zipfile.BadZipFile,
         json.JSONDecodeError,
+        RecursionError,  # JSON nested deeper than the parser's stack
         KeyError,
         ValueError,
         OSError,
@@ -433,6 +436,13 @@ def _read_arrays(archive: zipfile.ZipFile, path: Path) -> dict[str, np.ndarray]:
                 _check_npy_header(stream, info.file_size, what)
             with npz.open(info) as stream:
                 array = np.lib.format.read_array(stream, allow_pickle=False)
+            if array.dtype.kind in "fc" and not np.isfinite(array).all():
+                # tabsynth never saves NaN or infinite weights or marginals; sampling from them
+                # would return garbage without an error
+                raise ModelFileError(
+                    f"{what} holds NaN or infinite values: the file is corrupt (or its model "
+                    "diverged in training); fit the model again"
+                )
             key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
             arrays[key] = array
     return arrays

@@ -147,6 +147,12 @@ class DPSynthesizer(Synthesizer):
         eps, delta = self.epsilon, self.delta
         if not _is_number(eps) or not 0 < eps < math.inf:
             raise BudgetError(f"epsilon must be a finite number > 0, got {eps!r}")
+        if eps < limits.MIN_EPSILON:
+            raise BudgetError(
+                f"epsilon = {eps:g} is below {limits.MIN_EPSILON:g} "
+                "(tabsynth.limits.MIN_EPSILON): every release would be pure noise; use a "
+                "larger ε"
+            )
         if not _is_number(delta) or not 0 < delta < 1:
             raise BudgetError(f"delta must be a number in (0, 1), got {delta!r}")
         if delta >= 1.0 / n_rows:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import pickle
 import random
 import warnings
@@ -23,6 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from tabsynth import limits
 from tabsynth.domain import generate_column
 from tabsynth.errors import DependencyError, ModelFileError, ParameterError
 from tabsynth.metadata import GENERATED_KINDS, Metadata, OutOfBounds
@@ -132,11 +134,34 @@ class _SDVSynthesizer(Synthesizer):
         except ImportError as exc:  # pragma: no cover - sdv is a core dependency
             raise DependencyError(f"SDV baselines need the 'sdv' package: {exc}") from None
         cls = getattr(sdv_single, self.sdv_class)
-        model = cls(to_sdv_metadata(metadata), **self._sdv_kwargs())
+        model = self._make_model(cls, to_sdv_metadata(metadata))
         with seeded_globals(self.seed), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit({TABLE: to_sdv_frame(data, metadata)})  # SDV 2 takes {table: frame}
         self.model_ = model
+
+    def _make_model(self, cls: Any, sdv_metadata: Any) -> Any:
+        """SDV's model, with our parameters; SDV's refusal of one as a ParameterError."""
+        params = self.sdv_params
+        if params is not None and (
+            not isinstance(params, dict) or not all(isinstance(k, str) for k in params)
+        ):
+            raise ParameterError(
+                f"sdv_params must be a dict of keyword arguments for SDV's {self.sdv_class}, "
+                f"not {params!r}"
+            )
+        self._check_params()
+        kwargs = self._sdv_kwargs()
+        try:
+            return cls(sdv_metadata, **kwargs)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(
+                f"SDV's {self.sdv_class} refused the parameters {kwargs}: "
+                f"{' '.join(str(exc).split())}; see its documentation for what it takes"
+            ) from None
+
+    def _check_params(self) -> None:
+        """Parameters of our own (not ``sdv_params``) checked before SDV sees them."""
 
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         seed = int(rng.integers(2**31 - 1))
@@ -245,6 +270,24 @@ class _NeuralSDVSynthesizer(_SDVSynthesizer):
         self.batch_size = batch_size
         self.progress = progress
         self.sdv_params = sdv_params
+
+    def _check_params(self) -> None:
+        limits.check_int("epochs", self.epochs, 1)
+        limits.check_int("batch_size", self.batch_size, 2)
+        limits.check_bool("progress", self.progress)
+        # CTGAN splits each batch into packs of ``pac`` rows (10 by default) and asserts an
+        # even batch; a batch that breaks either fails deep inside its training loop
+        pac = (self.sdv_params or {}).get("pac", 10)
+        if (
+            self.name == "ctgan"
+            and isinstance(pac, int)
+            and pac > 0
+            and self.batch_size % math.lcm(pac, 2)
+        ):
+            raise ParameterError(
+                f"batch_size must be a multiple of {math.lcm(pac, 2)} for {type(self).__name__}"
+                f" (even, and whole packs of pac = {pac} rows), got {self.batch_size}"
+            )
 
     def _sdv_kwargs(self) -> dict[str, Any]:
         kwargs = super()._sdv_kwargs()

@@ -256,6 +256,7 @@ class AutoregressiveSynthesizer(DPSynthesizer):
             raise ParameterError(f"patience must be a positive integer, not {self.patience!r}")
         limits.check_int("bins", self.bins, 2, limits.MAX_BINS, limit="MAX_BINS")
         limits.check_positive_finite("max_grad_norm", self.max_grad_norm)
+        limits.check_bool("progress", self.progress)
 
     # -- sampling ---------------------------------------------------------------------------
     def sample(
@@ -334,6 +335,14 @@ class AutoregressiveSynthesizer(DPSynthesizer):
                 )
             frame = conditions.reset_index(drop=True)
         elif isinstance(conditions, Mapping):
+            unset = [name for name, value in conditions.items() if _is_missing(value)]
+            if unset:
+                # missing cells of a conditions *frame* mean "free"; in a dict they would make
+                # the whole condition vanish without a word
+                raise ParameterError(
+                    f"conditions {unset} are missing values (None/NaN), which cannot be "
+                    "conditioned on; leave those columns out to sample them freely"
+                )
             frame = pd.DataFrame({name: [value] * n for name, value in conditions.items()})
         else:
             raise ParameterError(
@@ -389,6 +398,14 @@ class AutoregressiveSynthesizer(DPSynthesizer):
             raise ModelFileError(f"the network weights do not match the model: {exc}") from None
         net.eval()
         self.net_ = net
+
+
+def _is_missing(value: Any) -> bool:
+    """Whether a condition's value is a missing scalar (None, NaN, NaT, pd.NA)."""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # lists and arrays: not scalars, refused later
+        return False
 
 
 def _sizes(encoder: DomainEncoder) -> tuple[int, ...]:
