@@ -233,3 +233,10 @@ def test_a_sixty_column_table_fits() -> None:
     )
     synth = AIMSynthesizer(1.0, round_iters=20, max_iters=50, noise_seed=0).fit(frame, md)
     assert synth.sample(10, seed=0).columns.tolist() == frame.columns.tolist()
+
+
+@pytest.mark.parametrize("workload", [[], "ab", 3])
+def test_an_empty_or_malformed_workload_is_refused(workload) -> None:
+    frame, metadata = xor_table(300)
+    with pytest.raises(ParameterError, match="workload"):
+        AIMSynthesizer(1.0, workload=workload).fit(frame, metadata)

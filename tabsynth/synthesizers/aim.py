@@ -262,6 +262,15 @@ class AIMSynthesizer(MarginalSynthesizer):
         if self.workload is None:
             sets = list(itertools.combinations(range(len(names)), min(self.degree, len(names))))
             return {c: scale(c) for c in sets}
+        if not isinstance(self.workload, Sequence) or isinstance(self.workload, str):
+            raise ParameterError(
+                f"workload must be a list of column-name tuples, got {self.workload!r}"
+            )
+        if not self.workload:
+            raise ParameterError(
+                "workload is empty: give at least one marginal, or None for every "
+                f"{self.degree}-way marginal"
+            )
         weights = self.workload_weights
         if weights is None:
             weights = [1.0] * len(self.workload)
