@@ -46,6 +46,7 @@ from tabsynth.synthesizers.marginal import (
     GraphicalModel,
     MarginalSynthesizer,
     Measurement,
+    Released,
     data_marginal,
     estimate,
     measure,
@@ -209,6 +210,7 @@ class AIMSynthesizer(MarginalSynthesizer):
             )
         unused = unused_codes(encoder, one_way)
         self.model_ = model.condition({i: ~u for i, u in enumerate(unused) if u.any()})
+        self.released_ = tuple(Released.direct(m, shape) for m in measurements)
 
     def _workload(self, names: list[str]) -> dict[Clique, float]:
         """Workload cliques (column positions) and weights, checked against the encoded columns."""
