@@ -326,19 +326,35 @@ def _audit(args: argparse.Namespace) -> None:
         return make_synthesizer(args.synthesizer, args.epsilon, args.delta, None, params)
 
     factory()  # a bad name or parameter fails here, before the data is read
-    result = audit(
-        factory,
-        read_table(args.data),
-        metadata=args.metadata,
-        trials=args.trials,
-        targets=args.targets,
-        n_rows=args.rows,
-        seed=args.seed or 0,
-        max_seconds=args.max_seconds,
-    )
+    if args.mode == "worst-case":
+        result = audit(
+            factory,
+            mode="worst-case",
+            trials=args.trials,
+            seed=args.seed or 0,
+            max_seconds=args.max_seconds,
+            workers=args.workers,
+        )
+    elif args.data is None:
+        raise ParameterError("the realistic audit needs the table to audit on (DATA)")
+    else:
+        result = audit(
+            factory,
+            read_table(args.data),
+            metadata=args.metadata,
+            trials=args.trials,
+            targets=args.targets,
+            n_rows=args.rows,
+            seed=args.seed or 0,
+            max_seconds=args.max_seconds,
+        )
     result.to_html(args.out)
+    if args.json:
+        from tabsynth.io import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(result.to_dict(), indent=2) + "\n")
     print(result.summary())
-    _status(f"audit written to {args.out}")
+    _status(f"audit written to {args.out}" + (f" and {args.json}" if args.json else ""))
     if result.verdict == "failed":
         # a refuted privacy claim must fail scripts and CI jobs; main() maps only errors
         raise SystemExit(1)
@@ -472,7 +488,15 @@ def build_parser() -> argparse.ArgumentParser:
         "(too few trials for even a perfect attack to refute the claim; the output says how "
         "many would). Exit code 0 for PASSED and INCONCLUSIVE, 1 for FAILED, 2 for bad input.",
     )
-    p.add_argument("data", help="table to audit on")
+    p.add_argument("data", nargs="?", help="table to audit on (realistic mode)")
+    p.add_argument(
+        "--mode",
+        choices=("realistic", "worst-case"),
+        default="realistic",
+        help="realistic: outliers of DATA, black-box attacks on synthetic rows; worst-case: "
+        "crafted neighbours and white-box attacks on the released measurements, which test "
+        "the ε claim itself (no DATA needed; use --trials in the thousands for a tight bound)",
+    )
     p.add_argument("--synthesizer", "-s", required=True)
     p.add_argument("--epsilon", type=float)
     p.add_argument("--delta", type=float)
@@ -480,10 +504,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--trials",
         type=int,
-        default=20,
         help="trials per target, each one fit with the target and one without (default 20: "
         "with 3 targets the audit can refute claims up to about ε = 2; larger claims come out "
-        "INCONCLUSIVE)",
+        "INCONCLUSIVE; worst-case mode: default 1000)",
     )
     p.add_argument(
         "--targets",
@@ -497,7 +520,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-seconds", type=float, help="stop starting new trials after this long")
     p.add_argument("--seed", type=_seed)
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--workers", type=int, help="worst-case mode: processes (default: all CPUs)")
     p.add_argument("--out", "-o", required=True, help="HTML audit page to write")
+    p.add_argument("--json", help="JSON result to write")
     p.set_defaults(func=_audit)
 
     p = sub.add_parser("demo", help="fit on the bundled medical sample and write the results")

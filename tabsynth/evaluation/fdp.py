@@ -35,8 +35,8 @@ import math
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.stats import beta as beta_dist
 from scipy.special import bdtrc, gammaln, xlog1py, xlogy
+from scipy.stats import beta as beta_dist
 from scipy.stats import norm
 
 from tabsynth.errors import ParameterError
