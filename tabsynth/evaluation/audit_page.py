@@ -92,8 +92,10 @@ def worst_case_page(r: WorstCaseAuditResult) -> str:
             row("μ lower bound (GDP)", num(r.mu_lower)),
             row("ε from the μ bound at the claimed δ", num(r.epsilon_lower_gdp)),
             row("ε from the (ε, δ) inequalities (no assumption)", num(r.epsilon_lower_dp)),
-            row("μ of the claim / of the released measurements", f"{num(r.mu_claimed)} / "
-                f"{num(r.mu_release)}"),
+            row(
+                "μ of the claim / of the released measurements",
+                f"{num(r.mu_claimed)} / {num(r.mu_release)}",
+            ),
             row("attack (threshold)", f"{r.attack} ({r.threshold:.4g})"),
             row("TPR ≥ / FPR ≤", f"{r.tpr_lower:.4f} / {r.fpr_upper:.4f}"),
             row("confidence", f"{r.confidence:.0%}"),
@@ -112,7 +114,7 @@ def worst_case_page(r: WorstCaseAuditResult) -> str:
         f"<h1>Worst-case privacy audit: <span class='{r.verdict}'>{r.verdict}</span></h1>"
         f"<p>{html.escape(r.reason)}</p><table>{summary}</table>"
         f"<img alt='trade-off curve' src='{trade_off_plot(r)}'>"
-        "<h2>Attacks (μ bound on the calibration trials)</h2>"
-        f"<table><tr><th>attack</th><th>μ bound</th></tr>{attacks}</table>"
+        "<h2>Attacks (μ bound each promised on the calibration trials)</h2>"
+        f"<table><tr><th>attack</th><th>promised μ bound</th></tr>{attacks}</table>"
         f"<h2>Notes</h2><ul>{notes}</ul></body></html>\n"
     )

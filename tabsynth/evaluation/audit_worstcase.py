@@ -149,7 +149,7 @@ def release_scores(
     if released:
         encoder = synth.encoder_  # type: ignore[attr-defined]
         names = encoder.columns
-        target, background = encoder.encode(game.target), encoder.encode(game.background)
+        target, background = _encoded(encoder, game)
         total = weight = 0.0
         by_clique: dict[str, list[float]] = {}
         for r in released:
@@ -164,10 +164,27 @@ def release_scores(
             part[0], part[1] = part[0] + term, part[1] + w
         scores["lrt"] = total / math.sqrt(weight)
         scores.update({k: t / math.sqrt(w) for k, (t, w) in by_clique.items()})
+    if n_synthetic == 0:
+        return scores, ""
     sample = synth.sample(n_synthetic, seed=seed)
     fingerprint = "|".join(f"{c}:{t}" for c, t in sample.dtypes.items())
     scores["target_rows"] = float(_equal_rows(sample, game.target))
     return scores, fingerprint
+
+
+_ENCODED: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _encoded(encoder: Any, game: Neighbours) -> tuple[np.ndarray, np.ndarray]:
+    """The target's and the background's codes under ``encoder``. Encoders from a public
+    domain are equal from fit to fit, so the codes are cached by the encoder's description
+    (encoding through pandas costs more than the rest of the attack)."""
+    key = (id(game), json.dumps(encoder.to_dict(), sort_keys=True, default=str))
+    if key not in _ENCODED:
+        if len(_ENCODED) > 16:
+            _ENCODED.clear()
+        _ENCODED[key] = (encoder.encode(game.target), encoder.encode(game.background))
+    return _ENCODED[key]
 
 
 def _equal_rows(sample: pd.DataFrame, target: pd.DataFrame) -> int:
@@ -228,9 +245,11 @@ class WorstCaseAuditResult:
     claimed δ; assumes a Gaussian-shaped trade-off curve) and ``epsilon_lower_dp`` (no
     assumption, from the Clopper-Pearson bounds ``tpr_lower`` and ``fpr_upper``); they split
     the error budget so both hold together at ``confidence``. ``max_measurable_epsilon`` is
-    what a perfect attack would have certified with these trials. ``mu_release`` is ``sqrt(Σ 1/σ²)`` over the released measurements (the
-    best μ the LRT can reach), ``mu_claimed`` the μ whose GDP guarantee is exactly the claim.
-    ``attacks`` maps each candidate attack to its μ bound on the calibration trials.
+    what a perfect attack would have certified with these trials. ``mu_release`` is
+    ``sqrt(Σ 1/σ²)`` over the released measurements (the best μ the LRT can reach),
+    ``mu_claimed`` the μ whose GDP guarantee is exactly the claim.
+    ``attacks`` maps each candidate attack to the μ bound it promised on the calibration
+    trials (:func:`tabsynth.evaluation.fdp.best_threshold`).
     """
 
     claimed_epsilon: float | None
@@ -335,7 +354,8 @@ def worst_case_audit(
     max_seconds:
         Stop starting trials once this budget would be exceeded; fewer trials, weaker bound.
     n_synthetic:
-        Rows sampled per fit for the fingerprint and the black-box attack.
+        Rows sampled per fit for the fingerprint and the black-box attack; 0 samples nothing
+        and runs only the white-box attacks (faster, blind to leaks in the output's form).
     calibration:
         Share of the trials that choose the attack and threshold, in (0, 1).
     game:
@@ -350,6 +370,8 @@ def worst_case_audit(
         raise ParameterError("synthesizer_factory must be a callable returning a new synthesizer")
     if isinstance(trials, bool) or not isinstance(trials, int) or trials < 10:
         raise ParameterError(f"trials must be an integer >= 10, not {trials!r}")
+    if isinstance(n_synthetic, bool) or not isinstance(n_synthetic, int) or n_synthetic < 0:
+        raise ParameterError(f"n_synthetic must be an integer >= 0, not {n_synthetic!r}")
     if not (isinstance(calibration, float) and 0.0 < calibration < 1.0):
         raise ParameterError(f"calibration must be a fraction in (0, 1), not {calibration!r}")
     if max_seconds is not None and not (
@@ -523,10 +545,11 @@ def _result(
         for part in ("cal", "eval")
     }
     cal, cal_w = np.array(split["cal"]), worlds["cal"]
+    n_eval = int(np.sum(worlds["eval"] == 1))
     attacks: dict[str, float] = {}
-    best = (-1.0, 0, 0.0)
+    best = (-math.inf, 0, 0.0)
     for j, name in enumerate(names):
-        thr, mu = fdp.best_threshold(cal[cal_w == 1, j], cal[cal_w == 0, j], confidence)
+        thr, mu = fdp.best_threshold(cal[cal_w == 1, j], cal[cal_w == 0, j], n_eval)
         attacks[name] = mu
         if mu > best[0]:
             best = (mu, j, thr)
