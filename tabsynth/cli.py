@@ -108,6 +108,7 @@ _INPUTS = {
     "holdout": "holdout table",
     "model": "model file",
     "metadata": "metadata file",
+    "audit": "audit JSON",
 }
 #: Arguments that name files to write.
 _OUTPUTS = ("out", "json")
@@ -291,6 +292,19 @@ def _privacy(args: argparse.Namespace) -> None:
     print(synth.privacy.explain())
 
 
+def _read_json(path: str, what: str) -> dict[str, Any]:
+    """A JSON object from a file; a clear error when it is not one."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FileFormatError(f"cannot read the {what} JSON {path}: {exc}") from None
+    if not isinstance(data, dict) or "verdict" not in data:
+        raise FileFormatError(
+            f"{path} is not an {what} result; write one with tabsynth {what} --json"
+        )
+    return data
+
+
 def _report(args: argparse.Namespace) -> None:
     from tabsynth.evaluation import evaluate
     from tabsynth.io import read_table
@@ -304,6 +318,7 @@ def _report(args: argparse.Namespace) -> None:
         metadata=as_metadata(args.metadata),
         target=args.target,
         sensitive=args.sensitive or None,
+        audit=_read_json(args.audit, "audit") if args.audit else None,
     )
     from tabsynth.io import atomic_write_text
 
@@ -476,6 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metadata", "-m", help="metadata JSON")
     p.add_argument("--out", "-o", required=True, help="HTML report to write")
     p.add_argument("--json", help="JSON report to write")
+    p.add_argument("--audit", help="audit JSON (tabsynth audit --json) to show under privacy")
     p.set_defaults(func=_report)
 
     p = sub.add_parser(
@@ -504,9 +520,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--trials",
         type=int,
+        default=20,
         help="trials per target, each one fit with the target and one without (default 20: "
         "with 3 targets the audit can refute claims up to about ε = 2; larger claims come out "
-        "INCONCLUSIVE; worst-case mode: default 1000)",
+        "INCONCLUSIVE; worst-case mode: thousands for a bound close to an honest claim)",
     )
     p.add_argument(
         "--targets",

@@ -22,6 +22,7 @@ from typing import ClassVar
 from unittest import mock
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import norm
 
@@ -30,6 +31,8 @@ from tabsynth.errors import ParameterError
 from tabsynth.evaluation import fdp
 from tabsynth.evaluation.audit import audit
 from tabsynth.evaluation.audit_worstcase import crafted_neighbours, worst_case_audit
+from tabsynth.evaluation.evaluate import evaluate
+from tabsynth.evaluation.report import Report
 from tabsynth.synthesizers import mst
 from tabsynth.synthesizers.aim import AIMSynthesizer
 from tabsynth.synthesizers.marginal import Measurement, data_marginal
@@ -196,7 +199,7 @@ def test_seeded_noise_is_refused_by_default():
         worst_case_audit(lambda: MSTSynthesizer(1.0, DELTA, noise_seed=1), 20, workers=1)
 
 
-def test_audit_mode_and_cli(tmp_path):
+def test_audit_mode_and_cli_and_report(tmp_path):
     with pytest.raises(ParameterError, match="mode"):
         audit(lambda: MSTSynthesizer(1.0), mode="worst")
     out, js = tmp_path / "audit.html", tmp_path / "audit.json"
@@ -208,3 +211,18 @@ def test_audit_mode_and_cli(tmp_path):
     assert data["mode"] == "worst-case" and data["verdict"] == "passed"
     assert data["empirical_epsilon_lower"] <= 4.0
     assert "data:image/png;base64" in out.read_text()
+    # the report's privacy section shows the audit, also when rebuilt from its JSON
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=200), "c": rng.choice(["a", "b"], 200)})
+    real, synthetic = tmp_path / "real.csv", tmp_path / "synthetic.csv"
+    frame.to_csv(real, index=False)
+    frame.to_csv(synthetic, index=False)
+    page = tmp_path / "report.html"
+    report_args = ["report", str(real), str(synthetic), "-o", str(page), "--audit", str(js)]
+    assert main([*report_args, "--json", str(tmp_path / "report.json")]) == 0
+    privacy = page.read_text()[page.read_text().index("id='privacy'") :]
+    assert "Privacy audit (worst case, white box)" in privacy and "PASSED" in privacy
+    rebuilt = Report.from_json((tmp_path / "report.json").read_text())
+    assert rebuilt.to_dict()["audit"]["verdict"] == "passed"
+    assert evaluate(frame, frame, progress=False).to_dict()["audit"] is None
+    assert main(["report", str(real), str(synthetic), "-o", str(page), "--audit", str(real)]) == 2

@@ -137,7 +137,7 @@ def audit(
     synthesizer_factory: Callable[[], Synthesizer],
     data: pd.DataFrame | None = None,
     metadata: Metadata | dict | str | Path | None = None,
-    trials: int | None = None,
+    trials: int = 20,
     targets: int | Sequence[int] = 3,
     n_rows: int | None = None,
     seed: int = 0,
@@ -168,8 +168,8 @@ def audit(
         refuses that, as it should).
     trials:
         Trials per target, each one IN and one OUT fit; at least 4 (half choose the rule,
-        half measure it). Total fits: ``2 * trials * targets``. Default 20; in worst-case
-        mode 1000 (one target).
+        half measure it). Total fits: ``2 * trials * targets``. In worst-case mode: trials of
+        one IN and one OUT fit; thousands bring the bound close to an honest claim.
     targets:
         How many targets to pick among the most isolated records, or their row positions.
     n_rows:
@@ -193,7 +193,7 @@ def audit(
 
         return worst_case_audit(
             synthesizer_factory,
-            1000 if trials is None else trials,
+            trials,
             seed=seed,
             workers=workers,
             progress=progress,
@@ -202,7 +202,6 @@ def audit(
         )
     if mode != "realistic":
         raise ParameterError(f"mode must be 'realistic' or 'worst-case', not {mode!r}")
-    trials = 20 if trials is None else trials
     started = time.perf_counter()
     if not callable(synthesizer_factory):
         raise ParameterError("synthesizer_factory must be a callable returning a new synthesizer")

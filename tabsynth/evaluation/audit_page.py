@@ -11,7 +11,8 @@ on a bare Agg canvas like the report's figures (:mod:`tabsynth.evaluation.plots`
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -30,40 +31,43 @@ text-align:left}th{background:#f4f4f4}li{margin:.3rem 0}img{max-width:100%}
 """
 
 
-def trade_off_plot(r: WorstCaseAuditResult) -> str:
-    """PNG data URI of the attack's empirical trade-off curve against the claim's curves."""
+def trade_off_plot(r: Mapping[str, Any]) -> str:
+    """PNG data URI of the attack's empirical trade-off curve against the claim's curves,
+    from a worst-case audit's ``to_dict()`` (so a report can redraw it from its JSON)."""
     alpha = np.linspace(0.0, 1.0, 401)
     fig = Figure(figsize=(4.6, 4.2))
     ax = fig.add_subplot()
     ax.plot(alpha, 1 - alpha, color=REF_COLOR, linestyle=":", linewidth=1, label="no leakage")
-    if r.claimed_epsilon is not None and r.claimed_delta is not None:
+    eps, delta, mu_claim = r.get("claimed_epsilon"), r.get("claimed_delta"), r.get("mu_claimed")
+    if eps is not None and delta is not None:
         ax.plot(
             alpha,
-            fdp.dp_trade_off(r.claimed_epsilon, r.claimed_delta, alpha),
+            fdp.dp_trade_off(eps, delta, alpha),
             color=REF_COLOR,
             linestyle="--",
             linewidth=1,
-            label=f"claim (ε={r.claimed_epsilon:g}, δ={r.claimed_delta:g})",
+            label=f"claim (ε={eps:g}, δ={delta:g})",
         )
-    if r.mu_claimed is not None:
+    if mu_claim is not None:
         ax.plot(
             alpha,
-            fdp.gaussian_trade_off(r.mu_claimed, alpha),
+            fdp.gaussian_trade_off(mu_claim, alpha),
             color=REAL_COLOR,
             linewidth=1.5,
-            label=f"claim as GDP (μ={r.mu_claimed:.3f})",
+            label=f"claim as GDP (μ={mu_claim:.3f})",
         )
     ax.plot(
         alpha,
-        fdp.gaussian_trade_off(r.mu_lower, alpha),
+        fdp.gaussian_trade_off(r["mu_lower"], alpha),
         color=SYNTH_COLOR,
         linestyle="--",
         linewidth=1.2,
-        label=f"proved: μ ≥ {r.mu_lower:.3f}",
+        label=f"proved: μ ≥ {r['mu_lower']:.3f}",
     )
-    fpr, tpr = np.asarray(r.roc.get("fpr", [])), np.asarray(r.roc.get("tpr", []))
-    ax.plot(fpr, 1 - tpr, color=SYNTH_COLOR, linewidth=1.5, label=f"attack {r.attack!r}")
-    ax.plot([r.fpr_upper], [1 - r.tpr_lower], "o", color=SYNTH_COLOR, markersize=4)
+    roc = r.get("roc") or {}
+    fpr, tpr = np.asarray(roc.get("fpr", []), float), np.asarray(roc.get("tpr", []), float)
+    ax.plot(fpr, 1 - tpr, color=SYNTH_COLOR, linewidth=1.5, label=f"attack {r['attack']!r}")
+    ax.plot([r["fpr_upper"]], [1 - r["tpr_lower"]], "o", color=SYNTH_COLOR, markersize=4)
     ax.set_xlabel("type I error α (FPR)")
     ax.set_ylabel("type II error β (1 − TPR)")
     ax.set_xlim(0, 1)
@@ -71,6 +75,28 @@ def trade_off_plot(r: WorstCaseAuditResult) -> str:
     ax.set_title("Trade-off curve: attack vs claim", fontsize=10)
     ax.legend(fontsize=7, frameon=False, loc="upper right")
     return to_data_uri(fig)
+
+
+def audit_section(d: Mapping[str, Any]) -> str:
+    """The audit as a fragment of the report's privacy section, from its ``to_dict()``:
+    verdict and reason, the bound against the claim, and for a worst-case audit the
+    trade-off curve."""
+    verdict = str(d.get("verdict", "inconclusive"))
+    worst = d.get("mode") == "worst-case"
+    claim = d.get("claimed_epsilon")
+    bound = d.get("empirical_epsilon_lower")
+    lines = [
+        f"<h3>Privacy audit ({'worst case, white box' if worst else 'realistic'})</h3>",
+        f"<p><b class='{html.escape(verdict)}'>{html.escape(verdict.upper())}</b>: "
+        f"{html.escape(str(d.get('reason', '')))}</p>",
+        "<p class='ts-meta'>Empirical ε lower bound "
+        f"{'-' if bound is None else f'{bound:.3f}'} against the claimed "
+        f"{'none' if claim is None else f'{claim:g}'}; the largest ε the trials could certify: "
+        f"{d.get('max_measurable_epsilon', 0.0):.2f}.</p>",
+    ]
+    if worst and d.get("mu_lower") is not None:
+        lines.append(f"<img alt='trade-off curve of the audit' src='{trade_off_plot(d)}'>")
+    return "".join(lines)
 
 
 def worst_case_page(r: WorstCaseAuditResult) -> str:
@@ -113,7 +139,7 @@ def worst_case_page(r: WorstCaseAuditResult) -> str:
         f"<title>tabsynth worst-case privacy audit</title><style>{_CSS}</style></head><body>"
         f"<h1>Worst-case privacy audit: <span class='{r.verdict}'>{r.verdict}</span></h1>"
         f"<p>{html.escape(r.reason)}</p><table>{summary}</table>"
-        f"<img alt='trade-off curve' src='{trade_off_plot(r)}'>"
+        f"<img alt='trade-off curve' src='{trade_off_plot(r.to_dict())}'>"
         "<h2>Attacks (μ bound each promised on the calibration trials)</h2>"
         f"<table><tr><th>attack</th><th>promised μ bound</th></tr>{attacks}</table>"
         f"<h2>Notes</h2><ul>{notes}</ul></body></html>\n"
