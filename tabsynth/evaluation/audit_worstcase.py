@@ -291,7 +291,11 @@ class WorstCaseAuditResult:
         return self.empirical_epsilon_lower / self.claimed_epsilon
 
     def to_dict(self) -> dict[str, Any]:
-        return json_ready({**asdict(self), "ratio": self.ratio})
+        # json_ready rounds floats to 5 decimals: keep δ (1e-6 and less) exact
+        return {
+            **json_ready({**asdict(self), "ratio": self.ratio}),
+            "claimed_delta": self.claimed_delta,
+        }
 
     def to_json(self, path: str | Path) -> None:
         atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
