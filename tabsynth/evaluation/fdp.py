@@ -257,11 +257,11 @@ THRESHOLD_QUANTILES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 PREDICTION_Z = 1.75
 
 
-def best_threshold(
+def threshold_promises(
     in_scores: np.ndarray, out_scores: np.ndarray, n_eval: int
-) -> tuple[float, float]:
-    """Threshold ``t`` of the test "IN if score ≥ t", chosen on calibration scores, that
-    promises the largest μ bound on ``n_eval`` evaluation trials per world, and that promise.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate thresholds ``t`` of the test "IN if score ≥ t" (the first is the median of the
+    pooled scores) and the μ bound each promises on ``n_eval`` evaluation trials per world.
 
     The promise is ``D − se_cal(D) − z · se_eval(D)`` with ``D = Φ⁻¹(TPR) − Φ⁻¹(FPR)`` on the
     calibration scores and ``se`` its delta-method standard errors on the calibration and on
@@ -273,10 +273,9 @@ def best_threshold(
     """
     in_s, out_s = np.sort(np.asarray(in_scores, float)), np.sort(np.asarray(out_scores, float))
     pooled = np.r_[in_s, out_s]
-    candidates = np.unique(np.r_[np.quantile(pooled, THRESHOLD_QUANTILES), in_s[:1], out_s[-1:]])
-    # a separating threshold: just above every OUT score
+    # the median first, then the other quantiles and a threshold just above every OUT score
     above = out_s[-1] + (np.abs(out_s[-1]) + 1.0) * 1e-9
-    candidates = np.unique(np.r_[candidates, above])
+    candidates = np.r_[np.median(pooled), np.quantile(pooled, THRESHOLD_QUANTILES), above]
     tp = len(in_s) - np.searchsorted(in_s, candidates, side="left")
     fp = len(out_s) - np.searchsorted(out_s, candidates, side="left")
     tpr, fpr = (tp + 0.5) / (len(in_s) + 1), (fp + 0.5) / (len(out_s) + 1)
@@ -284,8 +283,7 @@ def best_threshold(
     spread = tpr * (1 - tpr) / norm.pdf(zt) ** 2 + fpr * (1 - fpr) / norm.pdf(zf) ** 2
     n_cal = min(len(in_s), len(out_s))
     promise = zt - zf - np.sqrt(spread / n_cal) - PREDICTION_Z * np.sqrt(spread / n_eval)
-    i = int(np.argmax(promise))
-    return float(candidates[i]), float(promise[i])
+    return candidates, promise
 
 
 def gaussian_trade_off(mu: float, alpha: np.ndarray) -> np.ndarray:
