@@ -63,8 +63,8 @@ def main() -> None:
     load_after = os.getloadavg()
     RESULTS.mkdir(exist_ok=True)
     stem = RESULTS / f"{args.synthesizer}_eps{args.epsilon:g}"
-    result.to_json(stem.with_suffix(".json"))
-    result.to_html(stem.with_suffix(".html"))
+    result.to_json(f"{stem}.json")  # not with_suffix: "eps0.5" has a dot
+    result.to_html(f"{stem}.html")
     print(result.summary())
     print(
         f"| {args.synthesizer.upper()} | {args.epsilon:g} | {args.delta:g} | "
