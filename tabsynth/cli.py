@@ -116,6 +116,7 @@ _INPUTS = {
     "model": "model file",
     "metadata": "metadata file",
     "dictionary": "data dictionary",
+    "audit": "audit JSON",
 }
 #: Arguments that name files to write.
 _OUTPUTS = ("out", "json")
@@ -373,6 +374,19 @@ def _privacy(args: argparse.Namespace) -> None:
     print(synth.privacy.explain())
 
 
+def _read_json(path: str, what: str) -> dict[str, Any]:
+    """A JSON object from a file; a clear error when it is not one."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FileFormatError(f"cannot read the {what} JSON {path}: {exc}") from None
+    if not isinstance(data, dict) or "verdict" not in data:
+        raise FileFormatError(
+            f"{path} is not an {what} result; write one with tabsynth {what} --json"
+        )
+    return data
+
+
 def _report(args: argparse.Namespace) -> None:
     from tabsynth.evaluation import evaluate
     from tabsynth.io import read_table
@@ -386,6 +400,7 @@ def _report(args: argparse.Namespace) -> None:
         metadata=as_metadata(args.metadata),
         target=args.target,
         sensitive=args.sensitive or None,
+        audit=_read_json(args.audit, "audit") if args.audit else None,
     )
     from tabsynth.io import atomic_write_text
 
@@ -408,19 +423,35 @@ def _audit(args: argparse.Namespace) -> None:
         return make_synthesizer(args.synthesizer, args.epsilon, args.delta, None, params)
 
     factory()  # a bad name or parameter fails here, before the data is read
-    result = audit(
-        factory,
-        read_table(args.data),
-        metadata=args.metadata,
-        trials=args.trials,
-        targets=args.targets,
-        n_rows=args.rows,
-        seed=args.seed or 0,
-        max_seconds=args.max_seconds,
-    )
+    if args.mode == "worst-case":
+        result = audit(
+            factory,
+            mode="worst-case",
+            trials=args.trials,
+            seed=args.seed or 0,
+            max_seconds=args.max_seconds,
+            workers=args.workers,
+        )
+    elif args.data is None:
+        raise ParameterError("the realistic audit needs the table to audit on (DATA)")
+    else:
+        result = audit(
+            factory,
+            read_table(args.data),
+            metadata=args.metadata,
+            trials=args.trials,
+            targets=args.targets,
+            n_rows=args.rows,
+            seed=args.seed or 0,
+            max_seconds=args.max_seconds,
+        )
     result.to_html(args.out)
+    if args.json:
+        from tabsynth.io import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(result.to_dict(), indent=2) + "\n")
     print(result.summary())
-    _status(f"audit written to {args.out}")
+    _status(f"audit written to {args.out}" + (f" and {args.json}" if args.json else ""))
     if result.verdict == "failed":
         # a refuted privacy claim must fail scripts and CI jobs; main() maps only errors
         raise SystemExit(1)
@@ -562,6 +593,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metadata", "-m", help="metadata JSON")
     p.add_argument("--out", "-o", required=True, help="HTML report to write")
     p.add_argument("--json", help="JSON report to write")
+    p.add_argument("--audit", help="audit JSON (tabsynth audit --json) to show under privacy")
     p.set_defaults(func=_report)
 
     p = sub.add_parser(
@@ -574,7 +606,15 @@ def build_parser() -> argparse.ArgumentParser:
         "(too few trials for even a perfect attack to refute the claim; the output says how "
         "many would). Exit code 0 for PASSED and INCONCLUSIVE, 1 for FAILED, 2 for bad input.",
     )
-    p.add_argument("data", help="table to audit on")
+    p.add_argument("data", nargs="?", help="table to audit on (realistic mode)")
+    p.add_argument(
+        "--mode",
+        choices=("realistic", "worst-case"),
+        default="realistic",
+        help="realistic: outliers of DATA, black-box attacks on synthetic rows; worst-case: "
+        "crafted neighbours and white-box attacks on the released measurements, which test "
+        "the ε claim itself (no DATA needed; use --trials in the thousands for a tight bound)",
+    )
     p.add_argument("--synthesizer", "-s", required=True)
     p.add_argument("--epsilon", type=float)
     p.add_argument("--delta", type=float)
@@ -585,7 +625,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=20,
         help="trials per target, each one fit with the target and one without (default 20: "
         "with 3 targets the audit can refute claims up to about ε = 2; larger claims come out "
-        "INCONCLUSIVE)",
+        "INCONCLUSIVE; worst-case mode: thousands for a bound close to an honest claim)",
     )
     p.add_argument(
         "--targets",
@@ -599,7 +639,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-seconds", type=float, help="stop starting new trials after this long")
     p.add_argument("--seed", type=_seed)
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--workers", type=int, help="worst-case mode: processes (default: all CPUs)")
     p.add_argument("--out", "-o", required=True, help="HTML audit page to write")
+    p.add_argument("--json", help="JSON result to write")
     p.set_defaults(func=_audit)
 
     p = sub.add_parser(

@@ -135,7 +135,7 @@ class AuditResult:
 
 def audit(
     synthesizer_factory: Callable[[], Synthesizer],
-    data: pd.DataFrame,
+    data: pd.DataFrame | None = None,
     metadata: Metadata | dict | str | Path | None = None,
     trials: int = 20,
     targets: int | Sequence[int] = 3,
@@ -145,21 +145,31 @@ def audit(
     max_seconds: float | None = None,
     n_synthetic: int | None = None,
     confidence: float = 0.95,
-) -> AuditResult:
+    mode: Literal["realistic", "worst-case"] = "realistic",
+    workers: int | None = None,
+) -> Any:
     """Run the membership game of the module docstring and bound ε from below.
+
+    ``mode="worst-case"`` plays instead the white-box game on crafted neighbours
+    (:func:`tabsynth.evaluation.audit_worstcase.worst_case_audit`), which tests the DP claim
+    itself and comes close to it for an honest MST or AIM; it needs no ``data`` and returns a
+    :class:`~tabsynth.evaluation.audit_worstcase.WorstCaseAuditResult`. Only ``trials``,
+    ``seed``, ``progress``, ``max_seconds``, ``confidence`` and ``workers`` (its processes)
+    apply to it.
 
     Parameters
     ----------
     synthesizer_factory:
         Returns a new, unfitted synthesizer each call, e.g. ``lambda: AIMSynthesizer(epsilon=1)``.
     data:
-        The table to audit on.
+        The table to audit on (realistic mode).
     metadata:
         Passed to every ``fit``; ``None`` lets the synthesizer detect it (a DP synthesizer
         refuses that, as it should).
     trials:
         Trials per target, each one IN and one OUT fit; at least 4 (half choose the rule,
-        half measure it). Total fits: ``2 * trials * targets``.
+        half measure it). Total fits: ``2 * trials * targets``. In worst-case mode: trials of
+        one IN and one OUT fit; thousands bring the bound close to an honest claim.
     targets:
         How many targets to pick among the most isolated records, or their row positions.
     n_rows:
@@ -178,9 +188,25 @@ def audit(
     confidence:
         Confidence of the ε bound and of the reported intervals.
     """
+    if mode == "worst-case":
+        from tabsynth.evaluation.audit_worstcase import worst_case_audit
+
+        return worst_case_audit(
+            synthesizer_factory,
+            trials,
+            seed=seed,
+            workers=workers,
+            progress=progress,
+            max_seconds=max_seconds,
+            confidence=confidence,
+        )
+    if mode != "realistic":
+        raise ParameterError(f"mode must be 'realistic' or 'worst-case', not {mode!r}")
     started = time.perf_counter()
     if not callable(synthesizer_factory):
         raise ParameterError("synthesizer_factory must be a callable returning a new synthesizer")
+    if data is None:
+        raise ParameterError("the realistic audit needs data: the table to audit on")
     check_frame(data)
     if isinstance(trials, bool) or not isinstance(trials, int) or trials < 4:
         raise ParameterError(f"trials must be an integer >= 4 (half calibrate), not {trials!r}")

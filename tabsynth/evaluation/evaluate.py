@@ -65,6 +65,7 @@ def evaluate(
     seed: int = 0,
     *,
     progress: bool | None = None,
+    audit: Any = None,
 ) -> Report:
     """Score a synthetic table against the real table it was fitted on.
 
@@ -92,6 +93,9 @@ def evaluate(
         object with ``epsilon``, ``delta``, ``explain()`` and ``to_dict()``.
     seed:
         Seeds every subsample, fold split, model and bootstrap: same inputs, same report.
+    audit:
+        A privacy audit of the synthesizer (:func:`tabsynth.evaluation.audit.audit`'s result
+        or its ``to_dict()``), shown in the privacy section.
     progress:
         Show a progress bar (default: only on a terminal).
 
@@ -201,7 +205,7 @@ def evaluate(
         "notes": notes,
     }
     steps.close(total=time.perf_counter() - started)
-    return Report(results, privacy=privacy)
+    return Report(results, privacy=privacy, audit=audit)
 
 
 def _fidelity(

@@ -412,6 +412,10 @@ def _privacy_html(data: Mapping[str, Any]) -> str:
             "<p class='ts-note'>No differential-privacy ledger: the synthesizer gives no formal "
             "guarantee, so the evidence below is empirical only.</p>"
         )
+    if data.get("audit"):
+        from tabsynth.evaluation.audit_page import audit_section
+
+        parts.append(audit_section(data["audit"]))
     priv = data.get("privacy") or {}
     if "attacks" not in priv:
         parts.append(_notes(priv.get("notes", ["Privacy attacks were not run."])))

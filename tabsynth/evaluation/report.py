@@ -125,15 +125,23 @@ class Report:
     privacy:
         The synthesizer's privacy ledger when it was trained with differential privacy; it
         opens the report's privacy section and adds ``epsilon``/``delta`` to the summary.
+    audit:
+        A privacy audit's result (anything with ``to_dict()``) or that dict; the privacy
+        section shows it.
     """
 
-    def __init__(self, results: Mapping[str, Any], privacy: LedgerLike | None = None) -> None:
+    def __init__(
+        self, results: Mapping[str, Any], privacy: LedgerLike | None = None, audit: Any = None
+    ) -> None:
         if not isinstance(results, Mapping) or "fidelity" not in results:
             raise ParameterError("a Report needs the results of evaluate() (with 'fidelity')")
         data = copy.deepcopy(dict(results))
         if privacy is not None:
             data["dp"] = ledger_section(privacy)
         data.setdefault("dp", None)
+        if audit is not None:
+            data["audit"] = dict(audit) if isinstance(audit, Mapping) else audit.to_dict()
+        data.setdefault("audit", None)
         data.setdefault("notes", [])
         data["summary"] = build_summary(data)
         data["verdict"] = build_verdict(data)

@@ -48,6 +48,7 @@ from tabsynth.synthesizers.marginal import (
     GraphicalModel,
     MarginalSynthesizer,
     Measurement,
+    Released,
     data_marginal,
     estimate,
     measure,
@@ -234,6 +235,7 @@ class AIMSynthesizer(MarginalSynthesizer):
             )
         unused = unused_codes(encoder, one_way)
         self.model_ = model.condition({i: ~u for i, u in enumerate(unused) if u.any()})
+        self.released_ = tuple(Released.direct(m, shape) for m in measurements)
 
     def _pool(self, candidates: dict[Clique, float], noise: NoiseSource) -> dict[Clique, float]:
         """The candidates a round scores: all of them, or ``max_candidates`` drawn uniformly

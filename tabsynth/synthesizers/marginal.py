@@ -86,6 +86,33 @@ class Measurement:
         return float(np.sum(np.broadcast_to(np.square(self.stddev), self.values.shape)))
 
 
+@dataclass(frozen=True)
+class Released:
+    """A measurement as the fit released it, with how to find a row's cell in it.
+
+    ``code_maps`` holds, per attribute of the clique, the map from the encoder's codes to the
+    codes the marginal was measured on (the identity, or MST's merged codes). Fitted
+    synthesizers keep these as ``released_`` so a white-box audit can read exactly what was
+    published; they are DP releases, so reading them costs no privacy. They are not saved in
+    model files: sampling needs only the model.
+    """
+
+    measurement: Measurement
+    code_maps: tuple[np.ndarray, ...]
+
+    @classmethod
+    def direct(cls, measurement: Measurement, shape: Sequence[int]) -> Released:
+        """A measurement taken on the encoder's own codes."""
+        return cls(measurement, tuple(np.arange(shape[a]) for a in measurement.clique))
+
+    def cells(self, codes: np.ndarray) -> np.ndarray:
+        """Flat (C order) cell index of each row of encoder ``codes`` in this measurement."""
+        clique = self.measurement.clique
+        sizes = [int(m.max()) + 1 for m in self.code_maps]
+        mapped = tuple(m[codes[:, a]] for m, a in zip(self.code_maps, clique, strict=True))
+        return np.ravel_multi_index(mapped, sizes)
+
+
 def data_marginal(codes: np.ndarray, shape: Sequence[int], clique: Clique) -> np.ndarray:
     """Exact counts of the marginal on ``clique``, flattened in C order (the private input)."""
     sizes = [shape[a] for a in clique]
@@ -732,7 +759,9 @@ def unused_codes(
 
 class MarginalSynthesizer(DPSynthesizer):
     """DP synthesizer whose model is a :class:`GraphicalModel` over the encoder's codes, kept
-    as ``model_``. Subclasses implement ``_fit_codes``; they may extend sampling and state."""
+    as ``model_``. Subclasses implement ``_fit_codes``; they may extend sampling and state.
+    After a fit, ``released_`` holds every Gaussian measurement as a :class:`Released`, for
+    white-box audits (:mod:`tabsynth.evaluation.audit_worstcase`); it is not saved."""
 
     def _sample_codes(
         self, n: int, rng: np.random.Generator, model: GraphicalModel | None = None

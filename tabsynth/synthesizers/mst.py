@@ -38,6 +38,7 @@ from tabsynth.synthesizers.marginal import (
     GraphicalModel,
     MarginalSynthesizer,
     Measurement,
+    Released,
     data_marginal,
     estimate,
     estimate_total,
@@ -126,6 +127,9 @@ class MSTSynthesizer(MarginalSynthesizer):
                 measure(small, small_shape, e, sigma_two, names=names, ledger=ledger, noise=noise)
                 for e in edges
             ]
+        self.released_ = tuple(Released.direct(m, shape) for m in one_way) + tuple(
+            Released(m, (merge[m.clique[0]], merge[m.clique[1]])) for m in measurements[d:]
+        )
         with tqdm(total=self.max_iters, desc="MST estimation", disable=None, leave=False) as bar:
             model = estimate(small_shape, measurements, iters=self.max_iters, progress=bar.update)
         unused = unused_codes(encoder, one_way)

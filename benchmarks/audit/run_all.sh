@@ -1,0 +1,11 @@
+#!/bin/sh
+# The runs of benchmarks/audit/results.md, one after the other (about 19 minutes).
+set -e
+cd "$(dirname "$0")/../.."
+nice -n 10 python benchmarks/audit/run_worstcase.py --synthesizer mst --epsilon 1 --max-seconds 540
+nice -n 10 python benchmarks/audit/run_worstcase.py --synthesizer aim --epsilon 1 --max-seconds 300
+for e in 2 4 0.5; do
+  for s in mst aim; do
+    nice -n 10 python benchmarks/audit/run_worstcase.py --synthesizer $s --epsilon $e --max-seconds 40
+  done
+done
