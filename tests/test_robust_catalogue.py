@@ -29,7 +29,9 @@ from tabsynth.errors import (
     ModelFileError,
     ParameterError,
 )
+from tabsynth.evaluation.audit import audit
 from tabsynth.io import check_output_path
+from tabsynth.synthesizers.mst import MSTSynthesizer
 
 C = ts.ColumnSpec
 
@@ -418,3 +420,33 @@ def test_model_files_hold_what_the_readme_says(tmp_path) -> None:
     text, _ = contents(plain)
     assert json.loads(text)["metadata"]["columns"]["income"]["upper"] == 1e7  # declared
     assert "1234567.89" in text  # a bin edge at the data's maximum, as documented
+
+
+AUDITS = [
+    ({"confidence": 1.5}, "confidence"),
+    ({"confidence": 0}, "confidence"),
+    ({"confidence": "high"}, "confidence"),
+    ({"n_rows": 1}, "n_rows"),
+    ({"targets": ["a"]}, "target positions"),
+    ({"targets": "ab"}, "targets must be"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "match"), AUDITS, ids=[m for _, m in AUDITS])
+def test_audit_parameters_are_refused_before_any_fit(kwargs, match) -> None:
+    frame = pd.DataFrame({"a": list("xyz") * 20, "b": range(60)})
+    fits = []
+
+    def factory():
+        fits.append(1)
+        return MSTSynthesizer(1.0)
+
+    with pytest.raises(ParameterError, match=match):
+        audit(factory, frame, progress=False, **kwargs)
+    assert not fits
+
+
+def test_an_audit_factory_must_make_a_synthesizer() -> None:
+    frame = pd.DataFrame({"a": list("xyz") * 20, "b": range(60)})
+    with pytest.raises(ParameterError, match="synthesizer_factory must return"):
+        audit(lambda: None, frame, progress=False)

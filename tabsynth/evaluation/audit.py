@@ -218,6 +218,14 @@ def audit(
         isinstance(max_seconds, (int, float)) and 0 < max_seconds < math.inf
     ):
         raise ParameterError(f"max_seconds must be positive, not {max_seconds!r}")
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)):
+        raise ParameterError(f"confidence must be a number in [0.5, 1), not {confidence!r}")
+    if not 0.5 <= confidence < 1:
+        raise ParameterError(f"confidence must be in [0.5, 1), not {confidence!r}")
+    if n_rows is not None and (
+        isinstance(n_rows, bool) or not isinstance(n_rows, int) or n_rows < 2
+    ):
+        raise ParameterError(f"n_rows must be an integer >= 2, not {n_rows!r}")
     rng = np.random.default_rng(check_seed(seed))
     user_meta = as_metadata(metadata)
     meta = user_meta if user_meta is not None else Metadata.detect(data)
@@ -226,8 +234,6 @@ def audit(
     chosen = _targets(table, meta, columns, targets, rng)
     background = table.drop(index=chosen)
     if n_rows is not None:
-        if isinstance(n_rows, bool) or not isinstance(n_rows, int) or n_rows < 2:
-            raise ParameterError(f"n_rows must be an integer >= 2, not {n_rows!r}")
         keep = rng.permutation(len(background))[: min(n_rows, len(background))]
         background = background.iloc[np.sort(keep)]
     n_synth = n_synthetic or len(background)
@@ -253,6 +259,11 @@ def audit(
         for t in range(len(chosen)):
             for world in (0, 1):
                 synth = synthesizer_factory()
+                if not isinstance(synth, Synthesizer):
+                    raise ParameterError(
+                        "synthesizer_factory must return a new tabsynth synthesizer, got "
+                        f"{type(synth).__name__}"
+                    )
                 train = game.training_set(t, world, rng)
                 synth.fit(train, user_meta)
                 sample = synth.sample(n_synth, seed=int(rng.integers(2**31)))
@@ -430,6 +441,10 @@ def _targets(
         isolation = np.where(idx[:, 0] == candidates, dist[:, 1], dist[:, 0])
         order = np.argsort(-isolation, kind="stable")[: int(targets)]
         return sorted(int(candidates[i]) for i in order)
+    if isinstance(targets, (str, bytes)) or not isinstance(targets, Sequence):
+        raise ParameterError(f"targets must be a count or a list of row positions, not {targets!r}")
+    if not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in targets):
+        raise ParameterError(f"target positions must be whole row positions, got {list(targets)}")
     chosen = sorted({int(i) for i in targets})
     if not chosen or chosen[0] < 0 or chosen[-1] >= n or len(chosen) >= n:
         raise ParameterError(
