@@ -113,11 +113,7 @@ class AuditResult:
 
     def summary(self) -> str:
         """A few lines for a terminal."""
-        claim = (
-            f"claimed ε = {self.claimed_epsilon:g}, δ = {self.claimed_delta:g}"
-            if self.claimed_epsilon is not None
-            else "no privacy claim (non-private synthesizer)"
-        )
+        claim = claim_text(self.claimed_epsilon, self.claimed_delta)
         lines = [
             f"Privacy audit {self.verdict.upper()}: empirical ε lower bound "
             f"{self.empirical_epsilon_lower:.2f} ({self.confidence:.0%} confidence); {claim}.",
@@ -418,6 +414,13 @@ def _calibrate(
             if key[:2] > best[:2]:
                 best = key
     return best[2], best[3]
+
+
+def claim_text(epsilon: float | None, delta: float | None) -> str:
+    """The privacy claim an audit tests, in words."""
+    if epsilon is None:
+        return "no privacy claim (non-private synthesizer)"
+    return f"claimed ε = {epsilon:g}, δ = {delta:g}"
 
 
 def _targets(

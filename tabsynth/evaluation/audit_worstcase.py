@@ -68,7 +68,7 @@ from tqdm.auto import tqdm
 from tabsynth.errors import ParameterError
 from tabsynth.evaluation import fdp
 from tabsynth.evaluation.attacks.result import json_ready
-from tabsynth.evaluation.audit import CAVEAT, Verdict, decide_verdict
+from tabsynth.evaluation.audit import CAVEAT, Verdict, claim_text, decide_verdict
 from tabsynth.evaluation.stats import epsilon_lower_bound
 from tabsynth.io import atomic_write_text
 from tabsynth.metadata import Metadata
@@ -303,11 +303,7 @@ class WorstCaseAuditResult:
         atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
     def summary(self) -> str:
-        claim = (
-            f"claimed ε = {self.claimed_epsilon:g}, δ = {self.claimed_delta:g}"
-            if self.claimed_epsilon is not None
-            else "no privacy claim (non-private synthesizer)"
-        )
+        claim = claim_text(self.claimed_epsilon, self.claimed_delta)
         lines = [
             f"Worst-case privacy audit {self.verdict.upper()}: ε ≥ "
             f"{self.empirical_epsilon_lower:.3f} ({self.confidence:.0%} confidence); {claim}.",
