@@ -261,9 +261,11 @@ class Metadata:
         return [name for name, spec in self.columns.items() if spec.sensitive]
 
     def schema_only(self) -> Metadata:
-        """Names and kinds only: every data-derived domain removed (see module docstring)."""
+        """Names and kinds only: every data-derived domain removed (see module docstring), and
+        the rules too, whose values (mappings, combinations, constants) may have been read
+        off the rows just like bounds; a DP fit uses rules only from public metadata."""
         cols = {name: spec.without_domain() for name, spec in self.columns.items()}
-        return Metadata(cols, source="user", public=False, rules=self.rules)
+        return Metadata(cols, source="user", public=False)
 
     def with_columns(self, **specs: ColumnSpec) -> Metadata:
         """A copy with some column specs replaced (order kept, new ones appended)."""

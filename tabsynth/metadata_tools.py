@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tabsynth.errors import DataError, MetadataError
+from tabsynth.errors import DataError, MetadataError, ParameterError
 from tabsynth.metadata import (
     GENERATED_KINDS,
     ColumnSpec,
@@ -316,6 +316,8 @@ def check(metadata: Metadata, data: pd.DataFrame, *, show_values: int = 0) -> li
     age: has missing values but nullable: false (1 value)
     age: holds values outside its declared bounds [0, 100] (1 value)
     """
+    if isinstance(show_values, bool) or not isinstance(show_values, int) or show_values < 0:
+        raise ParameterError(f"show_values must be a whole number >= 0, got {show_values!r}")
     check_frame(data)
     findings: list[Finding] = []
     for name in metadata.names:

@@ -12,7 +12,7 @@ import pytest
 
 import tabsynth as ts
 from tabsynth.cli import main
-from tabsynth.errors import TabsynthError
+from tabsynth.errors import ParameterError, TabsynthError
 from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.metadata_tools import check, draft, load_dictionary, round_outwards
 
@@ -219,3 +219,11 @@ def test_kinds_from_a_parquet_schema_read_no_rows(tmp_path):
     out = tmp_path / "m.json"
     assert main(["metadata", "from-schema", str(path), "-o", str(out)]) == 0
     assert Metadata.load(out) == md
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "3"])
+def test_check_refuses_a_bad_number_of_values_to_show(bad) -> None:
+    """A negative slice would quote every private value but one."""
+    md = Metadata({"age": ColumnSpec("numerical", dtype="int", lower=0, upper=100)})
+    with pytest.raises(ParameterError, match="show_values"):
+        check(md, pd.DataFrame({"age": [30, 130]}), show_values=bad)

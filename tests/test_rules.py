@@ -103,7 +103,8 @@ def test_every_kind_round_trips_through_json() -> None:
     again = Metadata.from_json(md.to_json())
     assert again == md
     assert json.loads(again.to_json())["rules"][1]["name"] == "school ages"
-    assert md.schema_only().rules == md.rules
+    # rules may hold values read off the rows, like bounds: not part of the bare schema
+    assert not md.schema_only().rules
 
 
 def test_python_objects_equal_their_json() -> None:

@@ -8,6 +8,7 @@ and poor models are the harder case for it (more rows to redraw).
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -263,10 +264,25 @@ def test_neighbours_of_a_dp_fit_with_rules_expose_the_same(table, tmp_path, extr
         row["relationship"] = "X"
     bigger = pd.concat([table, row], ignore_index=True)
     make = lambda: MSTSynthesizer(2.0, seed=0, noise_seed=3, max_iters=50, on_out_of_bounds="clip")  # noqa: E731
-    for md in (metadata(), metadata().schema_only()):
+    kinds_and_rules = Metadata(
+        metadata().schema_only().columns, public=True, rules=metadata().rules
+    )
+    for md in (metadata(), kinds_and_rules):
         left, shown_left = fit_and_watch(make, table, md)
         right, shown_right = fit_and_watch(make, bigger, md)
         found = differences(
             fingerprint(left, shown_left, tmp_path), fingerprint(right, shown_right, tmp_path)
         )
         assert not found, "\n".join(found)
+
+
+def test_rules_of_metadata_not_declared_public_are_not_applied_under_dp(table) -> None:
+    """Rules carry values (mappings, combinations, constants) that may have been read off the
+    rows, like bounds: a DP fit uses them only from public metadata, and says so."""
+    private = dataclasses.replace(metadata(), public=False)
+    with pytest.warns(UserWarning, match="rules are not applied"):
+        synth = MSTSynthesizer(2.0, seed=0, max_iters=20, on_out_of_bounds="clip").fit(
+            table, private
+        )
+    assert not synth.metadata_.rules
+    assert not any("rules" in what for what in synth.privacy.public)

@@ -191,7 +191,8 @@ class DPSynthesizer(Synthesizer):
             warnings.warn(
                 "the metadata is not declared public (public: false), so its bounds, "
                 "categories, nullability and precision are ignored and estimated under DP from "
-                "the budget; set public: true if they are public knowledge",
+                "the budget, and its rules are not applied; set public: true if they are "
+                "public knowledge",
                 UserWarning,
                 stacklevel=4,
             )
