@@ -497,7 +497,7 @@ class DomainEncoder:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> DomainEncoder:
-        metadata = Metadata.from_dict(raw["metadata"])
+        metadata = Metadata.from_dict(raw["metadata"], declared=False)
         codecs = {name: codec_from_dict(c) for name, c in raw["codecs"].items()}
         return cls(metadata, codecs)
 

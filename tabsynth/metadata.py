@@ -164,7 +164,9 @@ class ColumnSpec:
         return out
 
     @classmethod
-    def from_dict(cls, name: str, raw: Mapping[str, Any]) -> ColumnSpec:
+    def from_dict(cls, name: str, raw: Mapping[str, Any], declared: bool = True) -> ColumnSpec:
+        """A column from its JSON form; ``declared=False`` for a domain a fit released (read
+        back from a model file), where a DP category selection may have kept none."""
         if not isinstance(raw, Mapping) or "kind" not in raw:
             raise MetadataError(f"column {name!r}: expected an object with a 'kind' key")
         known = {f.name for f in dataclasses.fields(cls)}
@@ -173,7 +175,7 @@ class ColumnSpec:
             raise MetadataError(
                 f"column {name!r}: unknown keys {sorted(unknown)}; known keys are {sorted(known)}"
             )
-        _check_json_bounds(name, raw)
+        _check_json_bounds(name, raw, declared)
         try:
             return cls(**raw)
         except MetadataError as exc:
@@ -355,7 +357,9 @@ class Metadata:
         return out
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> Metadata:
+    def from_dict(cls, raw: Mapping[str, Any], declared: bool = True) -> Metadata:
+        """Metadata from its JSON form; ``declared=False`` when reading back what a fit
+        stored in a model file (see :meth:`ColumnSpec.from_dict`)."""
         if not isinstance(raw, Mapping):
             raise MetadataError("metadata must be a JSON object")
         if "tables" in raw or "METADATA_SPEC_VERSION" in raw:
@@ -376,7 +380,10 @@ class Metadata:
                 f"'public' must be true or false (a JSON boolean), not {public!r}: a domain is "
                 "public only when declared so explicitly"
             )
-        specs = {str(name): ColumnSpec.from_dict(str(name), spec) for name, spec in cols.items()}
+        specs = {
+            str(name): ColumnSpec.from_dict(str(name), spec, declared)
+            for name, spec in cols.items()
+        }
         from tabsynth.rules.model import rules_from_json
 
         rules = rules_from_json(raw.get("rules"))
@@ -587,11 +594,11 @@ def _check_spec_types(spec: ColumnSpec) -> None:
                 raise fail(key, "a finite number")
 
 
-def _check_json_bounds(name: str, raw: Mapping[str, Any]) -> None:
+def _check_json_bounds(name: str, raw: Mapping[str, Any], declared: bool = True) -> None:
     """Numeric bounds written in a file stay within :data:`MAX_DECLARED_BOUND`, and declared
     categories are not an empty list (a DP release may select none; a person declaring none
     has made a mistake: every value would be out of the domain)."""
-    if isinstance(raw.get("categories"), list) and not raw["categories"]:
+    if declared and isinstance(raw.get("categories"), list) and not raw["categories"]:
         raise MetadataError(
             f"column {name!r}: categories is empty; list at least one, or leave it out (null) "
             "to have it estimated"

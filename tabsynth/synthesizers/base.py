@@ -202,6 +202,16 @@ class Synthesizer(ABC):
                     plain(size, start, child), lambda rows, r: redraw(rows + start, r), child
                 )
 
+        else:
+            bare = draw
+
+            def draw(size: int, start: int, child: np.random.Generator) -> pd.DataFrame:
+                # the marks of given cells are for the rules' enforcer only: pandas compares
+                # attrs when concatenating chunks, and users should not see them
+                frame = bare(size, start, child)
+                frame.attrs.pop(rules_enforce.GIVEN, None)
+                return frame
+
         chunk = limits.SAMPLE_CHUNK_ROWS
         if n <= chunk:
             return restore_dtypes(draw(n, 0, rng), self.metadata_)
@@ -332,7 +342,7 @@ def load(path: str | Path, trusted: bool = False) -> Synthesizer:
         )
     try:
         model = cls(**manifest["params"])
-        model.metadata_ = Metadata.from_dict(manifest["metadata"])
+        model.metadata_ = Metadata.from_dict(manifest["metadata"], declared=False)
         if manifest.get("privacy") is not None:
             from tabsynth.privacy.ledger import PrivacyLedger
 
