@@ -552,14 +552,31 @@ _CSS = """
 body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.4rem}.passed{color:#1a7f37}.failed{color:#b42318}.inconclusive{color:#9a6700}
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;
-text-align:left}th{background:#f4f4f4}li{margin:.3rem 0}
+text-align:left}th{background:#f4f4f4}li{margin:.3rem 0}img{max-width:100%}
 """
 
 
-def _html_page(r: AuditResult) -> str:
-    def row(name: str, value: object) -> str:
-        return f"<tr><th>{html.escape(name)}</th><td>{html.escape(str(value))}</td></tr>"
+def html_row(name: str, value: object) -> str:
+    """One row of an audit page's summary table."""
+    return f"<tr><th>{html.escape(name)}</th><td>{html.escape(str(value))}</td></tr>"
 
+
+def html_page(
+    title: str, verdict: str, reason: str, summary: str, body: str, notes: list[str]
+) -> str:
+    """A standalone audit page (inline CSS, no scripts): both audits' pages share it."""
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>tabsynth {title.lower()}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{title}: <span class='{verdict}'>{verdict}</span></h1>"
+        f"<p>{html.escape(reason)}</p><table>{summary}</table>{body}"
+        f"<h2>Notes</h2><ul>{items}</ul></body></html>\n"
+    )
+
+
+def _html_page(r: AuditResult) -> str:
+    row = html_row
     claim = "none (non-private)" if r.claimed_epsilon is None else f"{r.claimed_epsilon:g}"
     summary = "".join(
         [
@@ -580,12 +597,5 @@ def _html_page(r: AuditResult) -> str:
         f"<td>{t['tpr']:.2f}</td><td>{t['fpr']:.2f}</td></tr>"
         for t in r.per_target
     )
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in r.notes)
-    return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>tabsynth privacy audit</title><style>{_CSS}</style></head><body>"
-        f"<h1>Privacy audit: <span class='{r.verdict}'>{r.verdict}</span></h1>"
-        f"<p>{html.escape(r.reason)}</p><table>{summary}</table>"
-        f"<h2>Targets</h2><table>{head}{targets}</table>"
-        f"<h2>Notes</h2><ul>{notes}</ul></body></html>\n"
-    )
+    body = f"<h2>Targets</h2><table>{head}{targets}</table>"
+    return html_page("Privacy audit", r.verdict, r.reason, summary, body, r.notes)

@@ -18,17 +18,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from tabsynth.evaluation import fdp
+from tabsynth.evaluation.audit import html_page, html_row
 from tabsynth.evaluation.plots import REAL_COLOR, REF_COLOR, SYNTH_COLOR, to_data_uri
 
 if TYPE_CHECKING:
     from tabsynth.evaluation.audit_worstcase import WorstCaseAuditResult
-
-_CSS = """
-body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#222}
-h1{font-size:1.4rem}.passed{color:#1a7f37}.failed{color:#b42318}.inconclusive{color:#9a6700}
-table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;
-text-align:left}th{background:#f4f4f4}li{margin:.3rem 0}img{max-width:100%}
-"""
 
 
 def trade_off_plot(r: Mapping[str, Any]) -> str:
@@ -102,8 +96,7 @@ def audit_section(d: Mapping[str, Any]) -> str:
 def worst_case_page(r: WorstCaseAuditResult) -> str:
     """The standalone page (inline CSS and image, no scripts)."""
 
-    def row(name: str, value: object) -> str:
-        return f"<tr><th>{html.escape(name)}</th><td>{html.escape(str(value))}</td></tr>"
+    row = html_row
 
     def num(x: float | None, digits: int = 3) -> str:
         return "-" if x is None else f"{x:.{digits}f}"
@@ -133,14 +126,9 @@ def worst_case_page(r: WorstCaseAuditResult) -> str:
     attacks = "".join(
         f"<tr><td>{html.escape(name)}</td><td>{mu:.3f}</td></tr>" for name, mu in r.attacks.items()
     )
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in r.notes)
-    return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>tabsynth worst-case privacy audit</title><style>{_CSS}</style></head><body>"
-        f"<h1>Worst-case privacy audit: <span class='{r.verdict}'>{r.verdict}</span></h1>"
-        f"<p>{html.escape(r.reason)}</p><table>{summary}</table>"
+    body = (
         f"<img alt='trade-off curve' src='{trade_off_plot(r.to_dict())}'>"
         "<h2>Attacks (μ bound each promised on the calibration trials)</h2>"
         f"<table><tr><th>attack</th><th>promised μ bound</th></tr>{attacks}</table>"
-        f"<h2>Notes</h2><ul>{notes}</ul></body></html>\n"
     )
+    return html_page("Worst-case privacy audit", r.verdict, r.reason, summary, body, r.notes)

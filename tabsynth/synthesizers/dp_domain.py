@@ -332,7 +332,6 @@ class _ColumnEstimator:
     def _quantile_edges(
         self, name: str, x: np.ndarray, lo: float, hi: float, integer: bool, rho: float, bins: int
     ) -> np.ndarray:
-        bins = max(bins, 1)
         fine = integer and bins > 2
         steps = bins * (FINE_LEVELS if fine else 1)
         # Counts and amounts (integers from 0) get a log grid on x + 1: its first cell holds
