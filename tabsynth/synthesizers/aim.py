@@ -300,16 +300,16 @@ class AIMSynthesizer(MarginalSynthesizer):
     ) -> list[Clique]:
         """Candidates whose addition keeps the model within ``limit`` MB. A candidate inside a
         current clique adds nothing, so the 1-way marginals always qualify. Growth is first
-        bounded cheaply (:meth:`JunctionTree.grown_cells`); only a candidate whose bound does
+        bounded cheaply (:meth:`JunctionTree.growth`); only a candidate whose bound does
         not fit is triangulated. All of it reads the public structure, never the data."""
         tree = model.tree
         cliques = list(tree.cliques)
-        limit_cells = limit * 2**20 / BYTES_PER_CELL
+        room = limit * 2**20 / BYTES_PER_CELL - tree.cells(shape)
         return [
             r
             for r in candidates
             if tree.containing(r, shape) is not None
-            or tree.grown_cells(shape, r) <= limit_cells
+            or tree.growth(shape, r) <= room
             or model_size_mb(shape, [*cliques, r]) <= limit
         ]
 

@@ -244,8 +244,13 @@ class JunctionTree:
         return tuple(out)
 
     def grown_cells(self, shape: Sequence[int], attrs: Sequence[int]) -> int:
-        """Cells of a junction tree that also covers ``attrs``: an upper bound, in O(depth), of
-        what re-triangulating with ``attrs`` as one more clique would give.
+        """Cells of a junction tree that also covers ``attrs`` (see :meth:`growth`)."""
+        return self.cells(shape) + self.growth(shape, attrs)
+
+    def growth(self, shape: Sequence[int], attrs: Sequence[int]) -> int:
+        """Cells added to cover ``attrs``: an upper bound, in O(depth), of what
+        re-triangulating with ``attrs`` as one more clique would add (0 when a clique holds
+        them already).
 
         Adding ``attrs`` to every clique on the subtree that joins one holder of each of its
         attributes keeps the running-intersection property (each attribute's cliques stay
@@ -254,17 +259,16 @@ class JunctionTree:
         stalled wide tables.
         """
         if self.containing(attrs, shape) is not None:
-            return self.cells(shape)
+            return 0
         paths = [self.ancestors[h] for h in {min(self.holding[a]) for a in attrs}]
         top = max(set(paths[0]).intersection(*paths[1:]))  # ancestors have smaller indices
         subtree = {n for path in paths for n in path[: path.index(top) + 1]}
         need = set(attrs)
-        grown = sum(
+        return sum(
             math.prod(shape[a] for a in need.union(self.cliques[i]))
             - math.prod(shape[a] for a in self.cliques[i])
             for i in subtree
         )
-        return self.cells(shape) + grown
 
     def cells(self, shape: Sequence[int]) -> int:
         """Cells of all clique tables."""
