@@ -4,12 +4,9 @@ Marginal-based and neural synthesizers work on small integers, one per column. T
 the one place where a column's values become codes and codes become values again:
 
 * numbers and datetimes fall into bins (uniform over public bounds, or edges given by the
-  caller, e.g. DP quantiles); decoding samples inside the bin, then restores integers,
-  rounding precision and bounds. A repeated edge marks a *point bin* holding exactly one
-  value, so a spike such as ``capital_gain == 0`` survives the round trip. Inside a bin the
-  draw is uniform, or, once a fitted model has given the bins' masses
-  (:meth:`DomainEncoder.shaped`), follows a linear density that joins the neighbouring bins'
-  densities, so heavy tails do not decode as flat steps;
+  caller, e.g. DP quantiles); decoding samples uniformly inside the bin, then restores
+  integers, rounding precision and bounds. A repeated edge marks a *point bin* holding
+  exactly one value, so a spike such as ``capital_gain == 0`` survives the round trip;
 * categories get one code each, plus an optional ``"other"`` code for values the domain
   leaves out (rare categories merged under DP);
 * booleans get codes 0/1;
@@ -145,9 +142,6 @@ class BinnedCodec:
     nullable: bool = True
     is_datetime: bool = False
     datetime_unit: str | None = None
-    #: Probability of each bin under a fitted model (a function of that model, so of a DP
-    #: release for DP synthesizers), or None: it shapes the draw inside a bin.
-    mass: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         edges = np.asarray(self.edges, dtype=float)
@@ -156,11 +150,6 @@ class BinnedCodec:
         if np.any((edges[2:] == edges[1:-1]) & (edges[1:-1] == edges[:-2])):
             raise MetadataError("a bin edge may repeat at most once (a point bin)")
         object.__setattr__(self, "edges", edges)
-        if self.mass is not None:
-            mass = np.asarray(self.mass, dtype=float)
-            if mass.shape != (edges.size - 1,) or not np.all(np.isfinite(mass) & (mass >= 0)):
-                raise MetadataError("bin masses must be one non-negative number per bin")
-            object.__setattr__(self, "mass", mass)
 
     @property
     def bins(self) -> int:
@@ -197,11 +186,10 @@ class BinnedCodec:
         missing = codes == self.bins if self.nullable else np.zeros(codes.shape, bool)
         idx = np.clip(codes, 0, self.bins - 1)
         lo, hi = self.edges[idx], self.edges[idx + 1]
-        inside = self._within(idx, rng)
         if self.integer:
-            values = self._decode_integer(idx, lo, hi, inside)
+            values = self._decode_integer(idx, lo, hi, rng)
         else:
-            values = lo + (hi - lo) * inside
+            values = lo + (hi - lo) * rng.random(codes.shape)
             if self.precision is not None:
                 # rounding may reach the bin's open upper edge; stay inside the bin
                 upper = np.where(idx == self.bins - 1, hi, np.nextafter(hi, lo))
@@ -211,53 +199,15 @@ class BinnedCodec:
             return self._to_datetime(values)
         return pd.Series(values, dtype=float)
 
-    def _within(self, idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Where in its bin each value falls, as a fraction of the bin's width in [0, 1).
-
-        Uniform without masses. With them, the density inside bin k is linear between node
-        values at its edges: the mean of bin k's density (mass / width) and its neighbour's,
-        or, at an outer edge or next to a point bin, the value that keeps bin k's mean
-        density (clipped at 0). The draw inverts that trapezoid's CDF. Masses stay exactly
-        those of the bins; only their insides change, which is what removes the steps that
-        uniform bins leave in a heavy tail (most of a tail bin's rows sit near its left edge).
-        """
-        u = rng.random(idx.shape)
-        if self.mass is None:
-            return u
-        left, right = self._node_densities()
-        dl, dr = left[idx], right[idx]
-        mean = 0.5 * (dl + dr)
-        root = np.sqrt(np.maximum(dl * dl + 2.0 * (dr - dl) * u * mean, 0.0))
-        denom = dl + root
-        safe = np.where(denom > 0, denom, 1.0)
-        return np.clip(np.where(denom > 0, 2.0 * u * mean / safe, u), 0.0, np.nextafter(1.0, 0))
-
-    def _node_densities(self) -> tuple[np.ndarray, np.ndarray]:
-        """Density at the left and right edge of every bin (see :meth:`_within`)."""
-        assert self.mass is not None
-        width = np.diff(self.edges)
-        solid = width > 0
-        total = float(self.mass.sum())
-        density = np.where(solid, self.mass / np.where(solid, width, 1.0), 0.0) / max(total, 1e-300)
-        shared = 0.5 * (density[:-1] + density[1:])
-        both = solid[:-1] & solid[1:]
-        left = np.concatenate([[np.nan], np.where(both, shared, np.nan)])
-        right = np.concatenate([np.where(both, shared, np.nan), [np.nan]])
-        left = np.where(np.isnan(left), np.maximum(2 * density - right, 0.0), left)
-        right = np.where(np.isnan(right), np.maximum(2 * density - left, 0.0), right)
-        alone = np.isnan(left) | np.isnan(right)
-        return np.where(alone, density, left), np.where(alone, density, right)
-
     def _decode_integer(
-        self, idx: np.ndarray, lo: np.ndarray, hi: np.ndarray, inside: np.ndarray
+        self, idx: np.ndarray, lo: np.ndarray, hi: np.ndarray, rng: np.random.Generator
     ) -> np.ndarray:
-        """The whole numbers inside each bin (half-open, the last one closed), picked at the
-        fraction ``inside`` of the way through them."""
+        """Uniform over the whole numbers inside each bin (half-open, the last one closed)."""
         first = np.ceil(lo)
         last = np.where(idx == self.bins - 1, np.floor(hi), np.ceil(hi) - 1)
         empty = last < first
         count = np.where(empty, 1, last - first + 1)
-        values = first + np.floor(inside * count)
+        values = first + np.floor(rng.random(idx.shape) * count)
         return np.where(empty, np.round((lo + hi) / 2), values)
 
     def _to_datetime(self, seconds: np.ndarray) -> pd.Series:
@@ -276,7 +226,6 @@ class BinnedCodec:
             "nullable": self.nullable,
             "is_datetime": self.is_datetime,
             "datetime_unit": self.datetime_unit,
-            **({} if self.mass is None else {"mass": [float(v) for v in self.mass]}),
         }
 
 
@@ -376,12 +325,7 @@ def codec_from_dict(raw: dict[str, Any]) -> Codec:
     args = {k: v for k, v in raw.items() if k != "type"}
     try:
         if kind == "binned":
-            mass = args.pop("mass", None)
-            return BinnedCodec(
-                edges=np.asarray(args.pop("edges"), dtype=float),
-                mass=None if mass is None else np.asarray(mass, dtype=float),
-                **args,
-            )
+            return BinnedCodec(edges=np.asarray(args.pop("edges"), dtype=float), **args)
         if kind == "category":
             return CategoryCodec(categories=tuple(args.pop("categories")), **args)
         if kind == "boolean":
@@ -523,19 +467,6 @@ class DomainEncoder:
                 edges[name] = quantile_edges(values, n_bins, lo, hi, spec.dtype == "int")
         full = Metadata(specs, source=metadata.source, public=metadata.public)
         return cls.from_metadata(full, bins=bins, edges=edges)
-
-    def shaped(self, marginals: dict[str, np.ndarray]) -> DomainEncoder:
-        """This encoder with the bins of binned columns weighted by a fitted model's 1-way
-        marginals over their codes (the missing code, if any, last and ignored), so decoding
-        follows the density inside bins. Pass only marginals that may be published: a DP
-        model's own, never the data's under a DP claim."""
-        codecs = dict(self.codecs)
-        for name, marginal in marginals.items():
-            codec = codecs[name]
-            if isinstance(codec, BinnedCodec):
-                mass = np.clip(np.asarray(marginal, dtype=float)[: codec.bins], 0.0, None)
-                codecs[name] = dataclasses.replace(codec, mass=mass)
-        return DomainEncoder(self.metadata, codecs)
 
     def encode(self, data: pd.DataFrame) -> np.ndarray:
         """Codes of every encoded column, shape ``(len(data), len(self.columns))``."""

@@ -13,11 +13,10 @@ from tabsynth.domain import (
     BinnedCodec,
     CategoryCodec,
     DomainEncoder,
-    codec_from_dict,
     quantile_edges,
     uniform_edges,
 )
-from tabsynth.errors import DataError, MetadataError, ModelFileError
+from tabsynth.errors import DataError, MetadataError
 from tabsynth.metadata import ColumnSpec, Metadata
 
 
@@ -96,45 +95,6 @@ def test_decode_samples_uniformly_inside_a_bin():
     assert values.min() >= 0 and values.max() < 10
     # mean of U(0, 10) is 5 with standard error 10/sqrt(12 n) = 0.02; allow 5 standard errors
     assert abs(values.mean() - 5) < 0.1
-
-
-def test_bin_masses_shape_the_draw_inside_bins():
-    """Densities 0.6, 0.3, 0.1 on unit bins: bin 1 runs linearly from node density 0.45 to
-    0.2, so its mean position is (0.45/2 - 0.25/3) / 0.325 = 0.4359; bin 0 has no left
-    neighbour, so its left node keeps its mean density 0.6: 2 * 0.6 - 0.45 = 0.75, mean
-    (0.75/2 - 0.3/3) / 0.6 = 0.4583. Standard error of a mean position over 100,000 draws is
-    below 0.3 / sqrt(1e5) ~ 0.001; 5 standard errors allowed."""
-    codec = BinnedCodec(np.array([0.0, 1.0, 2.0, 3.0]), nullable=False, mass=np.array([6, 3, 1.0]))
-    rng = np.random.default_rng(0)
-    for code, mean in ((1, 0.4359), (0, 0.4583)):
-        values = codec.decode(np.full(100_000, code), rng).to_numpy()
-        assert np.all((values >= code) & (values < code + 1))
-        assert abs(values.mean() - code - mean) < 0.005
-    flat = BinnedCodec(np.array([0.0, 1.0, 2.0]), nullable=False, mass=np.array([1.0, 1.0]))
-    assert abs(flat.decode(np.zeros(100_000, int), rng).mean() - 0.5) < 0.005
-
-
-@pytest.mark.parametrize(
-    ("edges", "integer"),
-    [
-        ([0.0, 1.0, 1.0, 10.0, 100.0, 1000.0], False),  # bin 1 is a point bin (value 1)
-        ([-0.5, 0.5, 1.5, 9.5, 99.5, 999.5], True),
-    ],
-)
-def test_shaped_bins_keep_codes_points_and_integers(edges: list[float], integer: bool) -> None:
-    mass = np.array([1, 5, 3, 2, 0.0])
-    codec = BinnedCodec(np.array(edges), integer=integer, nullable=True, mass=mass)
-    codes = np.repeat(np.arange(codec.size), 2_000)
-    values = codec.decode(codes, np.random.default_rng(3))
-    assert np.array_equal(codec.encode(values), codes)
-    if integer:
-        assert np.all(values.dropna() % 1 == 0)
-    else:
-        assert np.all(values[codes == 1] == 1.0)
-    back = codec_from_dict(codec.to_dict())
-    assert isinstance(back, BinnedCodec) and np.array_equal(back.mass, codec.mass)
-    with pytest.raises(ModelFileError, match="masses"):
-        codec_from_dict({**codec.to_dict(), "mass": [1.0, -1.0]})
 
 
 def test_precision_and_datetime_unit_restored():

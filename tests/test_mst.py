@@ -221,21 +221,6 @@ def test_sampling_is_reproducible_with_a_seed(public_fit: MSTSynthesizer) -> Non
     assert not public_fit.sample(300, seed=4).equals(public_fit.sample(300, seed=5))
 
 
-def test_bins_carry_the_model_marginal(private_fit: MSTSynthesizer) -> None:
-    """Decoding is shaped by the released model's own 1-way marginal over each column's codes
-    (post-processing): it must agree with the codes the model samples. 50,000 draws: a cell's
-    frequency has standard error at most 0.5 / sqrt(50,000) = 0.0022; 5 of them allowed."""
-    codes = private_fit._sample_codes(50_000, np.random.default_rng(0))
-    binned = [
-        (j, c) for j, c in enumerate(private_fit.encoder_.codecs.values()) if hasattr(c, "mass")
-    ]
-    assert binned
-    for j, codec in binned:
-        expected = codec.mass / codec.mass.sum()
-        seen = np.bincount(codes[:, j], minlength=codec.size)[: codec.bins]
-        np.testing.assert_allclose(seen / seen.sum(), expected, atol=0.011)
-
-
 # -- persistence -------------------------------------------------------------------------------
 
 

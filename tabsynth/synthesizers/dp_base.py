@@ -225,7 +225,7 @@ class DPSynthesizer(Synthesizer):
             )
         codes = encoder.encode(data)
         self._fit_codes(codes, encoder, ledger, noise)
-        self.encoder_ = encoder.shaped(self._code_marginals(encoder))
+        self.encoder_ = encoder
         self.privacy_ = ledger
 
     def _noise_source(self) -> NoiseSource:
@@ -248,12 +248,6 @@ class DPSynthesizer(Synthesizer):
     @abstractmethod
     def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` rows of codes of the encoder's columns."""
-
-    def _code_marginals(self, encoder: DomainEncoder) -> dict[str, np.ndarray]:
-        """The fitted model's 1-way marginal over the codes of each column it can give
-        cheaply; they shape the draw inside bins (:meth:`DomainEncoder.shaped`). They are
-        functions of the released model, so they cost no privacy. None by default."""
-        return {}
 
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         return self.encoder_.decode(self._sample_codes(n, rng), rng)

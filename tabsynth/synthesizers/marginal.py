@@ -776,13 +776,6 @@ class MarginalSynthesizer(DPSynthesizer):
         """The model's codes of ``column`` that decode to ``code`` (MST's are compressed)."""
         return np.arange(self.model_.shape[column]) == code
 
-    def _code_marginals(self, encoder: DomainEncoder) -> dict[str, np.ndarray]:
-        return {name: self._code_marginal(j) for j, name in enumerate(encoder.columns)}
-
-    def _code_marginal(self, column: int) -> np.ndarray:
-        """The model's probability of each of the encoder's codes of ``column``."""
-        return self.model_.project((column,))
-
     def _sample_given(
         self, n: int, conditions: dict[str, Any], rng: np.random.Generator
     ) -> pd.DataFrame:

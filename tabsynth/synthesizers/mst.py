@@ -198,9 +198,6 @@ class MSTSynthesizer(MarginalSynthesizer):
     def _model_mask(self, column: int, code: int) -> np.ndarray:
         return self.expand_[column][:, code] > 0
 
-    def _code_marginal(self, column: int) -> np.ndarray:
-        return super()._code_marginal(column) @ self.expand_[column]
-
     def _get_model_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         state, arrays = super()._get_model_state()
         arrays.update({f"expand_{i}": table for i, table in enumerate(self.expand_)})

@@ -222,13 +222,11 @@ def _rdp_curve(
 
 @dataclass(frozen=True)
 class Support:
-    """What the noisy 1-way marginals release: the row count the schedule uses, per column
-    the codes the network must not sample, and the noisy counts themselves (clipped at 0),
-    which shape the draw inside bins (:meth:`~tabsynth.domain.DomainEncoder.shaped`)."""
+    """What the noisy 1-way marginals release: the row count the schedule uses, and per
+    column the codes the network must not sample."""
 
     rows: int
     unused: list[np.ndarray]
-    counts: dict[str, np.ndarray]
 
 
 def released_support(
@@ -252,8 +250,7 @@ def released_support(
         rows = public_rows
     else:
         rows = round(estimate_total(one_way))
-    counts = {name: np.clip(m.values, 0.0, None) for name, m in zip(names, one_way, strict=True)}
-    return Support(rows=max(1, rows), unused=unused_codes(encoder, one_way), counts=counts)
+    return Support(rows=max(1, rows), unused=unused_codes(encoder, one_way))
 
 
 def forbid_codes(net: AutoregressiveNet, unused: list[np.ndarray]) -> None:

@@ -203,13 +203,7 @@ class AutoregressiveSynthesizer(DPSynthesizer):
             self.net_, self.history_ = train_network(
                 codes, _sizes(encoder), config, self.seed, self.progress
             )
-            # Non-private: the data's own bin counts shape the draw inside bins.
-            self.encoder_ = encoder.shaped(
-                {
-                    name: np.bincount(codes[:, j], minlength=encoder.sizes[name])
-                    for j, name in enumerate(encoder.columns)
-                }
-            )
+            self.encoder_ = encoder
 
     def _fit_codes(
         self, codes: np.ndarray, encoder: DomainEncoder, ledger: PrivacyLedger, noise: NoiseSource
@@ -233,7 +227,6 @@ class AutoregressiveSynthesizer(DPSynthesizer):
             codes, _sizes(encoder), config, ledger, noise, self.seed, self.progress, rows
         )
         forbid_codes(self.net_, support.unused)
-        self.support_counts_ = support.counts
         self.history_ = {
             "steps": plan.steps,
             "noise_multiplier": plan.noise_multiplier,
@@ -387,9 +380,6 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         return conformed
 
     # -- persistence ------------------------------------------------------------------------
-    def _code_marginals(self, encoder: DomainEncoder) -> dict[str, np.ndarray]:
-        return self.support_counts_
-
     def _get_model_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         net = self.net_
         state = {
