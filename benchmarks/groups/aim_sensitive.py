@@ -8,10 +8,10 @@ Usage (from the repository root)::
 Adult with its public metadata, the ``--sensitive`` columns (default ``race``) marked
 sensitive. Each run fits AIM (defaults, ε = 1, δ = 1e-9, OS-seeded DP noise: runs differ) once
 per ``sensitive_weight`` in ``--weights`` and once per ``group_share`` in ``--shares``, samples
-``--rows`` rows, and scores each group of each sensitive column: ``1 - mean TVD`` over the
-2-way marginals of the other columns, synthetic group rows against real group rows. One JSON
-line per fit is appended to ``out/aim_sensitive.jsonl``, with the marginals AIM measured and
-their noise scales (DP releases, for the diagnosis).
+``--rows`` rows, and scores each group of each ``--by`` column (default race and sex):
+``1 - mean TVD`` over the 2-way marginals of the other columns, synthetic group rows against
+real group rows. One JSON line per fit is appended to ``out/aim_sensitive.jsonl``, with the
+marginals AIM measured and their noise scales (DP releases, for the diagnosis).
 """
 
 from __future__ import annotations
@@ -35,9 +35,10 @@ from tabsynth.metadata import Metadata
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--weights", type=float, nargs="+", default=[1.0, 4.0])
+    parser.add_argument("--weights", type=float, nargs="*", default=[1.0, 4.0])
     parser.add_argument("--shares", type=float, nargs="*", default=[])
     parser.add_argument("--sensitive", nargs="+", default=["race"])
+    parser.add_argument("--by", nargs="+", default=["race", "sex"], help="columns scored by group")
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--epsilon", type=float, default=1.0)
     parser.add_argument("--rows", type=int, default=200_000)
@@ -75,8 +76,7 @@ def main(argv: list[str] | None = None) -> None:
                 "fit_seconds": fit_s,
                 "two_way_overall": float(1 - two_way_tvds(disc, enc_real, enc_syn).mean()),
                 "groups": {
-                    c: score_groups(real, sample, disc, enc_real, enc_syn, c)
-                    for c in args.sensitive
+                    c: score_groups(real, sample, disc, enc_real, enc_syn, c) for c in args.by
                 },
                 "measured": [
                     [[names[a] for a in r.measurement.clique], float(np.max(r.measurement.stddev))]
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
             }
             with open(OUT / "aim_sensitive.jsonl", "a") as handle:
                 handle.write(json.dumps(line) + "\n")
-            groups = line["groups"][args.sensitive[0]]
+            groups = line["groups"][args.by[0]]
             small = min(groups, key=lambda g: groups[g]["n_real"])
             print(
                 f"run {run} {params}: overall {line['two_way_overall']:.4f}, "
