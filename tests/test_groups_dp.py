@@ -5,7 +5,6 @@ front)."""
 from __future__ import annotations
 
 import dataclasses
-import math
 import warnings
 
 import numpy as np
@@ -15,9 +14,7 @@ import pytest
 from tabsynth import AIMSynthesizer
 from tabsynth.errors import ParameterError
 from tabsynth.metadata import ColumnSpec, Metadata
-from tabsynth.privacy import NoiseSource, PrivacyLedger
-from tabsynth.synthesizers.aim import measure_groups
-from tabsynth.synthesizers.marginal import Measurement
+from tabsynth.synthesizers.aim import GROUP_PARTNER_VALUES
 
 from neighbours import (
     base_table,
@@ -90,117 +87,56 @@ def test_sensitive_weighting_is_neighbour_safe(tmp_path, extra):
     assert np.isclose(left.privacy.spent_epsilon, right.privacy.spent_epsilon)
 
 
-# -- group_share: the cells of the sensitive columns' 2-way marginals that small groups fill --
+# -- group_share: the few-valued (sensitive, column) marginals measured up front -------------
 
 
-def one_way(values: list[float], sigma: float, column: int) -> Measurement:
-    return Measurement((column,), np.array(values, dtype=float), sigma)
-
-
-def test_measure_groups_keeps_the_cells_the_smallest_group_fills():
-    """Column 0 (sensitive): groups of 600 and 200 rows and a code whose noisy count is noise
-    (5 < 3σ₀ = 6): the smallest group is the 200. Column 1: values with shares 0.5, 0.45, 0.05;
-    column 2: one value. ρ = 1/2 over two partners: σ = sqrt(2 / (2 · 1/2)) = sqrt(2) before
-    the partners without qualifying values are dropped. 200 · 0.05 = 10 ≥ σ, but 200 · 0.004
-    does not: the rare value's cells are left out."""
-    rng = np.random.default_rng(0)
-    rows = 800
-    codes = np.column_stack(
-        [
-            np.r_[np.zeros(600, int), np.ones(200, int)],
-            rng.choice(4, rows, p=[0.5, 0.45, 0.046, 0.004]),
-            np.zeros(rows, int),
-        ]
-    )
-    shape = [3, 4, 1]
-    noisy = [
-        one_way([600, 200, 5], 2.0, 0),
-        one_way([400, 360, 37, 3], 2.0, 1),
-        one_way([800], 2.0, 2),
-    ]
-    ledger = PrivacyLedger(100.0, 1e-9)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # seeded noise warns
-        taken = measure_groups(
-            codes,
-            shape,
-            [(0, 1), (0, 2)],
-            noisy,
-            2.0,
-            0.5,
-            ["s", "a", "b"],
-            ledger,
-            NoiseSource.seeded(1),
-        )
-    assert [m.clique for m in taken] == [(0, 1), (0, 2)]
-    sigma = math.sqrt(2 / (2 * 0.5))
-    measured = np.isfinite(taken[0].stddev).reshape(3, 4)
-    assert (measured == [[True, True, True, False]] * 3).all()
-    assert np.allclose(taken[0].stddev[np.isfinite(taken[0].stddev)], sigma)
-    assert (taken[0].values.reshape(3, 4)[:, 3] == 0).all()
-    # the released cells are the true counts plus noise of scale σ
-    true = np.bincount(codes[:, 0] * 4 + codes[:, 1], minlength=12).reshape(3, 4)
-    assert np.abs(taken[0].values.reshape(3, 4)[measured] - true[measured]).max() < 6 * sigma
-    assert np.isfinite(taken[1].stddev).all()  # one value: every group fills it
-    entries = [e for e in ledger.entries if e.phase == "groups"]
-    assert sum(e.rho for e in entries) == pytest.approx(0.5, rel=1e-6)
-    assert "9 of 12 cells" in entries[0].purpose
-
-
-def test_measure_groups_drops_partners_without_cells_and_spends_on_the_rest():
-    codes = np.zeros((400, 2), int)
-    codes[:100, 0] = 1
-    noisy = [one_way([300, 100], 1.0, 0), one_way([1] * 40, 1.0, 1)]  # 40 rare values
-    shape = [2, 40]
-    ledger = PrivacyLedger(100.0, 1e-9)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        taken = measure_groups(
-            codes, shape, [(0, 1)], noisy, 1.0, 0.5, ["s", "a"], ledger, NoiseSource.seeded(1)
-        )
-    # 100 · 1/40 = 2.5 ≥ σ = 1: qualifies; with a noisier one-way of the group it would not
-    assert len(taken) == 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        none = measure_groups(
-            codes, shape, [(0, 1)], noisy, 1.0, 0.02, ["s", "a"], ledger, NoiseSource.seeded(1)
-        )
-    assert none == []  # σ = 5 > 2.5: nothing stands out, nothing is spent here
-    assert len([e for e in ledger.entries if e.phase == "groups"]) == 1
+def group_measurements(synth: AIMSynthesizer) -> list[tuple[tuple[str, ...], float]]:
+    """The released measurements charged to the ``groups`` phase, with their noise scales."""
+    names = synth.encoder_.columns
+    released = [r.measurement for r in synth.released_]
+    d = len(names)
+    # the one-way measurements come first, then the group marginals, then AIM's rounds
+    groups = [m for m in released[d:] if len(m.clique) == 2][: len(group_entries(synth))]
+    return [(tuple(names[a] for a in m.clique), float(m.stddev)) for m in groups]
 
 
 def group_entries(synth: AIMSynthesizer) -> list:
     return [e for e in synth.privacy.entries if e.phase == "groups"]
 
 
-def test_group_share_spends_its_share_of_aim_budget_before_the_rounds():
-    data = base_table(1000)
-    data["band"] = np.where(np.arange(len(data)) < 3, "rare", "common")
-    band = ColumnSpec("categorical", categories=("common", "rare"))
-    metadata = marked(declared_schema().with_columns(band=band), "sex", "smoker")
+def test_group_share_measures_the_few_valued_partners_at_equal_noise():
+    data = base_table(500)
+    metadata = marked(declared_schema(), "sex", "smoker")
     synth = quiet_fit(small_aim(group_share=0.3), data, metadata)
-    names = synth.encoder_.columns
+    sizes = synth.encoder_.sizes
+    assert sizes["age"] > GROUP_PARTNER_VALUES >= max(sizes["sex"], sizes["smoker"])
+    # (sex, smoker) once, though both are sensitive; no many-valued partner (age, income, visit)
+    taken = group_measurements(synth)
+    assert [cols for cols, _ in taken] == [("sex", "smoker")]
     entries = group_entries(synth)
-    # the group measurements follow the one-way ones, before AIM's first selection
-    phases = [e.phase for e in synth.privacy.entries if e.phase != "domain"]
-    assert phases[: len(names) + len(entries)] == ["measure"] * len(names) + ["groups"] * len(
-        entries
-    )
+    assert [e.purpose for e in entries] == ["marginal ('sex', 'smoker')"]
+    # the share of AIM's ρ (everything but the domain phase) that the group phase spent
     aim_rho = sum(e.rho for e in synth.privacy.entries if e.phase != "domain")
-    assert sum(e.rho for e in entries) == pytest.approx(0.3 * aim_rho, rel=1e-6)
-    # (sex, smoker) once though both are sensitive; "rare" (3 rows) is never measured
-    measured = [r.measurement for r in synth.released_[len(names) : len(names) + len(entries)]]
-    cliques = [tuple(names[a] for a in m.clique) for m in measured]
-    assert len(set(cliques)) == len(cliques) and ("sex", "smoker") in cliques
-    for m in measured:
-        if "band" in [names[a] for a in m.clique]:
-            axis = [names[a] for a in m.clique].index("band")
-            cells = np.isfinite(m.stddev).reshape(
-                [synth.encoder_.sizes[names[a]] for a in m.clique]
-            )
-            rare = synth.encoder_.codecs["band"].encode(pd.Series(["rare"]))[0]
-            assert not np.take(cells, rare, axis=axis).any()
+    assert entries[0].rho == pytest.approx(0.3 * aim_rho, rel=1e-9)
+    assert taken[0][1] == pytest.approx((2 * entries[0].rho) ** -0.5, rel=1e-9)
     assert synth.privacy.spent_epsilon == pytest.approx(4.0, rel=1e-6)
+
+
+def test_group_share_splits_evenly_over_several_partners():
+    data = base_table(500)
+    data["band"] = np.where(data["age"].astype(int) < 50, "young", "old")
+    metadata = marked(
+        declared_schema().with_columns(band=ColumnSpec("categorical", categories=("young", "old"))),
+        "sex",
+    )
+    synth = quiet_fit(small_aim(group_share=0.5), data, metadata)
+    taken = group_measurements(synth)
+    assert [cols for cols, _ in taken] == [("sex", "smoker"), ("sex", "band")]
+    assert taken[0][1] == pytest.approx(taken[1][1])
+    rho = [e.rho for e in group_entries(synth)]
+    assert rho[0] == pytest.approx(rho[1])
+    aim_rho = sum(e.rho for e in synth.privacy.entries if e.phase != "domain")
+    assert sum(rho) == pytest.approx(0.5 * aim_rho, rel=1e-9)
 
 
 def test_group_share_zero_is_plain_aim():
@@ -223,22 +159,10 @@ def test_group_share_without_a_sensitive_column_is_refused():
         quiet_fit(small_aim(group_share=0.2), base_table(300), declared_schema())
 
 
-def without_group_cells(print_: dict) -> dict:
-    """A fingerprint with the ``groups`` ledger entries reduced to their kind: which partner
-    values each one measures, and so how many entries share the budget and at what noise, is
-    post-processing of the noisy one-way marginals (charged releases), and may change when one
-    row tips a value across the threshold."""
-    ledger = print_["ledger"]
-    kept = [e for e in ledger if e["phase"] != "groups"]
-    kinds = sorted({(e["mechanism"], e["phase"]) for e in ledger if e["phase"] == "groups"})
-    return {**print_, "ledger": kept, "group entries": kinds}
-
-
 @pytest.mark.parametrize("extra", ["new category", "exact duplicate"])
 def test_group_share_is_neighbour_safe(tmp_path, extra):
-    """D and D plus one row, same seeds: the pairs come from the schema, the cells from the
-    noisy one-way marginals, the noise scale from ρ and the number of measured pairs; nothing
-    else differs (see tests/neighbours.py)."""
+    """D and D plus one row, same seeds: which group marginals are measured and at what noise
+    follows from the schema, the domain sizes and ρ only (see tests/neighbours.py)."""
     metadata = marked(declared_schema(), "sex")
     data = base_table()
 
@@ -248,13 +172,9 @@ def test_group_share_is_neighbour_safe(tmp_path, extra):
     left, shown_left = fit_and_watch(make, data, metadata)
     right, shown_right = fit_and_watch(make, neighbour(data, extra), metadata)
     found = differences(
-        without_group_cells(fingerprint(left, shown_left, tmp_path, rounds_follow_noise=True)),
-        without_group_cells(fingerprint(right, shown_right, tmp_path, rounds_follow_noise=True)),
+        fingerprint(left, shown_left, tmp_path, rounds_follow_noise=True),
+        fingerprint(right, shown_right, tmp_path, rounds_follow_noise=True),
     )
     assert not found, "\n".join(found)
-    assert group_entries(left) and group_entries(right), "the table must exercise group_share"
-    aim_rho = [
-        sum(e.rho for e in synth.privacy.entries if e.phase != "domain") for synth in (left, right)
-    ]
-    spent = [sum(e.rho for e in group_entries(synth)) for synth in (left, right)]
-    assert spent == pytest.approx([0.25 * aim_rho[0], 0.25 * aim_rho[1]], rel=1e-6)
+    assert group_measurements(left) == group_measurements(right)
+    assert [e.to_dict() for e in group_entries(left)] == [e.to_dict() for e in group_entries(right)]

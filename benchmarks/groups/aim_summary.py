@@ -4,7 +4,8 @@ Usage (from the repository root)::
 
     python -m benchmarks.groups.aim_summary --since 2026-11-30T12:00
 
-One row per setting (sensitive columns, ``sensitive_weight``, ``group_share``): the number of
+One row per setting (sensitive columns, ``sensitive_weight``, ``group_share`` and, for the
+latter, the commit, since its cell rule changed during the work): the number of
 fits, the overall 2-way accuracy and each group's within-group 2-way accuracy as mean ± sample
 standard deviation over the fits (fresh DP noise each), and the mean fit time.
 """
@@ -44,10 +45,12 @@ def main(argv: list[str] | None = None) -> None:
             groups = line["groups"]  # the first records held the race groups only
         if groups is None:
             continue
+        share = line.get("group_share", 0.0)
         key = (
             " ".join(line.get("sensitive", ["race"])),
             line["sensitive_weight"],
-            line.get("group_share", 0.0),
+            share,
+            line["commit"] if share else "",  # group_share's cell rule changed between commits
         )
         settings[key].append({**line, "by": groups})
     names = sorted(
@@ -57,17 +60,17 @@ def main(argv: list[str] | None = None) -> None:
     first = next(iter(settings.values()))[0]["by"]
     head = [f"{g} ({first[g]['n_real']:,})" for g in names]
     print(
-        "| sensitive | weight | group_share | fits | overall 2-way | "
+        "| sensitive | weight | group_share | commit | fits | overall 2-way | "
         + " | ".join(head)
         + " | fit s |"
     )
-    print("|---|---:|---:|---:|---:|" + "---:|" * len(head) + "---:|")
-    for (sensitive, weight, share), lines in sorted(settings.items()):
+    print("|---|---:|---:|---|---:|---:|" + "---:|" * len(head) + "---:|")
+    for (sensitive, weight, share, commit), lines in sorted(settings.items()):
         cells = [spread([ln["by"][g]["two_way"] for ln in lines]) for g in names]
         overall = spread([ln["two_way_overall"] for ln in lines])
         seconds = np.mean([ln["fit_seconds"] for ln in lines])
         print(
-            f"| {sensitive} | {weight:g} | {share:g} | {len(lines)} | {overall} | "
+            f"| {sensitive} | {weight:g} | {share:g} | {commit} | {len(lines)} | {overall} | "
             + " | ".join(cells)
             + f" | {seconds:.0f} |"
         )

@@ -7,9 +7,8 @@ statistics matter; AIM spends the model's zCDP budget ρ in rounds:
 
 1. **initialise** - measure every 1-way marginal with σ₀ = sqrt(T / (2 · 0.9 · ρ)), where T
    (``max_rounds``, default 16·d) is the most rounds the budget can pay for; with
-   ``group_share`` > 0, that share of ρ is set aside first and spent, after the 1-way
-   marginals, on the cells of each sensitive column's 2-way marginals that its smallest
-   group fills above the noise (:func:`measure_groups`);
+   ``group_share`` > 0, first set that share of ρ aside for the 2-way marginals of each
+   sensitive column with the columns of few values, measured here too, at equal noise;
 2. **select** - among the downward closure of W (every subset of a workload marginal,
    weighted by ``c_r = Σ_s w_s |r ∩ s|``; on wide tables a random ``max_candidates`` of
    them, drawn afresh each round without looking at the data), keep the candidates whose
@@ -42,7 +41,7 @@ from tqdm.auto import tqdm
 from tabsynth.domain import DEFAULT_BINS, DomainEncoder
 from tabsynth.errors import ParameterError
 from tabsynth.metadata import OutOfBounds
-from tabsynth.privacy import NoiseSource, PrivacyLedger, exponential_mechanism, gaussian_counts
+from tabsynth.privacy import NoiseSource, PrivacyLedger, exponential_mechanism
 from tabsynth.synthesizers.dp_base import DEFAULT_BUDGET_SPLIT, DEFAULT_DELTA, check_count
 from tabsynth.synthesizers.dp_domain import Binning
 from tabsynth.synthesizers.marginal import (
@@ -65,6 +64,12 @@ MEASURE_SHARE = 0.9
 ROUNDS_PER_COLUMN = 16
 #: Candidates scored per round by default (Adult's closure has 575, Taiwan credit's 2,324).
 MAX_CANDIDATES = 2500
+#: Most codes (values, plus "missing" / "other" where the domain has them) a column may have to
+#: be measured with a sensitive column under ``group_share``. A group of a few hundred rows
+#: spread over more cells has counts below the noise ε = 1 allows (σ ≈ 30 on Adult), and there
+#: a measurement flattens the group's distribution instead of sharpening it
+#: (``benchmarks/groups/results.md``).
+GROUP_PARTNER_VALUES = 8
 #: Budget left below this fraction of ρ counts as spent (floating-point dust).
 RHO_DUST = 1e-9
 
@@ -91,18 +96,18 @@ class AIMSynthesizer(MarginalSynthesizer):
         about 400, whose cells drown in the noise (``benchmarks/groups/results.md``): for
         small groups use ``group_share``. The flags are public schema: no budget.
     group_share:
-        Share of the budget (in [0, 1), default 0: plain AIM) spent up front on the 2-way
-        marginals of each column the metadata marks ``sensitive`` with the other columns,
-        restricted to the cells that even its smallest group fills above the noise
-        (:func:`measure_groups`); AIM's rounds share the rest. Why: AIM scores a marginal by
-        its error in counts, and a group of a few hundred rows can move no marginal by more
-        than twice its size, far below the noise term of the score, so AIM seldom measures
-        what small groups need; weighting the workload (``sensitive_weight``) sends it to
-        3-way cells where a small group's counts drown in the noise and measuring them
-        spreads the group over values it does not have. Measured once, on the cells where
-        it stands out, each group gets its own mix of the common values of every column
-        (e.g. on Adult, how many of a race group were born in the United States). The cell
-        choice reads only the noisy one-way marginals, so it costs nothing more.
+        Share of the budget (in [0, 1), default 0: plain AIM) spent up front, at equal noise,
+        on the 2-way marginals of each column the metadata marks ``sensitive`` with each
+        other column of at most :data:`GROUP_PARTNER_VALUES` codes; AIM's rounds share the
+        rest. Why: AIM scores a marginal by its error in counts, and a group of a few hundred
+        rows can move no marginal by more than twice its size, far below the noise term of
+        the score, so AIM seldom measures what small groups need; weighting the workload
+        (``sensitive_weight``) sends it to 3-way cells where a small group's counts drown.
+        Measured once at a noise set by this share, the few-valued (group, column)
+        marginals give each group its own mix of those columns. Columns with more values are
+        left out: there a small group's cells sit below the noise, and measuring them
+        flattens the group. The cliques and noise scales follow from the public schema and
+        ρ only. On Adult at ε = 1 (``benchmarks/groups/results.md``) ...
     degree:
         Size of the marginals of the default workload.
     max_model_size:
@@ -195,7 +200,7 @@ class AIMSynthesizer(MarginalSynthesizer):
         shape = [encoder.sizes[c] for c in names]
         d = len(shape)
         candidates = downward_closure(self._workload(names))
-        groups = self._group_cliques(names)
+        groups = self._group_cliques(names, shape)
         rho = ledger.remaining_rho()
         rho_rounds = rho * (1 - self.group_share) if groups else rho
         rounds = self.max_rounds if self.max_rounds is not None else ROUNDS_PER_COLUMN * d
@@ -223,10 +228,8 @@ class AIMSynthesizer(MarginalSynthesizer):
         for i in range(d):
             take((i,), sigma)
         one_way = list(measurements)
-        if groups:
-            measurements += measure_groups(
-                codes, shape, groups, one_way, sigma, rho - rho_rounds, names, ledger, noise
-            )
+        for clique in groups:  # equal shares: each partner column matters as much to a group
+            take(clique, math.sqrt(len(groups) / (2 * (rho - rho_rounds))), phase="groups")
         model = estimate(shape, measurements, iters=self.round_iters)
         truth: dict[Clique, np.ndarray] = {}  # filled as candidates are first scored
 
@@ -285,23 +288,28 @@ class AIMSynthesizer(MarginalSynthesizer):
         drawn = np.sort(np.argsort(noise.uniform(len(keys)), kind="stable")[:cap])
         return {keys[i]: candidates[keys[i]] for i in drawn}
 
-    def _group_cliques(self, names: list[str]) -> list[tuple[int, int]]:
-        """(sensitive column, partner column) position pairs ``group_share`` may measure: each
-        sensitive column with every other learned column. Public: the schema only. None when
-        the share is 0."""
+    def _group_cliques(self, names: list[str], shape: list[int]) -> list[Clique]:
+        """The (sensitive column, partner column) marginals ``group_share`` pays for: every
+        other learned column with at most :data:`GROUP_PARTNER_VALUES` codes. Public: the
+        schema and the domain sizes only. None when the share is 0."""
         if not self.group_share:
             return []
         sensitive = [i for i, c in enumerate(names) if c in self.metadata_.sensitive_columns]
-        pairs = [(s, a) for s in sensitive for a in range(len(names)) if a != s]
+        pairs = {
+            (min(s, a), max(s, a))
+            for s in sensitive
+            for a in range(len(names))
+            if a != s and shape[a] <= GROUP_PARTNER_VALUES
+        }
         if not pairs:
             raise ParameterError(
                 f"group_share = {self.group_share:g} needs a column marked sensitive in the "
-                "metadata and another learned column "
-                f"(learned: {', '.join(names)}; sensitive: "
+                f"metadata and another learned column with at most {GROUP_PARTNER_VALUES} "
+                f"values (learned: {', '.join(names)}; sensitive: "
                 f"{', '.join(self.metadata_.sensitive_columns) or 'none'}); or leave "
                 "group_share at 0"
             )
-        return pairs
+        return sorted(pairs)
 
     def _workload(self, names: list[str]) -> dict[Clique, float]:
         """Workload cliques (column positions) and weights, checked against the encoded columns;
@@ -366,71 +374,6 @@ class AIMSynthesizer(MarginalSynthesizer):
             or tree.growth(shape, r) <= room
             or model_size_mb(shape, [*cliques, r]) <= limit
         ]
-
-
-def measure_groups(
-    codes: np.ndarray,
-    shape: Sequence[int],
-    pairs: Sequence[tuple[int, int]],
-    one_way: Sequence[Measurement],
-    sigma_one: float,
-    rho: float,
-    names: Sequence[str],
-    ledger: PrivacyLedger,
-    noise: NoiseSource,
-) -> list[Measurement]:
-    """``group_share``'s measurements: for each (sensitive column s, partner a) in ``pairs``,
-    the cells (g, v) of the (s, a) marginal for the partner values v that even the smallest
-    group of s fills above the noise, with the Gaussian mechanism; ``rho`` split evenly over
-    the partners that have such values (a pair measured once when both are sensitive).
-
-    Which values qualify is read from the noisy one-way marginals (``one_way``, measured with
-    ``sigma_one``: post-processing, no budget): the smallest group n is the smallest noisy
-    count of s above 3 ``sigma_one`` (groups below that are noise to AIM anyway), p(v) the
-    noisy share of v, and v qualifies when ``n p(v) >= σ``, σ being the noise with every
-    partner measured (rounded down to the partners that qualify, so the cells are judged at
-    a noise they will not exceed). The other cells are not measured: a small group's count
-    there is below the noise, and fitting noisy cells of a few rows spreads the group over
-    values it does not have. In the returned measurements they carry an infinite standard
-    deviation (no information); every row still adds 1 to at most one released cell, so each
-    release has L2 sensitivity 1.
-    """
-
-    def share(a: int) -> np.ndarray:
-        counts = np.clip(one_way[a].values, 0.0, None)
-        return counts / max(float(counts.sum()), 1.0)
-
-    chosen: dict[Clique, np.ndarray] = {}
-    sigma = math.sqrt(len(pairs) / (2 * rho))
-    for s, a in pairs:
-        counts = one_way[s].values
-        above = counts[counts >= 3 * sigma_one]
-        smallest = float(above.min()) if above.size else 3 * sigma_one
-        values = smallest * share(a) >= sigma
-        clique = (min(s, a), max(s, a))
-        if values.any() and clique not in chosen:
-            chosen[clique] = values if a == clique[1] else values[:, None]
-    if not chosen:
-        return []  # nothing stands out: AIM's last rounds spend this share
-    sigma = math.sqrt(len(chosen) / (2 * rho))
-    out = []
-    for clique, values in chosen.items():
-        cells = np.broadcast_to(values, tuple(shape[i] for i in clique)).ravel()
-        purpose = (
-            "marginal (" + ", ".join(repr(names[i]) for i in clique) + f"): {int(cells.sum())} "
-            f"of {cells.size} cells, for small groups"
-        )
-        noisy = np.zeros(cells.size)
-        noisy[cells] = gaussian_counts(
-            data_marginal(codes, shape, clique)[cells],
-            sigma,
-            ledger=ledger,
-            purpose=purpose,
-            phase="groups",
-            noise=noise,
-        )
-        out.append(Measurement(clique, noisy, np.where(cells, sigma, np.inf)))
-    return out
 
 
 def downward_closure(workload: dict[Clique, float]) -> dict[Clique, float]:
