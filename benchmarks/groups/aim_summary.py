@@ -5,7 +5,7 @@ Usage (from the repository root)::
     python -m benchmarks.groups.aim_summary --since 2026-11-30T12:00
 
 One row per setting (sensitive columns, ``sensitive_weight``, ``group_share`` and, for the
-latter, the commit, since its cell rule changed during the work): the number of
+latter, its partner rule, which changed during the work: :data:`RULES`): the number of
 fits, the overall 2-way accuracy and each group's within-group 2-way accuracy as mean ± sample
 standard deviation over the fits (fresh DP noise each), and the mean fit time.
 """
@@ -20,6 +20,10 @@ from typing import Any
 import numpy as np
 
 from benchmarks.groups.common import OUT
+
+#: group_share's partner rule by commit, where it differed from the final one (few-valued
+#: partner columns, every cell): one commit measured only the cells the smallest group fills.
+RULES = {"fad2ec0": "cells the smallest group fills"}
 
 
 def spread(values: list[float]) -> str:
@@ -50,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
             " ".join(line.get("sensitive", ["race"])),
             line["sensitive_weight"],
             share,
-            line["commit"] if share else "",  # group_share's cell rule changed between commits
+            RULES.get(line["commit"], "few-valued partners") if share else "",
         )
         settings[key].append({**line, "by": groups})
     names = sorted(
@@ -60,17 +64,17 @@ def main(argv: list[str] | None = None) -> None:
     first = next(iter(settings.values()))[0]["by"]
     head = [f"{g} ({first[g]['n_real']:,})" for g in names]
     print(
-        "| sensitive | weight | group_share | commit | fits | overall 2-way | "
+        "| sensitive | weight | group_share | rule | fits | overall 2-way | "
         + " | ".join(head)
         + " | fit s |"
     )
     print("|---|---:|---:|---|---:|---:|" + "---:|" * len(head) + "---:|")
-    for (sensitive, weight, share, commit), lines in sorted(settings.items()):
+    for (sensitive, weight, share, rule), lines in sorted(settings.items()):
         cells = [spread([ln["by"][g]["two_way"] for ln in lines]) for g in names]
         overall = spread([ln["two_way_overall"] for ln in lines])
         seconds = np.mean([ln["fit_seconds"] for ln in lines])
         print(
-            f"| {sensitive} | {weight:g} | {share:g} | {commit} | {len(lines)} | {overall} | "
+            f"| {sensitive} | {weight:g} | {share:g} | {rule} | {len(lines)} | {overall} | "
             + " | ".join(cells)
             + f" | {seconds:.0f} |"
         )
