@@ -93,8 +93,8 @@ class AIMSynthesizer(MarginalSynthesizer):
         marks ``sensitive`` (default 1: no change). Above 1, AIM measures more marginals
         involving those columns. On Adult at ε = 1 a weight of 4 on race raised the
         within-group fidelity of groups of 1,500 rows and more, but lowered it for groups of
-        about 400, whose cells drown in the noise (``benchmarks/groups/results.md``): for
-        small groups use ``group_share``. The flags are public schema: no budget.
+        about 400, whose cells drown in the noise (``benchmarks/groups/results.md``; see
+        also ``group_share``). The flags are public schema: no budget.
     group_share:
         Share of the budget (in [0, 1), default 0: plain AIM) spent up front, at equal noise,
         on the 2-way marginals of each column the metadata marks ``sensitive`` with each
@@ -107,10 +107,11 @@ class AIMSynthesizer(MarginalSynthesizer):
         its own mix of those columns; columns with more values are left out, since a small
         group's cells there sit below the noise and measuring them flattens the group. On
         Adult at ε = 1 with race sensitive, ``group_share=0.15`` raised the 470-row group's
-        within-group 2-way accuracy by about 0.016, left the 406-row group and the table as
-        a whole unchanged, and lowered the 1,519-row Asian-Pac-Islander group, whose
-        difference lies in a 42-value column (``benchmarks/groups/results.md``): it is not a
-        general fix for small groups at ε = 1. The cliques and noise scales follow from the
+        within-group 2-way accuracy by about 0.023, left the 406-row group and the table as
+        a whole unchanged, and lowered the 1,519-row Asian-Pac-Islander group: with race's
+        few-valued marginals measured, AIM stopped picking (race, native_country), where
+        that group differs (``benchmarks/groups/results.md``). Not a general fix for small
+        groups at ε = 1. The cliques and noise scales follow from the
         public schema and ρ only.
     degree:
         Size of the marginals of the default workload.
