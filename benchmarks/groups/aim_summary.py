@@ -21,9 +21,12 @@ import numpy as np
 
 from benchmarks.groups.common import OUT
 
-#: group_share's partner rule by commit, where it differed from the final one (few-valued
-#: partner columns, every cell): one commit measured only the cells the smallest group fills.
-RULES = {"fad2ec0": "cells the smallest group fills"}
+#: group_share's partner rule by commit, where it differed from the final one (partner
+#: columns with at most 8 codes, every cell): two experiments, both reverted.
+RULES = {
+    "fad2ec0": "cells the smallest group fills",
+    "f0d5f3c": "≤ 5 effective values",
+}
 
 
 def spread(values: list[float]) -> str:

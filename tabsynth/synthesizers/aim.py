@@ -69,7 +69,7 @@ MAX_CANDIDATES = 2500
 #: spread over more cells has counts below the noise ε = 1 allows (σ ≈ 30 on Adult), and there
 #: a measurement flattens the group's distribution instead of sharpening it
 #: (``benchmarks/groups/results.md``).
-GROUP_PARTNER_VALUES = 5
+GROUP_PARTNER_VALUES = 8
 #: Budget left below this fraction of ρ counts as spent (floating-point dust).
 RHO_DUST = 1e-9
 
@@ -205,7 +205,7 @@ class AIMSynthesizer(MarginalSynthesizer):
         shape = [encoder.sizes[c] for c in names]
         d = len(shape)
         candidates = downward_closure(self._workload(names))
-        groups = self._group_cliques(names)
+        groups = self._group_cliques(names, shape)
         rho = ledger.remaining_rho()
         rho_rounds = rho * (1 - self.group_share) if groups else rho
         rounds = self.max_rounds if self.max_rounds is not None else ROUNDS_PER_COLUMN * d
@@ -233,16 +233,8 @@ class AIMSynthesizer(MarginalSynthesizer):
         for i in range(d):
             take((i,), sigma)
         one_way = list(measurements)
-        # partners where most rows share a few values, judged from the noisy one-way marginals
-        chosen = sorted(
-            {
-                (min(s, a), max(s, a))
-                for s, a in groups
-                if effective_values(one_way[a].values) <= GROUP_PARTNER_VALUES
-            }
-        )
-        for clique in chosen:  # equal shares: each partner column matters as much to a group
-            take(clique, math.sqrt(len(chosen) / (2 * (rho - rho_rounds))), phase="groups")
+        for clique in groups:  # equal shares: each partner column matters as much to a group
+            take(clique, math.sqrt(len(groups) / (2 * (rho - rho_rounds))), phase="groups")
         model = estimate(shape, measurements, iters=self.round_iters)
         truth: dict[Clique, np.ndarray] = {}  # filled as candidates are first scored
 
@@ -301,21 +293,28 @@ class AIMSynthesizer(MarginalSynthesizer):
         drawn = np.sort(np.argsort(noise.uniform(len(keys)), kind="stable")[:cap])
         return {keys[i]: candidates[keys[i]] for i in drawn}
 
-    def _group_cliques(self, names: list[str]) -> list[tuple[int, int]]:
-        """(sensitive column, other column) position pairs ``group_share`` may measure, from
-        the public schema; none when the share is 0."""
+    def _group_cliques(self, names: list[str], shape: list[int]) -> list[Clique]:
+        """The (sensitive column, partner column) marginals ``group_share`` pays for: every
+        other learned column with at most :data:`GROUP_PARTNER_VALUES` codes. Public: the
+        schema and the domain sizes only. None when the share is 0."""
         if not self.group_share:
             return []
         sensitive = [i for i, c in enumerate(names) if c in self.metadata_.sensitive_columns]
-        pairs = [(s, a) for s in sensitive for a in range(len(names)) if a != s]
+        pairs = {
+            (min(s, a), max(s, a))
+            for s in sensitive
+            for a in range(len(names))
+            if a != s and shape[a] <= GROUP_PARTNER_VALUES
+        }
         if not pairs:
             raise ParameterError(
                 f"group_share = {self.group_share:g} needs a column marked sensitive in the "
-                f"metadata and another learned column (learned: {', '.join(names)}; "
-                f"sensitive: {', '.join(self.metadata_.sensitive_columns) or 'none'}); or "
-                "leave group_share at 0"
+                f"metadata and another learned column with at most {GROUP_PARTNER_VALUES} "
+                f"values (learned: {', '.join(names)}; sensitive: "
+                f"{', '.join(self.metadata_.sensitive_columns) or 'none'}); or leave "
+                "group_share at 0"
             )
-        return pairs
+        return sorted(pairs)
 
     def _workload(self, names: list[str]) -> dict[Clique, float]:
         """Workload cliques (column positions) and weights, checked against the encoded columns;
@@ -380,21 +379,6 @@ class AIMSynthesizer(MarginalSynthesizer):
             or tree.growth(shape, r) <= room
             or model_size_mb(shape, [*cliques, r]) <= limit
         ]
-
-
-def effective_values(counts: np.ndarray) -> float:
-    """How many values a column effectively has: the perplexity ``exp(entropy)`` of its
-    (noisy, clipped) counts. 90 % of rows in one value of 42 gives about 2; a uniform column
-    its number of values.
-
-    >>> round(effective_values(np.array([50.0, 50.0, 0.0, -3.0])), 6)
-    2.0
-    """
-    p = np.clip(np.asarray(counts, dtype=float), 0.0, None)
-    if p.sum() <= 0:
-        return float(p.size)
-    p = p[p > 0] / p.sum()
-    return float(np.exp(-np.sum(p * np.log(p))))
 
 
 def downward_closure(workload: dict[Clique, float]) -> dict[Clique, float]:
