@@ -111,8 +111,8 @@ class AIMSynthesizer(MarginalSynthesizer):
         a whole unchanged, and lowered the 1,519-row Asian-Pac-Islander group: with race's
         few-valued marginals measured, AIM stopped picking (race, native_country), where
         that group differs (``benchmarks/groups/results.md``). Not a general fix for small
-        groups at ε = 1. The cliques and noise scales follow from the
-        public schema and ρ only.
+        groups at ε = 1. The cliques and noise scales follow from the schema, the domain
+        sizes (public, or charged DP releases when the domain is estimated) and ρ only.
     degree:
         Size of the marginals of the default workload.
     max_model_size:
@@ -295,8 +295,9 @@ class AIMSynthesizer(MarginalSynthesizer):
 
     def _group_cliques(self, names: list[str], shape: list[int]) -> list[Clique]:
         """The (sensitive column, partner column) marginals ``group_share`` pays for: every
-        other learned column with at most :data:`GROUP_PARTNER_VALUES` codes. Public: the
-        schema and the domain sizes only. None when the share is 0."""
+        other learned column with at most :data:`GROUP_PARTNER_VALUES` codes. Reads the
+        schema and the domain sizes only (public, or post-processing of the charged domain
+        releases). None when the share is 0."""
         if not self.group_share:
             return []
         sensitive = [i for i, c in enumerate(names) if c in self.metadata_.sensitive_columns]
@@ -310,7 +311,7 @@ class AIMSynthesizer(MarginalSynthesizer):
             raise ParameterError(
                 f"group_share = {self.group_share:g} needs a column marked sensitive in the "
                 f"metadata and another learned column with at most {GROUP_PARTNER_VALUES} "
-                f"values (learned: {', '.join(names)}; sensitive: "
+                f"codes (learned: {', '.join(names)}; sensitive: "
                 f"{', '.join(self.metadata_.sensitive_columns) or 'none'}); or leave "
                 "group_share at 0"
             )
