@@ -9,7 +9,9 @@ that quick and hard to get wrong:
   integers named like an identifier (``*_id``, ``*_nbr``) with many values are ids, with few
   values codes; a table whose every column is a non-negative integer, most from 0, is an
   encoded table (codes 0..k-1, e.g. Private-PGM's discretised data) and is categorical
-  throughout; 0/1 columns and text columns of yes/no, y/n, true/false are boolean. Names
+  throughout; 0/1 and True/False columns are boolean. A flag in words (yes/no, y/n, or one
+  value that says "absent", ``Ch``/``No``) stays categorical, which gives its words back as
+  written (the boolean kind holds True/False only), and the draft says it reads as a flag. Names
   like ``num_*``, ``*_months`` or plurals (``existing_credits``) mark counts and keep a run
   of consecutive integers numerical. Bounds are the data's extremes rounded *outwards* to
   round numbers (dates to whole years). The draft is marked ``source="data"``:
@@ -18,9 +20,9 @@ that quick and hard to get wrong:
 * Some kinds no rule on values can decide: a few-valued integer column is a code list or a
   count (``installment_rate`` 1-4 is a number, ``cp`` 1-4 a code), and two values other than a
   yes/no pair (``A191``/``A192``) are a flag or two categories. The draft still picks one (by
-  the rules above), but lists such columns in :attr:`Draft.confirm` and marks their notes
-  ``PLEASE CONFIRM``, so the guess is never silent; ``tabsynth metadata check`` repeats them
-  while the notes stay in the file.
+  the rules above, and always one the table fits), but lists such columns in
+  :attr:`Draft.confirm` and marks their notes ``PLEASE CONFIRM``, so the guess is never
+  silent; ``tabsynth metadata check`` repeats them while the notes stay in the file.
 * :func:`check` lists every way a table contradicts a metadata file (values outside bounds,
   unknown codes, missing values in a non-nullable column, text in a number column, ...),
   using the same rules as :meth:`Metadata.validate`, with counts only unless values are asked
@@ -42,6 +44,7 @@ import pandas as pd
 
 from tabsynth.errors import DataError, MetadataError, ParameterError
 from tabsynth.metadata import (
+    _BOOLEANS,
     GENERATED_KINDS,
     ColumnSpec,
     Metadata,
@@ -216,29 +219,44 @@ def _draft_column(
 def _two_values(
     spec: ColumnSpec, code_lists: list[frozenset[str]]
 ) -> tuple[ColumnSpec, str, Question | None]:
-    """A two-valued column: a flag (boolean) or two categories, and whether that is sure."""
+    """A two-valued column: a flag (boolean) or two categories, and whether that is sure.
+
+    The boolean kind holds True/False (or 1/0) only, so a flag spelled otherwise (``Yes``/``No``,
+    ``Ch``/``No``) stays categorical, which gives its values back as written; the draft then
+    says it reads as a flag, and the user may recode it to True/False and declare it boolean.
+    Declaring it boolean as it is would make the table contradict its own draft.
+    """
     categories = spec.categories or ()
+    if all(_hashable(c) and c in _BOOLEANS for c in categories):
+        return ColumnSpec("boolean", nullable=spec.nullable), "boolean: True/False values", None
     words = {str(c).strip().lower() for c in categories}
-    flag = ColumnSpec("boolean", nullable=spec.nullable)
-    if any(words == pair for pair in YES_NO):
-        return flag, "boolean: its two values are a yes/no pair", None
     seen = frozenset(str(c) for c in categories)
     if any(seen < codes for codes in code_lists):
         why = "categorical: another column lists these two values among more (one code list)"
         return spec, why, None
-    if words & NEGATIONS:
+    if any(words == pair for pair in YES_NO) or words & NEGATIONS:
         question = Question(
-            ("boolean", "categorical"),
-            "One of its two values says 'absent', so the draft reads it as a flag; declare it "
-            "categorical if the two are categories of a longer code list.",
+            ("categorical", "boolean"),
+            "Its two values read as yes/no (a flag), but the boolean kind holds True/False "
+            "(or 1/0) only: keep it categorical (its values come back as written), or recode "
+            "it to True/False and declare it boolean.",
         )
-        return flag, "boolean: one of its two values says 'absent'", question
+        return spec, "categorical: a yes/no flag in words", question
     question = Question(
         ("categorical", "boolean"),
-        "Two values that are not a yes/no pair: declare it boolean if they mean yes/no "
-        "(has / has not), keep it categorical if they are two categories.",
+        "Two values that are not a yes/no pair: if they mean yes/no (has / has not), recode "
+        "them to True/False and declare it boolean; keep it categorical if they are two "
+        "categories.",
     )
     return spec, "categorical: two values", question
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def _code_lists(data: pd.DataFrame) -> list[frozenset[str]]:
@@ -308,7 +326,7 @@ def _integer_kind(
     return spec, "", None
 
 
-#: Text pairs read as booleans (compared in lower case).
+#: Text pairs read as yes/no flags (compared in lower case).
 YES_NO = (
     frozenset({"yes", "no"}),
     frozenset({"y", "n"}),

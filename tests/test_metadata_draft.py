@@ -28,6 +28,10 @@ CARD_ROWS = 5_000
 UNDECIDABLE = {
     ("german_credit", "telephone"): "codes A191/A192, labelled none / yes",
     ("german_credit", "foreign_worker"): "codes A201/A202, labelled yes / no",
+    # flags in words: the draft reads them as flags but keeps them categorical, since the
+    # boolean kind holds True/False only and the table would contradict its own draft
+    ("diabetes130", "change"): "'Ch'/'No': 'Ch' means 'changed'",
+    ("diabetes130", "diabetesMed"): "'Yes'/'No'",
 }
 
 
@@ -62,6 +66,7 @@ def test_draft_kinds_match_the_data_cards(path):
     for name, question in result.confirm.items():  # each question offers the card's kind
         card_kind = next(c["type"] for c in card["columns"] if c["name"] == name)
         assert question.kinds[0] == kinds[name].kind and card_kind in question.kinds
+    assert check(kinds, table) == []  # a draft fits the table it was read from
 
 
 if not CARDS:  # pragma: no cover - depends on the checkout
@@ -99,10 +104,11 @@ def test_coded_integers_become_categories_and_counts_stay_numbers():
     assert md["admission_type_id"].kind == "categorical"
     assert md["num_dependents"].kind == md["days"].kind == "numerical"
     assert md["patient_nbr"].kind == "id"
-    assert md["flag"].kind == md["answer"].kind == "boolean"
+    assert md["flag"].kind == "boolean"
+    assert md["answer"].kind == "categorical"  # boolean holds True/False only: words come back
 
 
-def test_two_values_are_a_flag_only_when_they_say_so():
+def test_two_values_are_asked_about_unless_they_are_true_false():
     n = 120
     df = pd.DataFrame(
         {
@@ -112,24 +118,27 @@ def test_two_values_are_a_flag_only_when_they_say_so():
             "phone": ["A191", "A192"] * (n // 2),  # labels only a code book gives
             "med": ["Yes", "No"] * (n // 2),
             "sex": [1, 2] * (n // 2),
+            "ok": ["True", "False"] * (n // 2),  # the boolean kind's own spelling
         }
     )
     result = draft(df)
     kinds = {c: result.metadata[c].kind for c in df}
     assert kinds == {
-        "change": "boolean",
+        "change": "categorical",
         "rare_drug": "categorical",
         "drug": "categorical",
         "phone": "categorical",
-        "med": "boolean",
+        "med": "categorical",
         "sex": "categorical",
+        "ok": "boolean",
     }
-    assert {c: q.kinds for c, q in result.confirm.items()} == {
-        "change": ("boolean", "categorical"),
-        "phone": ("categorical", "boolean"),
-        "sex": ("categorical", "boolean"),
-    }
-    assert "change, phone, sex" in result.notes[""][-1]
+    assert set(result.confirm) == {"change", "phone", "med", "sex"}  # not the drug codes
+    assert all(q.kinds == ("categorical", "boolean") for q in result.confirm.values())
+    assert "read as yes/no" in result.confirm["change"].why  # one value says 'absent'
+    assert "read as yes/no" in result.confirm["med"].why
+    assert "not a yes/no pair" in result.confirm["phone"].why
+    assert "change, phone, med, sex" in result.notes[""][-1]
+    assert check(result.metadata, df) == []  # the words come back as written
 
 
 def test_few_valued_integers_are_codes_or_counts_and_the_draft_asks():
