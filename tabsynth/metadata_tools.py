@@ -227,7 +227,9 @@ def _two_values(
     Declaring it boolean as it is would make the table contradict its own draft.
     """
     categories = spec.categories or ()
-    if all(_hashable(c) and c in _BOOLEANS for c in categories):
+    if all(isinstance(c, str) and c.lower() in ("true", "false") for c in categories) and all(
+        c in _BOOLEANS for c in categories
+    ):
         return ColumnSpec("boolean", nullable=spec.nullable), "boolean: True/False values", None
     words = {str(c).strip().lower() for c in categories}
     seen = frozenset(str(c) for c in categories)
@@ -249,14 +251,6 @@ def _two_values(
         "categories.",
     )
     return spec, "categorical: two values", question
-
-
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
 
 
 def _code_lists(data: pd.DataFrame) -> list[frozenset[str]]:
@@ -328,6 +322,7 @@ def _integer_kind(
 
 #: Text pairs read as yes/no flags (compared in lower case).
 YES_NO = (
+    frozenset({"0", "1"}),  # as text: codes kept as written, so asked about, not boolean
     frozenset({"yes", "no"}),
     frozenset({"y", "n"}),
     frozenset({"true", "false"}),

@@ -119,6 +119,7 @@ def test_two_values_are_asked_about_unless_they_are_true_false():
             "med": ["Yes", "No"] * (n // 2),
             "sex": [1, 2] * (n // 2),
             "ok": ["True", "False"] * (n // 2),  # the boolean kind's own spelling
+            "paid": ["0", "1"] * (n // 2),  # text codes: come back as written
         }
     )
     result = draft(df)
@@ -131,13 +132,15 @@ def test_two_values_are_asked_about_unless_they_are_true_false():
         "med": "categorical",
         "sex": "categorical",
         "ok": "boolean",
+        "paid": "categorical",
     }
-    assert set(result.confirm) == {"change", "phone", "med", "sex"}  # not the drug codes
+    assert set(result.confirm) == {"change", "phone", "med", "sex", "paid"}  # not the drugs
     assert all(q.kinds == ("categorical", "boolean") for q in result.confirm.values())
     assert "read as yes/no" in result.confirm["change"].why  # one value says 'absent'
     assert "read as yes/no" in result.confirm["med"].why
     assert "not a yes/no pair" in result.confirm["phone"].why
-    assert "change, phone, med, sex" in result.notes[""][-1]
+    assert "read as yes/no" in result.confirm["paid"].why
+    assert "change, phone, med, sex, paid" in result.notes[""][-1]
     assert check(result.metadata, df) == []  # the words come back as written
 
 
