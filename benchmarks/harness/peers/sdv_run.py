@@ -40,6 +40,9 @@ def fit_and_sample(
     synth = MODELS[spec["model"]](metadata, **spec["params"])
     synth.fit({"data": train})  # SDV 2 takes and returns {table name: frame}
     mark("fit")
+    # SDV samples from a fixed seed (73251) unless told otherwise, so every repeat drew the
+    # same rows; its own (private) setter makes the repeats' seeds count, as tabsynth's do
+    synth._set_random_state(spec["seed"])
     synthetic = synth.sample(num_rows=spec["n"])["data"]
     info = {
         "config": {"class": type(synth).__name__, **synth.get_parameters()},
