@@ -299,10 +299,17 @@ def _metadata_draft(args: argparse.Namespace) -> None:
 
     result = draft(read_table(args.data))
     result.save(args.out)
+    for column, question in result.confirm.items():
+        _status(f"{column}: {question}")
     _status(
         f"wrote a draft for {len(result.metadata)} columns to {args.out}. It was read from the "
         "data (source: data), so no synthesizer treats it as public: check every column against "
         'its notes, then set "source": "user" and "public": true'
+        + (
+            f"; the values cannot decide {len(result.confirm)} kinds (above)"
+            if result.confirm
+            else ""
+        )
     )
 
 
@@ -310,12 +317,14 @@ def _metadata_check(args: argparse.Namespace) -> None:
     """List what DATA contradicts in the metadata; exit 1 when anything does."""
     from tabsynth.io import is_csv, read_table
     from tabsynth.metadata import Metadata
-    from tabsynth.metadata_tools import check
+    from tabsynth.metadata_tools import check, open_questions
 
     metadata = Metadata.load(args.metadata)
     findings = check(
         metadata, read_table(args.data, as_text=is_csv(args.data)), show_values=args.show_values
     )
+    for column, question in open_questions(args.metadata).items():
+        _status(f"{column}: {question}")
     for finding in findings:
         print(finding)
     if findings:

@@ -9,12 +9,20 @@ that quick and hard to get wrong:
   integers named like an identifier (``*_id``, ``*_nbr``) with many values are ids, with few
   values codes; a table whose every column is a non-negative integer, most from 0, is an
   encoded table (codes 0..k-1, e.g. Private-PGM's discretised data) and is categorical
-  throughout; 0/1 columns and text columns of yes/no, y/n, true/false are boolean. Names
+  throughout; 0/1 and True/False columns are boolean. A flag in words (yes/no, y/n, or one
+  value that says "absent", ``Ch``/``No``) stays categorical, which gives its words back as
+  written (the boolean kind holds True/False only), and the draft says it reads as a flag. Names
   like ``num_*``, ``*_months`` or plurals (``existing_credits``) mark counts and keep a run
   of consecutive integers numerical. Bounds are the data's extremes rounded *outwards* to
   round numbers (dates to whole years). The draft is marked ``source="data"``:
   no synthesizer treats it as public until a person has checked it, and its notes say what to
   check.
+* Some kinds no rule on values can decide: a few-valued integer column is a code list or a
+  count (``installment_rate`` 1-4 is a number, ``cp`` 1-4 a code), and two values other than a
+  yes/no pair (``A191``/``A192``) are a flag or two categories. The draft still picks one (by
+  the rules above, and always one the table fits), but lists such columns in
+  :attr:`Draft.confirm` and marks their notes ``PLEASE CONFIRM``, so the guess is never
+  silent; ``tabsynth metadata check`` repeats them while the notes stay in the file.
 * :func:`check` lists every way a table contradicts a metadata file (values outside bounds,
   unknown codes, missing values in a non-nullable column, text in a number column, ...),
   using the same rules as :meth:`Metadata.validate`, with counts only unless values are asked
@@ -36,6 +44,7 @@ import pandas as pd
 
 from tabsynth.errors import DataError, MetadataError, ParameterError
 from tabsynth.metadata import (
+    _BOOLEANS,
     GENERATED_KINDS,
     ColumnSpec,
     Metadata,
@@ -66,19 +75,40 @@ QUANTITY_TOKENS = frozenset(
     }
 )  # fmt: skip
 COUNT_PREFIXES = frozenset({"num", "number", "n", "count", "cnt", "nb"})
+#: Words that say "absent": two values, one of them one of these, read as a flag (``Ch``/``No``
+#: in a "change" column), unless another column of the table lists both values among more
+#: (``No``/``Steady`` where a sibling drug column holds ``No``/``Steady``/``Up``/``Down``).
+NEGATIONS = frozenset({"no", "none", "never", "not", "absent", "negative", "false", "nil"})
+#: How notes mark a kind the values cannot decide (``tabsynth metadata check`` looks for it).
+CONFIRM = "PLEASE CONFIRM"
 #: Categories held by fewer rows than this get a note: declaring them public reveals them.
 RARE = 5
+
+
+@dataclass(frozen=True)
+class Question:
+    """A kind the values cannot decide: the kinds they allow (the draft's pick first), and what
+    the person who knows the column must say."""
+
+    kinds: tuple[str, ...]
+    why: str
+
+    def __str__(self) -> str:
+        return f"{CONFIRM}: {self.kinds[0]} or {' or '.join(self.kinds[1:])}? {self.why}"
 
 
 @dataclass(frozen=True)
 class Draft:
     """A metadata draft and the notes on what a person must check before declaring it public.
 
-    ``notes`` maps a column name (or ``""`` for the whole table) to its notes.
+    ``notes`` maps a column name (or ``""`` for the whole table) to its notes. ``confirm``
+    holds the columns whose kind the values leave open (their notes start with
+    ``PLEASE CONFIRM``).
     """
 
     metadata: Metadata
     notes: dict[str, list[str]] = field(default_factory=dict)
+    confirm: dict[str, Question] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The metadata layout with a ``notes`` object (ignored when the file is loaded)."""
@@ -109,7 +139,9 @@ def draft(data: pd.DataFrame) -> Draft:
     """
     check_frame(data)
     coded_table = _is_coded_table(data)
+    code_lists = _code_lists(data)
     specs: dict[str, ColumnSpec] = {}
+    confirm: dict[str, Question] = {}
     notes: dict[str, list[str]] = {
         "": [
             "Read from the data (source: data): no synthesizer treats it as public. Check every "
@@ -122,22 +154,34 @@ def draft(data: pd.DataFrame) -> Draft:
     }
     for column in data.columns:
         name = str(column)
-        spec, column_notes = _draft_column(name, data[column], coded_table)
+        spec, column_notes, question = _draft_column(name, data[column], coded_table, code_lists)
         specs[name] = spec
+        if question is not None:
+            confirm[name] = question
+            column_notes.insert(0, str(question))
         if column_notes:
             notes[name] = column_notes
-    return Draft(Metadata(specs, source="data"), notes)
+    if confirm:
+        notes[""].append(
+            f"{CONFIRM} the kind of {len(confirm)} column{'s' if len(confirm) > 1 else ''} "
+            f"that the values cannot decide: {', '.join(confirm)}. Each column's note says "
+            f"what to choose; delete the {CONFIRM} note once you have.",
+        )
+    return Draft(Metadata(specs, source="data"), notes, confirm)
 
 
-def _draft_column(name: str, series: pd.Series, coded_table: bool) -> tuple[ColumnSpec, list[str]]:
+def _draft_column(
+    name: str, series: pd.Series, coded_table: bool, code_lists: list[frozenset[str]]
+) -> tuple[ColumnSpec, list[str], Question | None]:
     spec = _detect_column(series)
     values = series.dropna()
     notes: list[str] = []
-    if spec.kind == "categorical" and _is_yes_no(spec.categories or ()):
-        spec = ColumnSpec("boolean", nullable=spec.nullable)
-        notes.append("boolean: its two values are a yes/no pair")
+    question: Question | None = None
+    if spec.kind == "categorical" and len(spec.categories or ()) == 2 and not coded_table:
+        spec, why, question = _two_values(spec, code_lists)
+        notes.append(why)
     if spec.kind == "numerical" and spec.dtype == "int":
-        spec, why = _integer_kind(name, values, spec, coded_table)
+        spec, why, question = _integer_kind(name, values, spec, coded_table)
         if why:
             notes.append(why)
     if spec.kind == "numerical":
@@ -169,13 +213,64 @@ def _draft_column(name: str, series: pd.Series, coded_table: bool) -> tuple[Colu
         notes.append("id: generated fresh, never learned; check it identifies rows")
     if spec.nullable and spec.kind not in GENERATED_KINDS:
         notes.append("nullable because the data has missing values: check they can occur")
-    return spec, notes
+    return spec, notes, question
+
+
+def _two_values(
+    spec: ColumnSpec, code_lists: list[frozenset[str]]
+) -> tuple[ColumnSpec, str, Question | None]:
+    """A two-valued column: a flag (boolean) or two categories, and whether that is sure.
+
+    The boolean kind holds True/False (or 1/0) only, so a flag spelled otherwise (``Yes``/``No``,
+    ``Ch``/``No``) stays categorical, which gives its values back as written; the draft then
+    says it reads as a flag, and the user may recode it to True/False and declare it boolean.
+    Declaring it boolean as it is would make the table contradict its own draft.
+    """
+    categories = spec.categories or ()
+    if all(isinstance(c, str) and c.lower() in ("true", "false") for c in categories) and all(
+        c in _BOOLEANS for c in categories
+    ):
+        return ColumnSpec("boolean", nullable=spec.nullable), "boolean: True/False values", None
+    words = {str(c).strip().lower() for c in categories}
+    seen = frozenset(str(c) for c in categories)
+    if any(seen < codes for codes in code_lists):
+        why = "categorical: another column lists these two values among more (one code list)"
+        return spec, why, None
+    if any(words == pair for pair in YES_NO) or words & NEGATIONS:
+        question = Question(
+            ("categorical", "boolean"),
+            "Its two values read as yes/no (a flag), but the boolean kind holds True/False "
+            "(or 1/0) only: keep it categorical (its values come back as written), or recode "
+            "it to True/False and declare it boolean.",
+        )
+        return spec, "categorical: a yes/no flag in words", question
+    question = Question(
+        ("categorical", "boolean"),
+        "Two values that are not a yes/no pair: if they mean yes/no (has / has not), recode "
+        "them to True/False and declare it boolean; keep it categorical if they are two "
+        "categories.",
+    )
+    return spec, "categorical: two values", question
+
+
+def _code_lists(data: pd.DataFrame) -> list[frozenset[str]]:
+    """The value sets (as text) of the table's text columns with 3 to :data:`MAX_CODES`
+    values: code lists a two-valued column may share."""
+    lists = []
+    for column in data.columns:
+        series = data[column]
+        if pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype):
+            distinct = series.dropna().astype(str).unique()
+            if 2 < len(distinct) <= MAX_CODES:
+                lists.append(frozenset(distinct))
+    return lists
 
 
 def _integer_kind(
     name: str, values: pd.Series, spec: ColumnSpec, coded_table: bool
-) -> tuple[ColumnSpec, str]:
-    """Kind of an integer column: codes, boolean, identifier or a number (with the reason)."""
+) -> tuple[ColumnSpec, str, Question | None]:
+    """Kind of an integer column: codes, boolean, identifier or a number (with the reason,
+    and the question for the user when the values leave it open)."""
     distinct = np.unique(values.to_numpy(dtype=float))
     n = len(distinct)
     tokens = name_tokens(name)
@@ -189,35 +284,50 @@ def _integer_kind(
         categories=_sorted_categories(np.asarray([int(v) for v in distinct], dtype=object)),
     )
     if coded_table:
-        return as_codes, "categorical: every column of the table is an integer code from 0"
+        return as_codes, "categorical: every column of the table is an integer code from 0", None
     if n <= 2 and set(distinct) <= {0.0, 1.0}:
         spec = ColumnSpec("boolean", nullable=spec.nullable)
-        return spec, "boolean: holds only 0 and 1"
+        return spec, "boolean: holds only 0 and 1", None
     if tokens & ID_TOKENS:
         if n <= MAX_ID_CODES:
-            return as_codes, "categorical: named like an identifier but holds few values (codes)"
+            why = "categorical: named like an identifier but holds few values (codes)"
+            return as_codes, why, None
         if n >= 0.5 * len(values):
-            return ColumnSpec("id"), "id: named like an identifier, values mostly distinct"
+            return ColumnSpec("id"), "id: named like an identifier, values mostly distinct", None
     if n <= min(MAX_CODES, max(2, len(values) // 10)):
         consecutive = distinct[-1] - distinct[0] == n - 1
         if consecutive and _counts_something(tokens):
-            return spec, "numerical: few values, but the name says it counts or measures"
-        return as_codes, f"categorical: an integer column with only {n} distinct values (codes)"
-    return spec, ""
+            question = Question(
+                ("numerical", "categorical"),
+                f"Only {n} integer values, read as a count or measure because of its name; "
+                "declare it categorical if the numbers are codes.",
+            )
+            return spec, "numerical: few values, but the name says it counts or measures", question
+        if n == 2:
+            question = Question(
+                ("categorical", "boolean"),
+                "Two integer codes: declare it boolean if they mean yes/no, keep it "
+                "categorical if they are two categories.",
+            )
+        else:
+            question = Question(
+                ("categorical", "numerical"),
+                f"Only {n} integer values, read as codes; declare it numerical if it counts "
+                "or measures something (then arithmetic on it makes sense).",
+            )
+        why = f"categorical: an integer column with only {n} distinct values (codes)"
+        return as_codes, why, question
+    return spec, "", None
 
 
-#: Text pairs read as booleans (compared in lower case).
+#: Text pairs read as yes/no flags (compared in lower case).
 YES_NO = (
+    frozenset({"0", "1"}),  # as text: codes kept as written, so asked about, not boolean
     frozenset({"yes", "no"}),
     frozenset({"y", "n"}),
     frozenset({"true", "false"}),
     frozenset({"t", "f"}),
 )
-
-
-def _is_yes_no(categories: tuple[Any, ...]) -> bool:
-    words = {str(c).strip().lower() for c in categories}
-    return len(categories) == 2 and any(words == pair for pair in YES_NO)
 
 
 def name_tokens(name: str) -> set[str]:
@@ -339,6 +449,29 @@ def check(metadata: Metadata, data: pd.DataFrame, *, show_values: int = 0) -> li
             count = int(bad.sum()) if bad.dtype == bool else len(bad)
             findings.append(Finding(column, rule, count, shown))
     return findings
+
+
+def open_questions(path: str | Path) -> dict[str, str]:
+    """The kinds a metadata file still asks a person to confirm: its columns' notes that start
+    with ``PLEASE CONFIRM`` (written by :func:`draft`, deleted by whoever decides).
+
+    A file that is not JSON, or has no such notes, has none; reading the metadata itself is
+    :meth:`Metadata.load`'s job, with its own errors.
+    """
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    notes = raw.get("notes") if isinstance(raw, dict) else None
+    if not isinstance(notes, dict):
+        return {}
+    return {
+        str(column): note
+        for column, lines in notes.items()
+        if column and isinstance(lines, list)
+        for note in lines
+        if isinstance(note, str) and note.startswith(CONFIRM)
+    }
 
 
 def load_dictionary(path: str | Path) -> Metadata:

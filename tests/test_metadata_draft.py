@@ -22,12 +22,16 @@ CARDS = sorted(DATASETS.glob("*.json")) if DATASETS.is_dir() else []
 #: Rows read per table: enough for every kind rule, and the largest table drafts in seconds.
 CARD_ROWS = 5_000
 #: Columns whose card type no rule on values and names can give: only the data dictionary's
-#: labels say these two-valued codes mean yes/no. The test fails if one becomes right too, so
-#: that this list stays exact.
+#: labels say these two-valued codes mean yes/no. The draft must ask about each (PLEASE
+#: CONFIRM, offering the card's kind). The test fails if one becomes right too, so that this
+#: list stays exact.
 UNDECIDABLE = {
-    ("diabetes130", "change"): "'Ch'/'No': 'Ch' means 'changed' (yes)",
     ("german_credit", "telephone"): "codes A191/A192, labelled none / yes",
     ("german_credit", "foreign_worker"): "codes A201/A202, labelled yes / no",
+    # flags in words: the draft reads them as flags but keeps them categorical, since the
+    # boolean kind holds True/False only and the table would contradict its own draft
+    ("diabetes130", "change"): "'Ch'/'No': 'Ch' means 'changed'",
+    ("diabetes130", "diabetesMed"): "'Yes'/'No'",
 }
 
 
@@ -47,7 +51,8 @@ def test_draft_kinds_match_the_data_cards(path):
     )
     if len(table) > CARD_ROWS:  # a seeded sample: the files are sorted (by date, by payer)
         table = table.sample(CARD_ROWS, random_state=0)
-    kinds = draft(table).metadata
+    result = draft(table)
+    kinds = result.metadata
     wrong = {
         (path.stem, c["name"]): (c["type"], kinds[c["name"]].kind)
         for c in card["columns"]
@@ -55,6 +60,13 @@ def test_draft_kinds_match_the_data_cards(path):
     }
     expected = {key for key in UNDECIDABLE if key[0] == path.stem}
     assert set(wrong) == expected, wrong
+    for (_, name), (card_kind, _) in wrong.items():  # never a silent guess
+        assert card_kind in result.confirm[name].kinds[1:], result.confirm.get(name)
+        assert result.notes[name][0].startswith("PLEASE CONFIRM")
+    for name, question in result.confirm.items():  # each question offers the card's kind
+        card_kind = next(c["type"] for c in card["columns"] if c["name"] == name)
+        assert question.kinds[0] == kinds[name].kind and card_kind in question.kinds
+    assert check(kinds, table) == []  # a draft fits the table it was read from
 
 
 if not CARDS:  # pragma: no cover - depends on the checkout
@@ -92,7 +104,56 @@ def test_coded_integers_become_categories_and_counts_stay_numbers():
     assert md["admission_type_id"].kind == "categorical"
     assert md["num_dependents"].kind == md["days"].kind == "numerical"
     assert md["patient_nbr"].kind == "id"
-    assert md["flag"].kind == md["answer"].kind == "boolean"
+    assert md["flag"].kind == "boolean"
+    assert md["answer"].kind == "categorical"  # boolean holds True/False only: words come back
+
+
+def test_two_values_are_asked_about_unless_they_are_true_false():
+    n = 120
+    df = pd.DataFrame(
+        {
+            "change": ["Ch", "No"] * (n // 2),  # one value says 'absent': a flag
+            "rare_drug": ["No", "Steady"] * (n // 2),  # two codes of the drugs' code list
+            "drug": ["No", "Steady", "Up", "Down"] * (n // 4),
+            "phone": ["A191", "A192"] * (n // 2),  # labels only a code book gives
+            "med": ["Yes", "No"] * (n // 2),
+            "sex": [1, 2] * (n // 2),
+            "ok": ["True", "False"] * (n // 2),  # the boolean kind's own spelling
+            "paid": ["0", "1"] * (n // 2),  # text codes: come back as written
+        }
+    )
+    result = draft(df)
+    kinds = {c: result.metadata[c].kind for c in df}
+    assert kinds == {
+        "change": "categorical",
+        "rare_drug": "categorical",
+        "drug": "categorical",
+        "phone": "categorical",
+        "med": "categorical",
+        "sex": "categorical",
+        "ok": "boolean",
+        "paid": "categorical",
+    }
+    assert set(result.confirm) == {"change", "phone", "med", "sex", "paid"}  # not the drugs
+    assert all(q.kinds == ("categorical", "boolean") for q in result.confirm.values())
+    assert "read as yes/no" in result.confirm["change"].why  # one value says 'absent'
+    assert "read as yes/no" in result.confirm["med"].why
+    assert "not a yes/no pair" in result.confirm["phone"].why
+    assert "read as yes/no" in result.confirm["paid"].why
+    assert "change, phone, med, sex, paid" in result.notes[""][-1]
+    assert check(result.metadata, df) == []  # the words come back as written
+
+
+def test_few_valued_integers_are_codes_or_counts_and_the_draft_asks():
+    df = pd.DataFrame(
+        {"cp": [1, 2, 3, 4] * 30, "num_dependents": [0, 1, 2, 3] * 30, "x": [0.5] * 120}
+    )
+    confirm = draft(df).confirm
+    assert confirm["cp"].kinds == ("categorical", "numerical")
+    assert confirm["num_dependents"].kinds == ("numerical", "categorical")
+    assert str(confirm["cp"]).startswith("PLEASE CONFIRM: categorical or numerical?")
+    sure = pd.DataFrame({"flag": [0, 1] * 60, "x": [i / 7 for i in range(120)]})
+    assert draft(sure).confirm == {}
 
 
 def test_an_encoded_table_is_categorical_throughout():
@@ -152,8 +213,15 @@ def test_cli_draft_then_check(tmp_path, capsys):
     written = json.loads(out.read_text())
     assert written["source"] == "data" and written["notes"]["age"]
     assert Metadata.load(out)["sex"].kind == "categorical"  # the notes do not stop loading
-    capsys.readouterr()
+    drafted = capsys.readouterr().err
+    assert "sex: PLEASE CONFIRM: categorical or boolean?" in drafted
     assert main(["metadata", "check", str(out), str(data)]) == 0
+    assert "sex: PLEASE CONFIRM" in capsys.readouterr().err  # until the note is deleted
+    written["notes"].pop("sex")
+    decided = tmp_path / "decided.json"
+    decided.write_text(json.dumps(written))
+    assert main(["metadata", "check", str(decided), str(data)]) == 0
+    assert "PLEASE CONFIRM" not in capsys.readouterr().err
     narrow = json.loads(out.read_text())
     narrow["columns"]["age"]["upper"] = 30
     (tmp_path / "narrow.json").write_text(json.dumps(narrow))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -64,3 +65,31 @@ def test_gaussian_copula_on_public_tables(shared_datasets, name, rows):
     for column in real.select_dtypes("number").columns:  # SDV enforces the learned ranges
         assert out[column].min() >= real[column].min(), column
         assert out[column].max() <= real[column].max(), column
+
+
+def test_gaussian_copula_keeps_the_frequencies_of_few_valued_numbers():
+    """A count of 1-4 (German credit's existing_credits: 63% 1, 34% 2) fitted by a continuous
+    marginal and rounded came out 93% 2; modelled as ordinal it keeps its frequencies."""
+    from tabsynth.metadata import ColumnSpec, Metadata
+    from tabsynth.synthesizers.sdv import few_valued_integers
+
+    rng = np.random.default_rng(0)
+    credits = rng.choice([1, 2, 3, 4], 1000, p=[0.63, 0.34, 0.02, 0.01])
+    real = pd.DataFrame(
+        {"credits": credits, "amount": (rng.lognormal(8, 0.5, 1000) * credits).round(2)}
+    )
+    md = Metadata(
+        {
+            "credits": ColumnSpec("numerical", dtype="int", lower=0, upper=10, nullable=False),
+            "amount": ColumnSpec("numerical", dtype="float", lower=0, upper=1e6, nullable=False),
+        }
+    )
+    assert set(few_valued_integers(real, md)) == {"credits"}  # amount: many values
+    assert few_valued_integers(real, md)["credits"]["range_values"] == [1, 2, 3, 4]
+    out = ts.GaussianCopulaSynthesizer(seed=0).fit(real, metadata=md).sample(2000, seed=0)
+    assert str(out["credits"].dtype) == "int64" and set(out["credits"]) <= {1, 2, 3, 4}
+    real_share = real["credits"].value_counts(normalize=True)
+    out_share = out["credits"].value_counts(normalize=True).reindex(real_share.index, fill_value=0)
+    # sampling noise on 2000 rows: standard error <= 0.011 per value; the encoder's fitted
+    # marginal adds a little. 0.05 total variation is far below the rounded copula's 0.6
+    assert 0.5 * (real_share - out_share).abs().sum() < 0.05

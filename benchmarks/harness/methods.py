@@ -107,6 +107,17 @@ def _peer(key: str, env: str, private: bool, model: str | None = None, **params:
     )
 
 
+def _drafted(method: Method) -> Method:
+    """The tabsynth method on ``Metadata.draft(train)``: what a user gets from ``tabsynth
+    metadata draft`` before editing it (the issue's "drafted metadata" comparison)."""
+    return replace(method, options={**method.options, "metadata_from": "draft"})
+
+
+def _detected(method: Method) -> Method:
+    """The SDV peer on SDV's own ``detect_from_dataframes(train)`` instead of the card's kinds."""
+    return replace(method, options={**method.options, "metadata_from": "detect"})
+
+
 _SDV = "tabsynth.synthesizers.sdv"
 _MST = "tabsynth.synthesizers.mst"
 _AIM = "tabsynth.synthesizers.aim"
@@ -116,6 +127,7 @@ METHODS: dict[str, Method] = {
     m.key: m
     for m in (
         _tabsynth("ts-gaussian_copula", "gaussian_copula", _SDV, False),
+        _drafted(_tabsynth("ts-gaussian_copula-draft", "gaussian_copula", _SDV, False, False)),
         _tabsynth("ts-ctgan", "ctgan", _SDV, False, epochs=NEURAL_EPOCHS),
         _tabsynth("ts-tvae", "tvae", _SDV, False, epochs=NEURAL_EPOCHS),
         _tabsynth("ts-mst", "mst", _MST, True),
@@ -126,6 +138,7 @@ METHODS: dict[str, Method] = {
         _tabsynth("ts-autoregressive-dp", "autoregressive", _AR, True),
         _tabsynth("ts-autoregressive-dp-nometa", "autoregressive", _AR, True, public=False),
         _peer("sdv-gaussian_copula", "sdv", False, model="gaussian_copula"),
+        _detected(_peer("sdv-gaussian_copula-detect", "sdv", False, model="gaussian_copula")),
         _peer("sdv-ctgan", "sdv", False, model="ctgan", epochs=NEURAL_EPOCHS),
         _peer("sdv-tvae", "sdv", False, model="tvae", epochs=NEURAL_EPOCHS),
         _peer("sn-mst", "sn", True, model="mst"),

@@ -48,6 +48,7 @@ PEER_PACKAGES = ("sdv", "smartnoise-synth", "opacus", "mostlyai-engine", "torch"
 #: the like-for-like ones for DP: the peers estimate their domains under DP too.
 HEADLINE_PAIRS = (
     ("ts-gaussian_copula", "sdv-gaussian_copula"),
+    ("ts-gaussian_copula-draft", "sdv-gaussian_copula-detect"),
     ("ts-ctgan", "sdv-ctgan"),
     ("ts-tvae", "sdv-tvae"),
     ("ts-mst", "sn-mst"),

@@ -185,6 +185,10 @@ def _metadata_label(method: Method | None) -> str:
     """Where the run's domain came from (the CSV's ``metadata`` column)."""
     if method is None:
         return ""
+    if method.options.get("metadata_from") == "draft":
+        return "drafted (unedited)"
+    if method.options.get("metadata_from") == "detect":
+        return "peer's own detection"
     if method.library != "tabsynth":
         return "peer's own"
     if method.public_metadata:

@@ -4,7 +4,8 @@ Spec keys: ``model`` (``gaussian_copula`` | ``ctgan`` | ``tvae``), ``params`` (k
 arguments of the SDV class, e.g. ``{"epochs": 30}``), ``kinds`` (column -> tabsynth kind),
 ``seed``, ``n``. SDV is given the same column kinds as tabsynth's adapters (the public schema),
 not its own detection, so the two differ only in the library code; its own transformers then
-learn everything else, as SDV does by default.
+learn everything else, as SDV does by default. ``metadata_from: "detect"`` gives it its own
+detection instead (``detect_from_dataframes`` on the training rows).
 """
 
 from __future__ import annotations
@@ -31,11 +32,17 @@ def fit_and_sample(
 
     np.random.seed(spec["seed"])
     torch.manual_seed(spec["seed"])
-    columns = {name: {"sdtype": kind} for name, kind in spec["kinds"].items()}
-    metadata = Metadata.load_from_dict({"tables": {"data": {"columns": columns}}})
+    if spec.get("metadata_from") == "detect":  # SDV's own detection, as its users start
+        metadata = Metadata.detect_from_dataframes({"data": train})
+    else:
+        columns = {name: {"sdtype": kind} for name, kind in spec["kinds"].items()}
+        metadata = Metadata.load_from_dict({"tables": {"data": {"columns": columns}}})
     synth = MODELS[spec["model"]](metadata, **spec["params"])
     synth.fit({"data": train})  # SDV 2 takes and returns {table name: frame}
     mark("fit")
+    # SDV samples from a fixed seed (73251) unless told otherwise, so every repeat drew the
+    # same rows; its own (private) setter makes the repeats' seeds count, as tabsynth's do
+    synth._set_random_state(spec["seed"])
     synthetic = synth.sample(num_rows=spec["n"])["data"]
     info = {
         "config": {"class": type(synth).__name__, **synth.get_parameters()},

@@ -3,7 +3,8 @@
 Spec keys: ``module`` (imported so the synthesizer registers itself), ``synthesizer`` (the
 registry name), ``epsilon`` / ``delta`` (``null`` for non-private), ``params``, ``metadata``
 (path of a public metadata JSON, or ``null`` to let a DP synthesizer estimate the domain under
-DP), ``seed`` and ``n``. The privacy reported is the ledger's, not the requested budget.
+DP), ``metadata_from`` (``"draft"``: fit on ``metadata_tools.draft(train)`` instead), ``seed``
+and ``n``. The privacy reported is the ledger's, not the requested budget.
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ def fit_and_sample(
     synth = make_synthesizer(
         spec["synthesizer"], spec.get("epsilon"), spec.get("delta"), spec["seed"], spec["params"]
     )
-    synth.fit(train, metadata=spec.get("metadata"))
+    metadata = spec.get("metadata")
+    if spec.get("metadata_from") == "draft":  # what `tabsynth metadata draft` writes, unedited
+        from tabsynth.metadata_tools import draft
+
+        metadata = draft(train).metadata
+    synth.fit(train, metadata=metadata)
     mark("fit")
     synthetic = synth.sample(spec["n"], seed=spec["seed"])
     ledger = synth.privacy
