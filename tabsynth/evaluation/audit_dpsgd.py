@@ -68,6 +68,7 @@ WORST_CASE_PARAMS: dict[str, Any] = {
     "order": "fixed",
     "width": 8,
     "max_grad_norm": 0.01,
+    "progress": False,  # one bar for the audit, not one per fit
 }
 #: opacus' clipping factor is ``min(1, C / (norm + NORM_EPS))``.
 NORM_EPS = 1e-6

@@ -268,10 +268,15 @@ class _Worker:
 _WORKER: _Worker | None = None
 
 
-def _init_worker(worker: _Worker) -> None:
+def _init_worker(worker: _Worker, forked: bool = False) -> None:
     global _WORKER
     _WORKER = worker
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if forked and "torch" in sys.modules:
+        # A forked child cannot use the OpenMP threads of its parent (its first parallel
+        # torch operation hangs, e.g. sampling from the DP autoregressive model); one
+        # thread per process is also what the audit wants.
+        sys.modules["torch"].set_num_threads(1)
 
 
 def _run_chunk(first: int, count: int, seed: int) -> list[tuple[int, int, dict, str]]:
@@ -502,7 +507,7 @@ def _run(
     else:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_worker, initargs=(worker,)
+            workers, mp_context=context, initializer=_init_worker, initargs=(worker, True)
         ) as pool:
             pending: dict[Future, tuple[int, float]] = {}
             queue = list(chunks)
