@@ -112,6 +112,13 @@ class GradientCanary:
         self._counts = counts.tolist()
         self._max_grad_norm = float(fitted.max_grad_norm)
         self.notes: list[str] = []
+        rate = _plan(fitted)["sample_rate"]
+        if rate < 1.0:
+            self.notes.append(
+                f"The schedule samples rows at rate q = {rate:.3g}: the attacker does not know "
+                "which rows each step used, so the test is valid but weaker. The worst case "
+                "puts every row in every step (audit_dpsgd.WORST_CASE_PARAMS)."
+            )
         if fitted.order != "fixed":
             self.notes.append(
                 f"The synthesizer trains with order={fitted.order!r}: the attack assumes the "
