@@ -115,6 +115,18 @@ def test_other_synthesizers_get_no_gradient_attack():
     assert white_box_for(non_private.fit(game.background, game.metadata), game) is None
 
 
+def test_subsampled_schedule_is_noted_and_still_scored():
+    """q = 1/3 (batches of 2 of 5 public rows): the audit says it is weaker, and scores."""
+    params = {**WORST_CASE_PARAMS, "batch_size": 2, "epochs": 1}
+    make = lambda: AutoregressiveSynthesizer(3.0, DELTA, seed=0, noise_seed=5, **params)  # noqa: E731
+    probe, _ = fit(make(), inside=False)
+    watcher = white_box_for(probe, crafted_neighbours())
+    assert any("rate q = 0.333" in note for note in watcher.notes)
+    assert watcher.mu_release(probe) is None  # no closed form under subsampling
+    _, scores = fit(make(), inside=True, watcher=watcher)
+    assert math.isfinite(scores["gradient"])
+
+
 def run(factory, trials):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*noise_seed")
