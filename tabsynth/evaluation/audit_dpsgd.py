@@ -33,6 +33,10 @@ valid (its OUT distribution does not depend on them) but is weaker: with q < 1 t
 subtracts only the background's expected contribution and the target is in a step only with
 probability q.
 
+A second score, ``likelihood``, reads the released network only: its log-likelihood of the
+target. It is far weaker on an honest fit, but it sees a release that is not the privatized
+model (the audit prefers ``gradient`` unless another attack clearly beats it).
+
 Not covered: the 1-way marginals the synthesizer releases first (3 % of its budget) are not
 attacked, which leaves the μ of the whole release about 1.5 % above what this test can reach.
 """
@@ -192,7 +196,21 @@ class GradientCanary:
         c = np.array([s.signal for s in steps])
         x = np.array([batch * s.noisy - rate * s.background for s in steps])
         norm = math.sqrt(float(c @ c))
-        return {ATTACK: float(c @ x) / (scale * norm) if norm > 0 else 0.0}
+        return {
+            ATTACK: float(c @ x) / (scale * norm) if norm > 0 else 0.0,
+            "likelihood": self._log_likelihood(synth),
+        }
+
+    def _log_likelihood(self, synth: Synthesizer) -> float:
+        """The released network's log-likelihood of the target (table column order): a test
+        of the final model itself, which catches a release that is not the privatized one.
+        A code the noisy 1-way marginals ruled out has likelihood 0: clipped to -1e6."""
+        net: AutoregressiveNet = synth.net_  # type: ignore[attr-defined]
+        codes = self._target
+        rank = torch.arange(codes.shape[1]).view(1, -1)
+        with torch.no_grad():
+            nll = float(column_nll(net(codes, rank), codes, net.sizes)[0])
+        return -min(nll, 1e6)
 
     def mu_release(self, synth: Synthesizer) -> float | None:
         """``sqrt(steps)/σ`` when every row is in every batch (the mechanism's Gaussian DP,
