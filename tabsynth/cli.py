@@ -427,6 +427,10 @@ def _audit(args: argparse.Namespace) -> None:
     from tabsynth.io import read_table
 
     params = _parse_params(args.param)
+    if args.mode == "worst-case" and args.epsilon is not None:
+        from tabsynth.evaluation.audit_dpsgd import worst_case_params
+
+        params = {**worst_case_params(args.synthesizer), **params}  # the game's schedule
 
     def factory() -> Any:
         return make_synthesizer(args.synthesizer, args.epsilon, args.delta, None, params)
@@ -621,8 +625,10 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("realistic", "worst-case"),
         default="realistic",
         help="realistic: outliers of DATA, black-box attacks on synthetic rows; worst-case: "
-        "crafted neighbours and white-box attacks on the released measurements, which test "
-        "the ε claim itself (no DATA needed; use --trials in the thousands for a tight bound)",
+        "crafted neighbours and white-box attacks on the released measurements (MST, AIM) or "
+        "on every noisy DP-SGD step (autoregressive, worst-case schedule unless --param "
+        "overrides it), which test the ε claim itself (no DATA needed; use --trials in the "
+        "thousands for a tight bound)",
     )
     p.add_argument("--synthesizer", "-s", required=True)
     p.add_argument("--epsilon", type=float)

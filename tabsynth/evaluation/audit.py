@@ -149,7 +149,10 @@ def audit(
     ``mode="worst-case"`` plays instead the white-box game on crafted neighbours
     (:func:`tabsynth.evaluation.audit_worstcase.worst_case_audit`), which tests the DP claim
     itself and comes close to it for an honest MST or AIM; it needs no ``data`` and returns a
-    :class:`~tabsynth.evaluation.audit_worstcase.WorstCaseAuditResult`. Only ``trials``,
+    :class:`~tabsynth.evaluation.audit_worstcase.WorstCaseAuditResult`. For the DP
+    autoregressive synthesizer the attack reads every noisy DP-SGD step
+    (:mod:`tabsynth.evaluation.audit_dpsgd`); its worst case needs the schedule
+    :data:`~tabsynth.evaluation.audit_dpsgd.WORST_CASE_PARAMS` in the factory. Only ``trials``,
     ``seed``, ``progress``, ``max_seconds``, ``confidence`` and ``workers`` (its processes)
     apply to it.
 

@@ -57,9 +57,10 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -83,6 +84,8 @@ MIN_CALIBRATION = 10
 GDP_SHARE = 0.8
 #: The attack preferred when others do not clearly beat it on the calibration trials.
 PRIMARY_ATTACK = "lrt"
+#: How the μ of a release of noisy marginals is computed (the primary attack's ceiling).
+MU_FORMULA = "sqrt(Σ 1/σ²) of the released measurements"
 #: Trials per task sent to a worker process (small enough for a responsive time cap).
 CHUNK_TRIALS = 10
 #: δ at which a non-private synthesizer's μ bound is read as ε (it claims nothing).
@@ -201,6 +204,34 @@ def _equal_rows(sample: pd.DataFrame, target: pd.DataFrame) -> int:
     return int(hit.sum())
 
 
+class WhiteBox(Protocol):
+    """A white-box attack that watches each fit, for releases whose model is not a set of
+    noisy marginals (DP-SGD: :class:`tabsynth.evaluation.audit_dpsgd.GradientCanary`)."""
+
+    #: The attack's score name, preferred as :data:`PRIMARY_ATTACK` is for marginals.
+    primary: str
+    #: How :meth:`mu_release` is computed, for the result's note.
+    mu_formula: str
+    #: Caveats about this configuration, added to the result's notes.
+    notes: list[str]
+
+    def watch(self) -> AbstractContextManager[Any]:
+        """Around one fit: records what the attack reads while it runs."""
+
+    def scores(self, synth: Synthesizer, observed: Any) -> dict[str, float]:
+        """Scores (higher: "the target was IN") from what :meth:`watch` recorded."""
+
+    def mu_release(self, synth: Synthesizer) -> float | None:
+        """The μ of the release's Gaussian DP, if known: the most the attack can show."""
+
+
+def white_box(synth: Synthesizer, game: Neighbours) -> WhiteBox | None:
+    """The watching attack for a fitted probe of the audited synthesizer, if it needs one."""
+    from tabsynth.evaluation.audit_dpsgd import white_box_for
+
+    return white_box_for(synth, game)
+
+
 @dataclass
 class _Worker:
     """What each process needs to run trials; set once per process (forked, not pickled)."""
@@ -208,6 +239,7 @@ class _Worker:
     factory: Callable[[], Synthesizer]
     game: Neighbours
     n_synthetic: int
+    watcher: WhiteBox | None = None
 
     def run(self, first: int, count: int, seed: int) -> list[tuple[int, int, dict, str]]:
         """Trials ``first .. first + count - 1``: (trial, world, scores, fingerprint) for both
@@ -217,10 +249,18 @@ class _Worker:
             rng = np.random.default_rng([seed, trial])
             for world in (0, 1):
                 synth = self.factory()
-                synth.fit(self.game.table(bool(world), rng), self.game.metadata)
+                table = self.game.table(bool(world), rng)
+                watched: dict[str, float] = {}
+                if self.watcher is None:
+                    synth.fit(table, self.game.metadata)
+                else:
+                    with self.watcher.watch() as observed:
+                        synth.fit(table, self.game.metadata)
+                    watched = self.watcher.scores(synth, observed)
                 scores, fp = release_scores(
                     synth, self.game, self.n_synthetic, int(rng.integers(2**31))
                 )
+                scores.update(watched)
                 out.append((trial, world, scores, fp))
         return out
 
@@ -228,10 +268,15 @@ class _Worker:
 _WORKER: _Worker | None = None
 
 
-def _init_worker(worker: _Worker) -> None:
+def _init_worker(worker: _Worker, forked: bool = False) -> None:
     global _WORKER
     _WORKER = worker
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if forked and "torch" in sys.modules:
+        # A forked child cannot use the OpenMP threads of its parent (its first parallel
+        # torch operation hangs, e.g. sampling from the DP autoregressive model); one
+        # thread per process is also what the audit wants.
+        sys.modules["torch"].set_num_threads(1)
 
 
 def _run_chunk(first: int, count: int, seed: int) -> list[tuple[int, int, dict, str]]:
@@ -383,9 +428,10 @@ def worst_case_audit(
     if not 0.5 <= confidence < 1.0:
         raise ParameterError(f"confidence must be in [0.5, 1), not {confidence!r}")
     game = game or crafted_neighbours()
-    worker = _Worker(synthesizer_factory, game, n_synthetic)
     probe = synthesizer_factory()
     probe.fit(game.table(False, np.random.default_rng(seed)), game.metadata)
+    watcher = white_box(probe, game)
+    worker = _Worker(synthesizer_factory, game, n_synthetic, watcher)
     ledger = probe.privacy
     if ledger is not None and ledger.seeded_noise and not seeded_noise_ok:
         raise ParameterError(
@@ -393,13 +439,16 @@ def worst_case_audit(
             "repeat their noise and bound nothing. Audit a factory without noise_seed"
         )
     claim = (None, None) if ledger is None else (float(ledger.epsilon), float(ledger.delta))
-    mu_release = _mu_release(probe)
+    mu_release = _mu_release(probe) if watcher is None else watcher.mu_release(probe)
     workers = _workers(workers)
-    notes: list[str] = []
+    notes: list[str] = [] if watcher is None else list(watcher.notes)
     if ledger is not None and ledger.seeded_noise:
         notes.append("The fits used seeded DP noise (a test): each fit must have had its own seed.")
     rows = _run(worker, trials, seed, workers, progress, max_seconds, started, notes)
-    return _result(rows, claim, mu_release, calibration, confidence, notes, started)
+    primary = (
+        (PRIMARY_ATTACK, MU_FORMULA) if watcher is None else (watcher.primary, watcher.mu_formula)
+    )
+    return _result(rows, claim, mu_release, calibration, confidence, notes, started, primary)
 
 
 def _workers(workers: int | None) -> int:
@@ -458,7 +507,7 @@ def _run(
     else:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_worker, initargs=(worker,)
+            workers, mp_context=context, initializer=_init_worker, initargs=(worker, True)
         ) as pool:
             pending: dict[Future, tuple[int, float]] = {}
             queue = list(chunks)
@@ -515,7 +564,10 @@ def _result(
     confidence: float,
     notes: list[str],
     started: float,
+    primary: tuple[str, str] = (PRIMARY_ATTACK, MU_FORMULA),
 ) -> WorstCaseAuditResult:
+    """The statistics of the module docstring; ``primary`` is the attack preferred at the
+    median and how its μ of the release is computed."""
     eps_claim, delta_claim = claim
     delta = delta_claim or NO_CLAIM_DELTA
     trial_ids = sorted({r[0] for r in rows})
@@ -561,7 +613,7 @@ def _result(
         thresholds, promises = fdp.threshold_promises(
             cal[cal_w == 1, j], cal[cal_w == 0, j], n_eval
         )
-        if name != PRIMARY_ATTACK:
+        if name != primary[0]:
             promises = promises - handicap
         else:
             promises = np.r_[promises[0], promises[1:] - handicap]
@@ -591,7 +643,7 @@ def _result(
     if mu_release is not None and eps_claim is not None:
         best = fdp.gdp_epsilon(mu_release, delta)
         notes.append(
-            f"The released measurements have μ = sqrt(Σ 1/σ²) = {mu_release:.3f}: an honest "
+            f"The release has μ = {primary[1]} = {mu_release:.3f}: an honest "
             f"release cannot be told apart better, so ε ≥ {best:.3f} is the most this attack "
             "can show."
         )

@@ -56,7 +56,7 @@ class HeadwiseEmbedding(nn.Module):
         """``index``: ``(B, heads, d)`` rows of the table (see :meth:`table_index`)."""
         batch, heads, d = index.shape
         flat = F.embedding_bag(index.reshape(batch * heads, d), self.weight, mode="sum")
-        return flat.view(batch, heads, -1) + self.bias
+        return flat.view(batch, heads, self.weight.shape[1]) + self.bias
 
     def table_index(self, codes: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
         """Table rows of every head: ``codes`` ``(B, d)``, ``visible`` ``(B, heads, d)``."""

@@ -66,9 +66,11 @@ def default_schedule(
 
 @contextlib.contextmanager
 def torch_settings() -> Iterator[None]:
-    """:data:`FIT_THREADS` threads and deterministic kernels for the duration of a fit."""
-    threads = FIT_THREADS
+    """At most :data:`FIT_THREADS` threads (fewer when the caller has set fewer: the worst-case
+    audit runs one fit per process, where a second thread only waits) and deterministic
+    kernels for the duration of a fit."""
     old_threads = torch.get_num_threads()
+    threads = min(FIT_THREADS, old_threads)
     old_deterministic = torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
