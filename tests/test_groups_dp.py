@@ -67,6 +67,19 @@ def test_bad_sensitive_weight_is_refused(bad):
         quiet_fit(small_aim(sensitive_weight=bad), base_table(300), declared_schema())
 
 
+def assert_neighbours_alike(make, data, extra, metadata, folder):
+    """Fit D and D plus the ``extra`` row with the same seeds; their AIM fingerprints must
+    agree (tests/neighbours.py). Returns both fits."""
+    left, shown_left = fit_and_watch(make, data, metadata)
+    right, shown_right = fit_and_watch(make, neighbour(data, extra), metadata)
+    found = differences(
+        fingerprint(left, shown_left, folder, rounds_follow_noise=True),
+        fingerprint(right, shown_right, folder, rounds_follow_noise=True),
+    )
+    assert not found, "\n".join(found)
+    return left, right
+
+
 @pytest.mark.parametrize("extra", ["new category", "exact duplicate"])
 def test_sensitive_weighting_is_neighbour_safe(tmp_path, extra):
     """D and D plus one row, same seeds: the weighted workload depends on the schema only, so
@@ -77,13 +90,7 @@ def test_sensitive_weighting_is_neighbour_safe(tmp_path, extra):
     def make() -> AIMSynthesizer:
         return small_aim(sensitive_weight=5.0, on_out_of_bounds="clip")
 
-    left, shown_left = fit_and_watch(make, data, metadata)
-    right, shown_right = fit_and_watch(make, neighbour(data, extra), metadata)
-    found = differences(
-        fingerprint(left, shown_left, tmp_path, rounds_follow_noise=True),
-        fingerprint(right, shown_right, tmp_path, rounds_follow_noise=True),
-    )
-    assert not found, "\n".join(found)
+    left, right = assert_neighbours_alike(make, data, extra, metadata, tmp_path)
     assert np.isclose(left.privacy.spent_epsilon, right.privacy.spent_epsilon)
 
 
@@ -169,12 +176,6 @@ def test_group_share_is_neighbour_safe(tmp_path, extra):
     def make() -> AIMSynthesizer:
         return small_aim(group_share=0.25, on_out_of_bounds="clip")
 
-    left, shown_left = fit_and_watch(make, data, metadata)
-    right, shown_right = fit_and_watch(make, neighbour(data, extra), metadata)
-    found = differences(
-        fingerprint(left, shown_left, tmp_path, rounds_follow_noise=True),
-        fingerprint(right, shown_right, tmp_path, rounds_follow_noise=True),
-    )
-    assert not found, "\n".join(found)
+    left, right = assert_neighbours_alike(make, data, extra, metadata, tmp_path)
     assert group_measurements(left) == group_measurements(right)
     assert [e.to_dict() for e in group_entries(left)] == [e.to_dict() for e in group_entries(right)]

@@ -11,8 +11,11 @@ Differential privacy is a promise about *neighbouring* datasets: fitting on ``D`
    and the rows are shuffled, so nothing but the target's presence differs systematically.
 3. **Scores** specialised to the target, computed on the synthetic sample: minus the
    distance from the target to its closest synthetic record (the report's distance attack),
-   and the number of synthetic records closer to the target than half the distance to its
-   nearest real neighbour (only a model that saw the target has reason to put records there).
+   the number of synthetic records closer to the target than half the distance to its
+   nearest real neighbour (only a model that saw the target has reason to put records there),
+   and a query-based score, the log-frequencies of the target's 1-, 2- and 3-way combinations
+   in the synthetic rows (:mod:`~tabsynth.evaluation.attacks.queries`; what marginal-based
+   synthesizers leak, and distances miss). The calibration half picks the strongest.
 4. **Decision rule without overfitting.** For each target the score and the threshold are
    chosen on the first half of the trials; TPR (IN flagged) and FPR (OUT flagged) are counted
    on the second half only, so the counts are honest binomial samples. Counts are pooled over
@@ -54,6 +57,7 @@ from tqdm.auto import tqdm
 
 from tabsynth.errors import ParameterError
 from tabsynth.evaluation.attacks.encoding import DistanceEncoder, nearest
+from tabsynth.evaluation.attacks.queries import QueryScore
 from tabsynth.evaluation.attacks.result import json_ready
 from tabsynth.evaluation.attacks.table import code_tables, learned_columns
 from tabsynth.evaluation.stats import clopper_pearson, epsilon_lower_bound, trials_to_certify
@@ -63,7 +67,7 @@ from tabsynth.synthesizers.base import Synthesizer, as_metadata, check_seed
 
 #: Rows considered when looking for the most isolated records.
 CANDIDATE_ROWS = 5000
-SCORES = ("closest_distance", "count_near_target")
+SCORES = ("closest_distance", "count_near_target", "query_counts")
 #: The three outcomes of an audit; see the module docstring.
 Verdict = Literal["passed", "failed", "inconclusive"]
 VERDICTS: tuple[Verdict, ...] = ("passed", "failed", "inconclusive")
@@ -311,8 +315,9 @@ class _Game:
         self.encoder = DistanceEncoder.fit(bg)
         dist, _ = nearest(self.encoder.transform(tg), self.encoder.transform(bg), 1)
         self.radius = dist[:, 0] / 2  # closer than this: nearer the target than any real row
-        # scores[target][world] -> list of (closest_distance score, count score) per trial
-        self.scores: list[list[list[tuple[float, float]]]] = [
+        self.queries = QueryScore(bg.values, bg.numeric)
+        # scores[target][world] -> list of (one value per name in SCORES) per trial
+        self.scores: list[list[list[tuple[float, float, float]]]] = [
             [[], []] for _ in range(len(target_rows))
         ]
 
@@ -330,7 +335,8 @@ class _Game:
         dist, _ = nearest(self.encoder.transform(target), self.encoder.transform(synth), len(synth))
         r = self.radius[t]
         near = float(np.sum(dist[0] < r) if r > 0 else np.sum(dist[0] == 0.0))
-        self.scores[t][world].append((-float(dist[0, 0]), near))
+        query = self.queries.score(target.values, synth.values)
+        self.scores[t][world].append((-float(dist[0, 0]), near, query))
 
     def result(
         self,

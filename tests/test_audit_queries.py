@@ -1,0 +1,41 @@
+"""The query-based membership score of the realistic audit."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tabsynth.evaluation.attacks.queries import MAX_TRIPLES, QueryScore
+
+
+def coded(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Two categorical codes (0-3) and one number per row."""
+    return np.column_stack([rng.integers(0, 4, n), rng.integers(0, 4, n), rng.normal(size=n)])
+
+
+def test_more_copies_of_the_target_combination_score_higher() -> None:
+    rng = np.random.default_rng(0)
+    background = coded(rng, 500)
+    queries = QueryScore(background, (False, False, True))
+    target = np.array([[3.0, 3.0, 2.5]])
+    synthetic = coded(rng, 400)
+    synthetic = synthetic[~((synthetic[:, 0] == 3) & (synthetic[:, 1] == 3))]
+    scores = []
+    for copies in (0, 1, 5):
+        rows = np.vstack([synthetic, np.repeat(target, copies, axis=0)])
+        scores.append(queries.score(target, rows))
+    assert scores[0] < scores[1] < scores[2]
+
+
+def test_missing_values_are_a_value_of_their_own() -> None:
+    background = np.array([[0.0, 1.0], [1.0, np.nan], [0.0, 2.0], [1.0, 3.0]])
+    queries = QueryScore(background, (False, True))
+    codes = queries.codes(np.array([[np.nan, np.nan], [1.0, 2.5]]))
+    assert codes[0].tolist() == [-1, -1] and codes[1, 0] == 1 and codes[1, 1] >= 0
+
+
+def test_queries_are_fixed_and_capped() -> None:
+    background = np.random.default_rng(1).integers(0, 3, (50, 20)).astype(float)
+    one = QueryScore(background, (False,) * 20)
+    two = QueryScore(background[::-1], (False,) * 20)
+    assert one.queries == two.queries  # chosen from the column count only, never the rows
+    assert len(one.queries) == 20 + 190 + MAX_TRIPLES
