@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tabsynth.evaluation.attacks.queries import MAX_TRIPLES, QueryScore
+from tabsynth.evaluation.attacks.queries import MAX_TRIPLES, QueryScore, _log_frequencies
 
 
 def coded(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -39,3 +39,24 @@ def test_queries_are_fixed_and_capped() -> None:
     two = QueryScore(background[::-1], (False,) * 20)
     assert one.queries == two.queries  # chosen from the column count only, never the rows
     assert len(one.queries) == 20 + 190 + MAX_TRIPLES
+
+
+def test_focused_queries_follow_the_dependent_pairs() -> None:
+    """Column 1 copies column 0, column 2 copies it 70 % of the time, column 3 is noise: the
+    d - 1 = 3 most dependent pairs are (0, 1), (0, 2), (1, 2), so the focused score is the
+    log-frequency sum over the 1-way queries and those pairs, and a pair with the noise column
+    (the one the extra rows share with the target) moves only the full score."""
+    rng = np.random.default_rng(2)
+    a = rng.integers(0, 4, 400)
+    c = np.where(rng.random(400) < 0.7, a, rng.integers(0, 4, 400))
+    synthetic = np.column_stack([a, a, c, rng.integers(0, 4, 400)]).astype(float)
+    queries = QueryScore(synthetic, (False,) * 4)
+    target = np.array([[0.0, 1.0, 2.0, 3.0]])
+    rows = np.vstack([synthetic, np.array([[0.0, 3.0, 3.0, 3.0]] * 40)])
+    kept = [(0,), (1,), (2,), (3,), (0, 1), (0, 2), (1, 2)]
+    for table in (synthetic, rows):
+        expected = _log_frequencies(queries.codes(target)[0], queries.codes(table), kept)
+        assert np.isclose(queries.focused(target, table), expected)
+    full = queries.score(target, rows) - queries.score(target, synthetic)
+    focused = queries.focused(target, rows) - queries.focused(target, synthetic)
+    assert full > focused  # (0, 3) and the triples with it rose; the focused sum skips them

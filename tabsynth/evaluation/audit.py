@@ -14,8 +14,9 @@ Differential privacy is a promise about *neighbouring* datasets: fitting on ``D`
    the number of synthetic records closer to the target than half the distance to its
    nearest real neighbour (only a model that saw the target has reason to put records there),
    and a query-based score, the log-frequencies of the target's 1-, 2- and 3-way combinations
-   in the synthetic rows (:mod:`~tabsynth.evaluation.attacks.queries`; what marginal-based
-   synthesizers leak, and distances miss). The calibration half picks the strongest.
+   in the synthetic rows, over all of them and over those a marginal method would have
+   measured (:mod:`~tabsynth.evaluation.attacks.queries`; what marginal-based synthesizers
+   leak, and distances miss). The calibration half picks the strongest.
 4. **Decision rule without overfitting.** For each target the score and the threshold are
    chosen on the first half of the trials; TPR (IN flagged) and FPR (OUT flagged) are counted
    on the second half only, so the counts are honest binomial samples. Counts are pooled over
@@ -67,7 +68,7 @@ from tabsynth.synthesizers.base import Synthesizer, as_metadata, check_seed
 
 #: Rows considered when looking for the most isolated records.
 CANDIDATE_ROWS = 5000
-SCORES = ("closest_distance", "count_near_target", "query_counts")
+SCORES = ("closest_distance", "count_near_target", "query_counts", "focused_queries")
 #: The three outcomes of an audit; see the module docstring.
 Verdict = Literal["passed", "failed", "inconclusive"]
 VERDICTS: tuple[Verdict, ...] = ("passed", "failed", "inconclusive")
@@ -317,7 +318,7 @@ class _Game:
         self.radius = dist[:, 0] / 2  # closer than this: nearer the target than any real row
         self.queries = QueryScore(bg.values, bg.numeric)
         # scores[target][world] -> list of (one value per name in SCORES) per trial
-        self.scores: list[list[list[tuple[float, float, float]]]] = [
+        self.scores: list[list[list[tuple[float, ...]]]] = [
             [[], []] for _ in range(len(target_rows))
         ]
 
@@ -336,7 +337,8 @@ class _Game:
         r = self.radius[t]
         near = float(np.sum(dist[0] < r) if r > 0 else np.sum(dist[0] == 0.0))
         query = self.queries.score(target.values, synth.values)
-        self.scores[t][world].append((-float(dist[0, 0]), near, query))
+        focused = self.queries.focused(target.values, synth.values)
+        self.scores[t][world].append((-float(dist[0, 0]), near, query, focused))
 
     def result(
         self,
