@@ -278,10 +278,12 @@ def row_cost(sizes: Sequence[int], width: int) -> int:
     every one of the ``d`` heads sums ``d`` embedding vectors (``d² · width``), and the output
     layers produce ``Σ sizes`` logits from ``width`` features each. Backward, ghost clipping
     and the noisy optimizer step scale with the same terms, so per-step time follows this
-    cost times the batch: at equal batches diabetes130 (48 columns) costs 7.0 times Adult by
-    this count and took 7.8 times as long per step (measured, see
-    ``benchmarks/results/dpsgd_wide/README.md``). Only public quantities enter: the domain
-    sizes (public metadata or an already released DP domain) and the width."""
+    cost times the batch: per row of a batch, diabetes130 (48 columns) costs 7.0 times Adult
+    by this count and took 7.5 times as long (``benchmarks/dpsgd_step_profile.py``, see
+    ``benchmarks/results/dpsgd_wide/README.md``). It leaves out the per-step work on the
+    parameters (dense embedding gradient, noise, Adam: ``d · (Σ sizes + d) · width``), which
+    is small on Adult but not on diabetes130 (8.7 M parameters). Only public quantities
+    enter: the domain sizes (public metadata or an already released DP domain) and the width."""
     d = len(sizes)
     return width * (d * d + sum(int(s) for s in sizes))
 
@@ -305,11 +307,12 @@ def default_dp_schedule(
 
     Wide tables: a row of the network costs :func:`row_cost` (quadratic in the columns), so
     with ``sizes`` given the expected batch is also capped at ``STEP_WORK / row_cost`` (but not
-    below :data:`MIN_DP_BATCH`); the 200 steps stay. With 8192-row batches diabetes130 did not
-    finish within 600 s; capped to about 1,650 rows its sampling rate falls from 0.1 to 0.02,
-    and the subsampling amplification lowers the σ needed, so the noise per averaged gradient
-    grows much less than the batch shrinks. Inputs are public or released: the noisy row
-    count, the domain sizes and the width.
+    below :data:`MIN_DP_BATCH`); the 200 steps stay. Capped to about 1,650 rows, diabetes130's
+    sampling rate falls from 0.1 to 0.02, and the subsampling amplification lowers the σ
+    needed, so the noise per averaged gradient grows much less than the batch shrinks. This
+    alone does not make diabetes130 finish in 5 minutes (15.5 s a step measured on a loaded
+    machine, see the results README). Inputs are public or released: the noisy row count,
+    the domain sizes and the width.
     """
     if batch_size is None:
         batch_size = max(1, min(MAX_DP_BATCH, math.ceil(n_rows * DP_SAMPLE_RATE)))
