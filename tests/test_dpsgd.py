@@ -20,11 +20,14 @@ from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.privacy import NoiseSource, PrivacyLedger
 from tabsynth.synthesizers.autoregressive import AutoregressiveSynthesizer
 from tabsynth.synthesizers.autoregressive.dp import (
+    MIN_DP_BATCH,
+    STEP_WORK,
     ColumnNLL,
     DPTrainConfig,
     default_dp_schedule,
     make_private,
     plan_sgd,
+    row_cost,
 )
 from tabsynth.synthesizers.autoregressive.model import AutoregressiveNet, column_nll
 from tabsynth.synthesizers.autoregressive.training import random_ranks
@@ -116,6 +119,38 @@ def test_default_dp_schedule_takes_about_200_large_steps(rows, epochs, batch) ->
     steps = epochs * math.ceil(rows / batch)
     assert abs(steps - 200) <= math.ceil(rows / batch) / 2
     assert default_dp_schedule(rows, 7, 64) == (7, 64)
+
+
+ADULT_SIZES = (9, 17, 101, 7, 15, 6, 5, 2, 101, 101, 101, 42, 2, 8, 7)  # 15 columns, Σ = 524
+WIDE_SIZES = (60,) * 48  # 48 columns, Σ = 2880: about diabetes130's shape
+
+
+def test_row_cost_counts_the_heads_and_the_logits() -> None:
+    """d heads each summing d embedding vectors, plus one logit per code, per feature."""
+    assert row_cost((3, 4), 8) == 8 * (2 * 2 + 7)
+    assert row_cost(WIDE_SIZES, 64) == 64 * (48 * 48 + 2880)
+
+
+def test_work_cap_keeps_adult_and_shrinks_wide_batches() -> None:
+    """Adult's schedule is unchanged by the cap; a 48-column table gets a batch whose step
+    costs at most STEP_WORK, and still about 200 steps."""
+    assert default_dp_schedule(39_073, None, None, ADULT_SIZES, 64) == (40, 7815)
+    epochs, batch = default_dp_schedule(81_390, None, None, WIDE_SIZES, 64)
+    assert batch == STEP_WORK // row_cost(WIDE_SIZES, 64) < 8192
+    assert batch * row_cost(WIDE_SIZES, 64) <= STEP_WORK
+    steps = epochs * math.ceil(81_390 / batch)
+    assert abs(steps - 200) <= math.ceil(81_390 / batch) / 2
+    # a narrower network affords a larger batch
+    assert default_dp_schedule(81_390, None, None, WIDE_SIZES, 32)[1] > batch
+
+
+def test_work_cap_has_a_floor_and_keeps_user_choices() -> None:
+    """Very wide tables keep MIN_DP_BATCH rows (or a fifth of a small table); a batch size or
+    epochs the user set are never overridden."""
+    huge = (1000,) * 300
+    assert default_dp_schedule(1_000_000, None, None, huge, 64)[1] == MIN_DP_BATCH
+    assert default_dp_schedule(500, None, None, huge, 64)[1] == 100
+    assert default_dp_schedule(1_000_000, 3, 9000, huge, 64) == (3, 9000)
 
 
 def test_poisson_sampling_is_on() -> None:

@@ -52,7 +52,7 @@ import functools
 import logging
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,6 +91,15 @@ PHASE = "training"
 #: Default DP-SGD schedule: this many steps, at a Poisson rate of about
 #: :data:`DP_SAMPLE_RATE`, with expected batches of at most :data:`MAX_DP_BATCH` rows.
 DP_STEPS, DP_SAMPLE_RATE, MAX_DP_BATCH = 200, 0.2, 8192
+#: Work allowed per DP-SGD step, in multiply-adds of the forward pass (:func:`row_cost` per row
+#: of the expected batch). Equal to a full 8192-row batch on a table whose row costs
+#: ``64 · 1024``: Adult at width 64 (15 columns, 500 codes: 46,400 per row, 7,815-row batches)
+#: stays below it and keeps its schedule, while diabetes130 (48 columns, 2,772 codes: 325,000
+#: per row) gets 1,650-row batches instead of 8,192 - a step then costs about what Adult's does.
+STEP_WORK = MAX_DP_BATCH * 64 * 1024
+#: The work cap never shrinks the expected batch below this many rows (unless the table's
+#: fifth is smaller): below it the noise would swamp the averaged gradient.
+MIN_DP_BATCH = 256
 #: Share of the fit's zCDP budget ρ spent on the 1-way marginals (support and row count). On
 #: Adult at ε = 1 (15 columns, δ = 1e-9) each marginal's noise then has σ of about 200 rows:
 #: enough to tell a code held by hundreds of rows from an empty one, and the row count (all
@@ -264,7 +273,28 @@ def forbid_codes(net: AutoregressiveNet, unused: list[np.ndarray]) -> None:
             bias[torch.from_numpy(mask)] = -math.inf
 
 
-def default_dp_schedule(n_rows: int, epochs: int | None, batch_size: int | None) -> tuple[int, int]:
+def row_cost(sizes: Sequence[int], width: int) -> int:
+    """Multiply-adds of one row's forward pass through :class:`~.model.AutoregressiveNet`:
+    every one of the ``d`` heads sums ``d`` embedding vectors (``d² · width``), and the output
+    layers produce ``Σ sizes`` logits from ``width`` features each. Backward, ghost clipping
+    and the noisy optimizer step scale with the same terms, so per-step time follows this
+    cost times the batch: per row of a batch, diabetes130 (48 columns) costs 7.0 times Adult
+    by this count and took 7.5 times as long (``benchmarks/dpsgd_step_profile.py``, see
+    ``benchmarks/results/dpsgd_wide/README.md``). It leaves out the per-step work on the
+    parameters (dense embedding gradient, noise, Adam: ``d · (Σ sizes + d) · width``), which
+    is small on Adult but not on diabetes130 (8.7 M parameters). Only public quantities
+    enter: the domain sizes (public metadata or an already released DP domain) and the width."""
+    d = len(sizes)
+    return width * (d * d + sum(int(s) for s in sizes))
+
+
+def default_dp_schedule(
+    n_rows: int,
+    epochs: int | None,
+    batch_size: int | None,
+    sizes: Sequence[int] = (),
+    width: int = 64,
+) -> tuple[int, int]:
     """Epochs and expected batch size for those left ``None``, for a released row count.
 
     Large batches: the noise added to a step's summed gradient does not grow with the batch,
@@ -274,9 +304,21 @@ def default_dp_schedule(n_rows: int, epochs: int | None, batch_size: int | None)
     accuracy 0.936 / 0.937 / 0.946, means of 2-4 fits
     (``benchmarks/autoregressive/results.md``). A fixed number of steps keeps the cost of
     large tables bounded (at most ``200 · 8192`` row passes).
+
+    Wide tables: a row of the network costs :func:`row_cost` (quadratic in the columns), so
+    with ``sizes`` given the expected batch is also capped at ``STEP_WORK / row_cost`` (but not
+    below :data:`MIN_DP_BATCH`); the 200 steps stay. Capped to about 1,650 rows, diabetes130's
+    sampling rate falls from 0.1 to 0.02, and the subsampling amplification lowers the σ
+    needed, so the noise per averaged gradient grows much less than the batch shrinks. This
+    alone does not make diabetes130 finish in 5 minutes (15.5 s a step measured on a loaded
+    machine, see the results README). Inputs are public or released: the noisy row count,
+    the domain sizes and the width.
     """
     if batch_size is None:
         batch_size = max(1, min(MAX_DP_BATCH, math.ceil(n_rows * DP_SAMPLE_RATE)))
+        if sizes:
+            affordable = max(MIN_DP_BATCH, STEP_WORK // row_cost(sizes, width))
+            batch_size = min(batch_size, affordable)
     if epochs is None:
         epochs = max(1, round(DP_STEPS / max(math.ceil(n_rows / batch_size), 1)))
     return epochs, batch_size

@@ -91,9 +91,11 @@ class HeadwiseOutput(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weights = self.weight.split(self.sizes)
         biases = self.bias.split(self.sizes)
+        # unbind, not x[:, j]: the backward of d separate selects zero-fills a (B, d, width)
+        # gradient per head (d² · B · width writes), which dominated steps on 48 columns
+        heads = x.unbind(1)
         return torch.cat(
-            [F.linear(x[:, j], w, b) for j, (w, b) in enumerate(zip(weights, biases, strict=True))],
-            1,
+            [F.linear(h, w, b) for h, w, b in zip(heads, weights, biases, strict=True)], 1
         )
 
     def head(self, x: torch.Tensor, j: int) -> torch.Tensor:

@@ -44,7 +44,7 @@ NON_PRIVATE_DEFAULTS: dict[str, Any] = {
     "learning_rate": 5e-3,
 }
 DP_DEFAULTS: dict[str, Any] = {
-    "epochs": None,  # see dp.default_dp_schedule: 200 steps of large Poisson batches
+    "epochs": None,  # see dp.default_dp_schedule: 200 steps, batches capped by work
     "batch_size": None,
     "width": 64,
     "blocks": 0,
@@ -220,7 +220,7 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         rows = support.rows
         params = self._resolved(DP_DEFAULTS)
         params["epochs"], params["batch_size"] = default_dp_schedule(
-            rows, params["epochs"], params["batch_size"]
+            rows, params["epochs"], params["batch_size"], _sizes(encoder), params["width"]
         )
         config = DPTrainConfig(order=self.order, max_grad_norm=self.max_grad_norm, **params)
         self.net_, plan = train_private(
