@@ -1,0 +1,70 @@
+"""One DP fit on a shared table, scored like the harness: fit time, 3-way k-marginal against a
+real holdout sample, the worst 1-way columns and the columns with the most excess 3-way error.
+
+A quick diagnostic between full harness runs (``python -m benchmarks.run``), e.g.::
+
+    nice -n 10 python -m benchmarks.marginal.probe credit_default_taiwan mst --meta --eps 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+import tabsynth as ts
+from benchmarks.harness.datasets import load
+from tabsynth.evaluation.fidelity import (
+    Discretizer,
+    choose_sets,
+    column_report,
+    k_marginal_detail,
+    marginal_tvd,
+)
+
+SYNTHESIZERS = {"mst": ts.MSTSynthesizer, "aim": ts.AIMSynthesizer}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("table")
+    parser.add_argument("method", choices=sorted(SYNTHESIZERS))
+    parser.add_argument("--eps", type=float, default=1.0)
+    parser.add_argument("--meta", action="store_true", help="public metadata (the data card)")
+    parser.add_argument("--rows", type=int, default=None)
+    parser.add_argument("--data-dir", default="../shared/datasets")
+    args = parser.parse_args()
+    data = load(args.table, Path(args.data_dir), rows=args.rows)
+    metadata = data.metadata if args.meta else data.metadata.schema_only()
+    synth = SYNTHESIZERS[args.method](epsilon=args.eps)
+    start, cpu = time.time(), time.process_time()
+    synth.fit(data.train, metadata=metadata)
+    fit_s, cpu_s = time.time() - start, time.process_time() - cpu
+    out = synth.sample(len(data.holdout), seed=0)
+    disc = Discretizer.fit(data.train, data.metadata, bins=20)
+    real, fake, held = disc.encode(data.train), disc.encode(out), disc.encode(data.holdout)
+    score = k_marginal_detail(disc, real, fake, k=3, max_sets=1000, seed=0)["score"]
+    reference = k_marginal_detail(disc, real, held, k=3, max_sets=1000, seed=0)["score"]
+    print(
+        f"{args.table} {args.method} eps={args.eps:g} meta={args.meta} fit={fit_s:.1f}s "
+        f"cpu={cpu_s:.1f}s load={os.getloadavg()[0]:.2f} kmarg={score:.1f} real={reference:.1f}"
+    )
+    rows = sorted(column_report(disc, real, fake), key=lambda r: r["score"] or 1.0)[:6]
+    print("  worst 1-way:", ", ".join(f"{r['column']}={r['score']:.3f}" for r in rows))
+    sets, _ = choose_sets(len(disc.columns), 3, 1000, 0)
+    excess: dict[str, list[float]] = {}
+    for cols in sets:
+        gap = marginal_tvd(real.codes, fake.codes, cols, disc.n_levels) - marginal_tvd(
+            real.codes, held.codes, cols, disc.n_levels
+        )
+        for c in cols:
+            excess.setdefault(disc.names[c], []).append(gap)
+    worst = sorted(excess.items(), key=lambda kv: -np.mean(kv[1]))[:12]
+    print("  excess 3-way TVD:", ", ".join(f"{k}={np.mean(v):.2f}" for k, v in worst))
+
+
+if __name__ == "__main__":
+    main()
