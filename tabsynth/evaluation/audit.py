@@ -336,8 +336,7 @@ class _Game:
         dist, _ = nearest(self.encoder.transform(target), self.encoder.transform(synth), len(synth))
         r = self.radius[t]
         near = float(np.sum(dist[0] < r) if r > 0 else np.sum(dist[0] == 0.0))
-        query = self.queries.score(target.values, synth.values)
-        focused = self.queries.focused(target.values, synth.values)
+        query, focused = self.queries.scores(target.values, synth.values)
         self.scores[t][world].append((-float(dist[0, 0]), near, query, focused))
 
     def result(

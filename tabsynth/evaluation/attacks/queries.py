@@ -75,18 +75,25 @@ class QueryScore:
     def score(self, target: np.ndarray, synthetic: np.ndarray) -> float:
         """Sum over the queries of the log-frequency of the target's answer in ``synthetic``
         (both coded matrices; ``target`` has one row)."""
-        return _log_frequencies(self.codes(target)[0], self.codes(synthetic), self.queries)
+        return self.scores(target, synthetic)[0]
 
     def focused(self, target: np.ndarray, synthetic: np.ndarray) -> float:
         """The same sum over the 1-way queries and the ``d - 1`` most dependent pairs of the
         synthetic rows (see the module docstring)."""
-        coded = self.codes(synthetic)
+        return self.scores(target, synthetic)[1]
+
+    def scores(self, target: np.ndarray, synthetic: np.ndarray) -> tuple[float, float]:
+        """:meth:`score` and :meth:`focused` together, coding the rows once."""
+        answer, coded = self.codes(target)[0], self.codes(synthetic)
         d = coded.shape[1]
         pairs = sorted(
             itertools.combinations(range(d), 2),
             key=lambda p: -_mutual_information(coded[:, p[0]], coded[:, p[1]]),
         )[: max(d - 1, 0)]
-        return _log_frequencies(self.codes(target)[0], coded, [*((j,) for j in range(d)), *pairs])
+        return (
+            _log_frequencies(answer, coded, self.queries),
+            _log_frequencies(answer, coded, [*((j,) for j in range(d)), *pairs]),
+        )
 
 
 def _log_frequencies(target: np.ndarray, coded: np.ndarray, queries: list) -> float:
