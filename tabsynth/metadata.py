@@ -74,6 +74,12 @@ class ColumnSpec:
     timezone:
         IANA name (``"UTC"``, ``"Europe/Paris"``) of a datetime column whose values carry a
         time zone: they are modelled in UTC and come back in this zone. Bounds are in UTC.
+    true_value, false_value:
+        How a boolean column spells true and false when not as True/False or 1/0 (``"Yes"``
+        / ``"No"``, ``"Ch"`` / ``"No"``, codes such as ``"A192"`` / ``"A191"``): both or
+        neither. The column is modelled as a flag and comes back spelled as declared, so a
+        flag in words need not be recoded nor kept categorical. The two words are part of
+        the domain: a DP fit takes them as public only with public metadata.
     """
 
     kind: Kind
@@ -87,6 +93,8 @@ class ColumnSpec:
     sensitive: bool = False
     pii_strategy: Literal["fake", "drop"] = "fake"
     timezone: str | None = None
+    true_value: str | int | None = None
+    false_value: str | int | None = None
 
     def __post_init__(self) -> None:
         _check_spec_types(self)
@@ -124,6 +132,13 @@ class ColumnSpec:
             raise MetadataError(f"pii_strategy must be 'fake' or 'drop', not {self.pii_strategy!r}")
 
     @property
+    def labels(self) -> tuple[str | int, str | int] | None:
+        """``(false_value, true_value)`` of a boolean spelled in words or codes, else None."""
+        if self.true_value is None:
+            return None
+        return (self.false_value, self.true_value)  # type: ignore[return-value]
+
+    @property
     def has_domain(self) -> bool:
         """Whether the finite domain is fully declared (bounds or categories present)."""
         if self.kind in ("numerical", "datetime"):
@@ -134,7 +149,14 @@ class ColumnSpec:
 
     def without_domain(self) -> ColumnSpec:
         """The same column with its data-derived parts (bounds, categories, nullability,
-        precision of floats) removed: what may be treated as public schema."""
+        precision of floats) removed: what may be treated as public schema.
+
+        A boolean's spelling (``true_value`` / ``false_value``) is values too: without it the
+        words cannot be read as a flag, so the column becomes a categorical one whose
+        categories a DP fit estimates like any other.
+        """
+        if self.labels is not None:
+            return ColumnSpec("categorical", sensitive=self.sensitive)
         # ints have no decimals whether precision says 0 or nothing; floats' is data-derived
         precision = (
             (self.precision if self.precision in (None, 0) else 0) if self.dtype == "int" else None
@@ -530,6 +552,8 @@ _APPLIES_TO: dict[str, tuple[str, ...]] = {
     "precision": ("numerical",),
     "format": ("datetime",),
     "timezone": ("datetime",),
+    "true_value": ("boolean",),
+    "false_value": ("boolean",),
 }
 #: Largest magnitude of a numeric bound written in a metadata file.
 MAX_DECLARED_BOUND = 2.0**62
@@ -576,6 +600,7 @@ def _check_spec_types(spec: ColumnSpec) -> None:
             for c in cats
         ):
             raise fail("categories", "a list of strings, numbers or booleans (no NaN or null)")
+    _check_labels(spec)
     precision = spec.precision
     if precision is not None and (
         isinstance(precision, (bool, np.bool_))
@@ -592,6 +617,28 @@ def _check_spec_types(spec: ColumnSpec) -> None:
                 or not np.isfinite(value)
             ):
                 raise fail(key, "a finite number")
+
+
+def _check_labels(spec: ColumnSpec) -> None:
+    """A boolean's ``true_value`` and ``false_value``: both or neither, each a string or a
+    whole number, and different even when written as text (a CSV gives ``1`` and ``"1"``
+    back alike)."""
+    labels = (spec.true_value, spec.false_value)
+    if labels == (None, None):
+        return
+    if None in labels:
+        raise MetadataError(
+            "declare both true_value and false_value (how the column spells true and false), "
+            "or neither"
+        )
+    for key, value in zip(("true_value", "false_value"), labels, strict=True):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (str, int, np.integer)):
+            raise MetadataError(
+                f"{key!r} must be a string or a whole number, not {value!r}; a column already "
+                "holding True/False needs neither"
+            )
+    if str(spec.true_value) == str(spec.false_value):
+        raise MetadataError(f"true_value and false_value must differ; both are {spec.true_value!r}")
 
 
 def _check_json_bounds(name: str, raw: Mapping[str, Any], declared: bool = True) -> None:
@@ -840,6 +887,8 @@ def _conform(
         out = _check_range(out, spec, problem)
     elif spec.kind == "datetime":
         out = _check_range(_coerce_datetime(series, spec, problem), spec, problem)
+    elif spec.kind == "boolean" and spec.labels is not None:
+        out = _coerce_labelled_bool(series, spec, problem)
     elif spec.kind == "boolean":
         out = _coerce_bool(series, problem)
     else:
@@ -1056,6 +1105,31 @@ _BOOLEANS = {
     "1": True,
     "0": False,
 }
+
+
+def label_key(value: Any) -> str:
+    """A cell as text for matching a boolean's declared spelling: ``2``, ``2.0`` (an int
+    column with a missing value reads as floats) and ``"2"`` are one label."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _coerce_labelled_bool(series: pd.Series, spec: ColumnSpec, problem: _Problems) -> pd.Series:
+    """``true_value`` -> True, ``false_value`` -> False; any other value is out of domain."""
+    false_label, true_label = spec.labels  # type: ignore[misc]
+    lookup = {label_key(true_label): True, label_key(false_label): False}
+    present = series.notna()
+    known = series.map(lambda v: lookup.get(label_key(v)) if pd.notna(v) else None)
+    bad = present & known.isna()
+    if problem.found(
+        bad,
+        series,
+        f"is declared a boolean spelled {true_label!r} / {false_label!r} but holds other values",
+        "fix true_value / false_value or the values",
+    ):
+        known = known.where(~bad, None)
+    return known.astype("boolean") if known.isna().any() else known.astype(bool)
 
 
 def _coerce_bool(series: pd.Series, problem: _Problems) -> pd.Series:

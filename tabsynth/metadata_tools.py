@@ -9,9 +9,10 @@ that quick and hard to get wrong:
   integers named like an identifier (``*_id``, ``*_nbr``) with many values are ids, with few
   values codes; a table whose every column is a non-negative integer, most from 0, is an
   encoded table (codes 0..k-1, e.g. Private-PGM's discretised data) and is categorical
-  throughout; 0/1 and True/False columns are boolean. A flag in words (yes/no, y/n, or one
-  value that says "absent", ``Ch``/``No``) stays categorical, which gives its words back as
-  written (the boolean kind holds True/False only), and the draft says it reads as a flag. Names
+  throughout; 0/1 and True/False columns are boolean. A flag in words (yes/no, y/n) is boolean
+  too, with its spelling declared (``true_value``/``false_value``), so its words come back as
+  written; one whose only clue is a word that says "absent" (``Ch``/``No``) is drafted the
+  same way and asked about. Names
   like ``num_*``, ``*_months`` or plurals (``existing_credits``) mark counts and keep a run
   of consecutive integers numerical. Bounds are the data's extremes rounded *outwards* to
   round numbers (dates to whole years). The draft is marked ``source="data"``:
@@ -221,36 +222,56 @@ def _two_values(
 ) -> tuple[ColumnSpec, str, Question | None]:
     """A two-valued column: a flag (boolean) or two categories, and whether that is sure.
 
-    The boolean kind holds True/False (or 1/0) only, so a flag spelled otherwise (``Yes``/``No``,
-    ``Ch``/``No``) stays categorical, which gives its values back as written; the draft then
-    says it reads as a flag, and the user may recode it to True/False and declare it boolean.
-    Declaring it boolean as it is would make the table contradict its own draft.
+    A flag spelled otherwise than True/False is boolean with its spelling declared
+    (``true_value``/``false_value``), so its values come back as written.
     """
     categories = spec.categories or ()
     if all(isinstance(c, str) and c.lower() in ("true", "false") for c in categories) and all(
         c in _BOOLEANS for c in categories
     ):
         return ColumnSpec("boolean", nullable=spec.nullable), "boolean: True/False values", None
-    words = {str(c).strip().lower() for c in categories}
+    words = {str(c).strip().lower(): c for c in categories}
     seen = frozenset(str(c) for c in categories)
     if any(seen < codes for codes in code_lists):
         why = "categorical: another column lists these two values among more (one code list)"
         return spec, why, None
-    if any(words == pair for pair in YES_NO) or words & NEGATIONS:
+    yes = [c for w, c in words.items() if w in TRUE_WORDS]
+    if any(set(words) == pair for pair in YES_NO):
+        flag = _spelled_flag(spec, yes[0])
+        if set(words) != {"0", "1"}:
+            return flag, f"boolean: a yes/no flag spelled {yes[0]!r}/{flag.false_value!r}", None
         question = Question(
-            ("categorical", "boolean"),
-            "Its two values read as yes/no (a flag), but the boolean kind holds True/False "
-            "(or 1/0) only: keep it categorical (its values come back as written), or recode "
-            "it to True/False and declare it boolean.",
+            ("boolean", "categorical"),
+            "Its values are the text '0' and '1': a flag (kept as written), or two codes; "
+            "declare it categorical if they are two categories.",
         )
-        return spec, "categorical: a yes/no flag in words", question
+        return flag, "boolean: '1'/'0' written as text", question
+    negated = [c for w, c in words.items() if w in NEGATIONS]
+    if len(negated) == 1 and len(words) == 2:
+        true_value = next(c for c in categories if c is not negated[0])
+        flag = _spelled_flag(spec, true_value)
+        question = Question(
+            ("boolean", "categorical"),
+            f"Read as a flag because {negated[0]!r} says 'absent': {true_value!r} is taken as "
+            "true. Swap true_value and false_value if that is wrong; declare it categorical "
+            "if they are two categories.",
+        )
+        return flag, f"boolean: {negated[0]!r} reads as false", question
     question = Question(
         ("categorical", "boolean"),
-        "Two values that are not a yes/no pair: if they mean yes/no (has / has not), recode "
-        "them to True/False and declare it boolean; keep it categorical if they are two "
-        "categories.",
+        "Two values that are not a yes/no pair: if they mean yes/no (has / has not), declare "
+        "it boolean with true_value and false_value (how each is written); keep it "
+        "categorical if they are two categories.",
     )
     return spec, "categorical: two values", question
+
+
+def _spelled_flag(spec: ColumnSpec, true_value: Any) -> ColumnSpec:
+    """A boolean spelled with the column's two values, ``true_value`` meaning true."""
+    false_value = next(c for c in spec.categories or () if c != true_value)
+    return ColumnSpec(
+        "boolean", nullable=spec.nullable, true_value=true_value, false_value=false_value
+    )
 
 
 def _code_lists(data: pd.DataFrame) -> list[frozenset[str]]:
@@ -320,9 +341,11 @@ def _integer_kind(
     return spec, "", None
 
 
+#: Words that mean true in a yes/no pair (compared in lower case).
+TRUE_WORDS = frozenset({"1", "yes", "y", "true", "t"})
 #: Text pairs read as yes/no flags (compared in lower case).
 YES_NO = (
-    frozenset({"0", "1"}),  # as text: codes kept as written, so asked about, not boolean
+    frozenset({"0", "1"}),  # as text: a flag kept as written, or two codes (asked about)
     frozenset({"yes", "no"}),
     frozenset({"y", "n"}),
     frozenset({"true", "false"}),

@@ -21,6 +21,8 @@ declared column                   output dtype
 numerical ``int``                 ``int64``; ``Int64`` when nullable
 numerical ``float``               ``float64``
 boolean                           ``bool``; ``boolean`` when nullable
+boolean with ``true_value``       the declared spellings: ``object``, or ``int64``
+                                  (``Int64`` when nullable) for whole-number codes
 datetime with a ``format``        text (``object``) written with that format
 datetime without a format         ``datetime64[ns]`` (``[ns, zone]`` with a timezone)
 categorical, declared int codes   ``int64``; ``Int64`` when nullable
@@ -52,6 +54,10 @@ def output_dtype(spec: ColumnSpec) -> str:
         if spec.dtype == "int":
             return "Int64" if spec.nullable else "int64"
         return "float64"
+    if spec.kind == "boolean" and spec.labels is not None:
+        if all(isinstance(v, (int, np.integer)) for v in spec.labels):
+            return "Int64" if spec.nullable else "int64"
+        return "object"
     if spec.kind == "boolean":
         return "boolean" if spec.nullable else "bool"
     if spec.kind == "datetime":
@@ -99,6 +105,8 @@ def restore_dtypes(data: pd.DataFrame, metadata: Metadata) -> pd.DataFrame:
 
 def _restore_column(series: pd.Series, spec: ColumnSpec) -> pd.Series:
     dtype = output_dtype(spec)
+    if spec.kind == "boolean" and spec.labels is not None:
+        return _spell_flags(series, spec.labels, dtype)
     if spec.kind == "datetime":
         stamps = pd.to_datetime(series).astype("datetime64[ns]")
         if spec.timezone:  # modelled in UTC, returned in the declared zone
@@ -117,6 +125,26 @@ def _restore_column(series: pd.Series, spec: ColumnSpec) -> pd.Series:
     if dtype in ("bool", "boolean"):
         return series.astype("boolean" if series.isna().any() else dtype)
     return series.astype(object).where(series.notna(), np.nan)
+
+
+def _spell_flags(series: pd.Series, labels: tuple[Any, Any], dtype: str) -> pd.Series:
+    """Flags decoded as True/False, spelled as the column declares. Values already spelled (a
+    frame restored once, as the group sampler's parts are) are kept, and flags that a
+    conditional sampler wrote into an object column are spelled too."""
+    if pd.api.types.is_bool_dtype(series.dtype):
+        flags = series.astype("boolean")
+        spelled = pd.Series(
+            np.where(flags.fillna(False).to_numpy(dtype=bool), labels[1], labels[0]),
+            index=series.index,
+            dtype=object,
+        ).where(flags.notna(), np.nan)
+    else:
+        spelled = series.astype(object).map(
+            lambda v: labels[int(v)] if isinstance(v, (bool, np.bool_)) else v
+        )
+    if dtype == "object":
+        return spelled
+    return spelled.astype("Int64" if spelled.isna().any() else dtype)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from tabsynth.cli import main
 from tabsynth.errors import ParameterError, TabsynthError
 from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.metadata_tools import check, draft, load_dictionary, round_outwards
+from tabsynth.schema import restore_dtypes
 
 SHARED = Path(os.environ.get("TABSYNTH_SHARED", Path(__file__).parents[1] / ".." / "shared"))
 DATASETS = SHARED / "datasets"
@@ -28,10 +29,6 @@ CARD_ROWS = 5_000
 UNDECIDABLE = {
     ("german_credit", "telephone"): "codes A191/A192, labelled none / yes",
     ("german_credit", "foreign_worker"): "codes A201/A202, labelled yes / no",
-    # flags in words: the draft reads them as flags but keeps them categorical, since the
-    # boolean kind holds True/False only and the table would contradict its own draft
-    ("diabetes130", "change"): "'Ch'/'No': 'Ch' means 'changed'",
-    ("diabetes130", "diabetesMed"): "'Yes'/'No'",
 }
 
 
@@ -105,43 +102,52 @@ def test_coded_integers_become_categories_and_counts_stay_numbers():
     assert md["num_dependents"].kind == md["days"].kind == "numerical"
     assert md["patient_nbr"].kind == "id"
     assert md["flag"].kind == "boolean"
-    assert md["answer"].kind == "categorical"  # boolean holds True/False only: words come back
+    assert (md["answer"].kind, md["answer"].true_value, md["answer"].false_value) == (
+        "boolean",
+        "Yes",
+        "No",
+    )  # a flag in words, spelled as the table spells it
 
 
-def test_two_values_are_asked_about_unless_they_are_true_false():
+def test_two_values_are_flags_in_words_or_asked_about():
     n = 120
     df = pd.DataFrame(
         {
-            "change": ["Ch", "No"] * (n // 2),  # one value says 'absent': a flag
+            "change": ["Ch", "No"] * (n // 2),  # one value says 'absent': a flag, asked
             "rare_drug": ["No", "Steady"] * (n // 2),  # two codes of the drugs' code list
             "drug": ["No", "Steady", "Up", "Down"] * (n // 4),
             "phone": ["A191", "A192"] * (n // 2),  # labels only a code book gives
-            "med": ["Yes", "No"] * (n // 2),
+            "med": ["Yes", "No"] * (n // 2),  # a yes/no pair: a flag, sure
             "sex": [1, 2] * (n // 2),
             "ok": ["True", "False"] * (n // 2),  # the boolean kind's own spelling
-            "paid": ["0", "1"] * (n // 2),  # text codes: come back as written
+            "paid": ["0", "1"] * (n // 2),  # text: a flag or two codes, asked
         }
     )
     result = draft(df)
-    kinds = {c: result.metadata[c].kind for c in df}
+    md = result.metadata
+    kinds = {c: md[c].kind for c in df}
     assert kinds == {
-        "change": "categorical",
+        "change": "boolean",
         "rare_drug": "categorical",
         "drug": "categorical",
         "phone": "categorical",
-        "med": "categorical",
+        "med": "boolean",
         "sex": "categorical",
         "ok": "boolean",
-        "paid": "categorical",
+        "paid": "boolean",
     }
-    assert set(result.confirm) == {"change", "phone", "med", "sex", "paid"}  # not the drugs
-    assert all(q.kinds == ("categorical", "boolean") for q in result.confirm.values())
-    assert "read as yes/no" in result.confirm["change"].why  # one value says 'absent'
-    assert "read as yes/no" in result.confirm["med"].why
+    spelled = {c: md[c].labels for c in ("change", "med", "paid", "ok")}
+    assert spelled == {"change": ("No", "Ch"), "med": ("No", "Yes"), "paid": ("0", "1"), "ok": None}
+    assert set(result.confirm) == {"change", "phone", "sex", "paid"}  # not the drugs, not med
+    assert result.confirm["change"].kinds == ("boolean", "categorical")
+    assert "'No' says 'absent'" in result.confirm["change"].why
+    assert result.confirm["phone"].kinds == ("categorical", "boolean")
     assert "not a yes/no pair" in result.confirm["phone"].why
-    assert "read as yes/no" in result.confirm["paid"].why
-    assert "change, phone, med, sex, paid" in result.notes[""][-1]
-    assert check(result.metadata, df) == []  # the words come back as written
+    assert result.confirm["paid"].kinds == ("boolean", "categorical")
+    assert "change, phone, sex, paid" in result.notes[""][-1]
+    assert check(md, df) == []  # the table fits its draft
+    out = restore_dtypes(md.validate(df), md)  # and the flags come back as written
+    assert out[["change", "med", "paid"]].equals(df[["change", "med", "paid"]])
 
 
 def test_few_valued_integers_are_codes_or_counts_and_the_draft_asks():

@@ -601,7 +601,12 @@ def _check_value(spec: ColumnSpec, name: str, value: Any, where: str) -> None:
             ) from None
     elif spec.kind == "boolean":
         if not isinstance(value, bool):
-            raise MetadataError(f"{where}: {name!r} is boolean; use true or false")
+            spelled = (
+                f" (the table's {spec.true_value!r} is true, {spec.false_value!r} false)"
+                if spec.labels is not None
+                else ""
+            )
+            raise MetadataError(f"{where}: {name!r} is boolean; use true or false{spelled}")
     elif spec.categories is not None and value not in spec.categories:
         raise MetadataError(
             f"{where}: {value!r} is not a declared category of {name!r}; add it to the "

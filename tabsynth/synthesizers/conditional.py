@@ -132,20 +132,22 @@ def check_released(encoder: DomainEncoder, name: str, values: pd.Series) -> None
 
 def candidate_values(synth: Synthesizer, column: str) -> list[Any]:
     """The values of a group column a synthesizer can be asked for: the categories of its
-    domain (released or declared), or ``False`` and ``True``."""
+    domain (released or declared), or ``False`` and ``True`` (as the column spells them)."""
     metadata = synth.metadata_
     if column not in metadata.columns:
         raise ParameterError(
             f"shares name {column!r}, which is not a column of the model; columns: "
             + ", ".join(metadata.names)
         )
+    spec = metadata[column]
+    if spec.kind == "boolean" and spec.labels is not None:
+        return list(spec.labels)  # the flag as the table spells it
     encoder = getattr(synth, "encoder_", None)
     codec = encoder.codecs.get(column) if encoder is not None else None
     if isinstance(codec, CategoryCodec):
         return list(codec.categories)
     if isinstance(codec, BooleanCodec):
         return [False, True]
-    spec = metadata[column]
     if spec.kind == "boolean":
         return [False, True]
     if spec.kind == "categorical" and spec.categories is not None:
