@@ -295,9 +295,13 @@ def _metadata_detect(args: argparse.Namespace) -> None:
 def _metadata_draft(args: argparse.Namespace) -> None:
     """Draft metadata with notes (:func:`tabsynth.metadata_tools.draft`); never public."""
     from tabsynth.io import read_table
+    from tabsynth.metadata import parse_json, read_json_text
     from tabsynth.metadata_tools import draft
 
-    result = draft(read_table(args.data))
+    labels = None
+    if args.value_labels:
+        labels = parse_json(read_json_text(args.value_labels, "code book"), "code book")
+    result = draft(read_table(args.data), value_labels=labels)
     result.save(args.out)
     for column, question in result.confirm.items():
         _status(f"{column}: {question}")
@@ -554,6 +558,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument("data", help="table to inspect")
     d.add_argument("--out", "-o", required=True, help="metadata JSON to write (with notes)")
+    d.add_argument(
+        "--value-labels",
+        help='code book JSON, {"column": {"code": "label"}}: labels that read as yes/no make '
+        "a two-valued column a flag",
+    )
     d.set_defaults(func=_metadata_draft)
     d = msub.add_parser(
         "check",

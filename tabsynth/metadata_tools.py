@@ -36,6 +36,7 @@ import dataclasses
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,9 +125,13 @@ class Draft:
         atomic_write_text(path, self.to_json() + "\n")
 
 
-def draft(data: pd.DataFrame) -> Draft:
+def draft(data: pd.DataFrame, value_labels: Mapping[str, Mapping[Any, str]] | None = None) -> Draft:
     """Draft metadata for ``data``: kinds by the rules of the module docstring, categories and
     round bounds from the values, ``source="data"``, and notes on what to check.
+
+    ``value_labels`` is the code book, ``{column: {code: label}}`` (``{"telephone": {"A191":
+    "none", "A192": "yes, registered"}}``): a two-valued column whose labels read as yes/no
+    is drafted as a flag spelled with its codes, which its codes alone cannot show.
 
     Examples
     --------
@@ -139,6 +144,7 @@ def draft(data: pd.DataFrame) -> Draft:
     'data'
     """
     check_frame(data)
+    labels = _check_value_labels(value_labels, data)
     coded_table = _is_coded_table(data)
     code_lists = _code_lists(data)
     specs: dict[str, ColumnSpec] = {}
@@ -155,7 +161,9 @@ def draft(data: pd.DataFrame) -> Draft:
     }
     for column in data.columns:
         name = str(column)
-        spec, column_notes, question = _draft_column(name, data[column], coded_table, code_lists)
+        spec, column_notes, question = _draft_column(
+            name, data[column], coded_table, code_lists, labels.get(name, {})
+        )
         specs[name] = spec
         if question is not None:
             confirm[name] = question
@@ -171,15 +179,38 @@ def draft(data: pd.DataFrame) -> Draft:
     return Draft(Metadata(specs, source="data"), notes, confirm)
 
 
+def _check_value_labels(
+    value_labels: Mapping[str, Mapping[Any, str]] | None, data: pd.DataFrame
+) -> dict[str, dict[str, str]]:
+    """The code book as ``{column: {code as text: label}}``, or a :class:`MetadataError`
+    naming what is wrong with it."""
+    if value_labels is None:
+        return {}
+    if not isinstance(value_labels, Mapping):
+        raise MetadataError("value_labels must map column names to {code: label} objects")
+    out = {}
+    for column, labels in value_labels.items():
+        if column not in data.columns:
+            raise MetadataError(f"value_labels name {column!r}, which is not a column of the table")
+        if not isinstance(labels, Mapping) or not all(isinstance(v, str) for v in labels.values()):
+            raise MetadataError(f"value_labels of {column!r} must map each code to a text label")
+        out[str(column)] = {str(code): label for code, label in labels.items()}
+    return out
+
+
 def _draft_column(
-    name: str, series: pd.Series, coded_table: bool, code_lists: list[frozenset[str]]
+    name: str,
+    series: pd.Series,
+    coded_table: bool,
+    code_lists: list[frozenset[str]],
+    labels: Mapping[str, str],
 ) -> tuple[ColumnSpec, list[str], Question | None]:
     spec = _detect_column(series)
     values = series.dropna()
     notes: list[str] = []
     question: Question | None = None
     if spec.kind == "categorical" and len(spec.categories or ()) == 2 and not coded_table:
-        spec, why, question = _two_values(spec, code_lists)
+        spec, why, question = _two_values(spec, code_lists, labels)
         notes.append(why)
     if spec.kind == "numerical" and spec.dtype == "int":
         spec, why, question = _integer_kind(name, values, spec, coded_table)
@@ -218,12 +249,13 @@ def _draft_column(
 
 
 def _two_values(
-    spec: ColumnSpec, code_lists: list[frozenset[str]]
+    spec: ColumnSpec, code_lists: list[frozenset[str]], labels: Mapping[str, str]
 ) -> tuple[ColumnSpec, str, Question | None]:
     """A two-valued column: a flag (boolean) or two categories, and whether that is sure.
 
     A flag spelled otherwise than True/False is boolean with its spelling declared
-    (``true_value``/``false_value``), so its values come back as written.
+    (``true_value``/``false_value``), so its values come back as written. Its words are the
+    values, or the first word of each value's label when the code book gives both.
     """
     categories = spec.categories or ()
     if all(isinstance(c, str) and c.lower() in ("true", "false") for c in categories) and all(
@@ -231,6 +263,8 @@ def _two_values(
     ):
         return ColumnSpec("boolean", nullable=spec.nullable), "boolean: True/False values", None
     words = {str(c).strip().lower(): c for c in categories}
+    if all(str(c) in labels for c in categories):
+        words = {_first_word(labels[str(c)]): c for c in categories}
     seen = frozenset(str(c) for c in categories)
     if any(seen < codes for codes in code_lists):
         why = "categorical: another column lists these two values among more (one code list)"
@@ -250,9 +284,12 @@ def _two_values(
     if len(negated) == 1 and len(words) == 2:
         true_value = next(c for c in categories if c is not negated[0])
         flag = _spelled_flag(spec, true_value)
+        absent = repr(negated[0])
+        if str(negated[0]) in labels:
+            absent += f" (labelled {labels[str(negated[0])]!r})"
         question = Question(
             ("boolean", "categorical"),
-            f"Read as a flag because {negated[0]!r} says 'absent': {true_value!r} is taken as "
+            f"Read as a flag because {absent} says 'absent': {true_value!r} is taken as "
             "true. Swap true_value and false_value if that is wrong; declare it categorical "
             "if they are two categories.",
         )
@@ -264,6 +301,12 @@ def _two_values(
         "categorical if they are two categories.",
     )
     return spec, "categorical: two values", question
+
+
+def _first_word(label: str) -> str:
+    """``"yes, registered under the customer's name"`` -> ``"yes"``."""
+    found = re.match(r"\s*([^\W_]+)", label)
+    return found.group(1).lower() if found else label.strip().lower()
 
 
 def _spelled_flag(spec: ColumnSpec, true_value: Any) -> ColumnSpec:

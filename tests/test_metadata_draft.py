@@ -12,7 +12,7 @@ import pytest
 
 import tabsynth as ts
 from tabsynth.cli import main
-from tabsynth.errors import ParameterError, TabsynthError
+from tabsynth.errors import MetadataError, ParameterError, TabsynthError
 from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.metadata_tools import check, draft, load_dictionary, round_outwards
 from tabsynth.schema import restore_dtypes
@@ -22,11 +22,10 @@ DATASETS = SHARED / "datasets"
 CARDS = sorted(DATASETS.glob("*.json")) if DATASETS.is_dir() else []
 #: Rows read per table: enough for every kind rule, and the largest table drafts in seconds.
 CARD_ROWS = 5_000
-#: Columns whose card type no rule on values and names can give: only the data dictionary's
-#: labels say these two-valued codes mean yes/no. The draft must ask about each (PLEASE
-#: CONFIRM, offering the card's kind). The test fails if one becomes right too, so that this
-#: list stays exact.
-UNDECIDABLE = {
+#: Columns whose card type only the code book gives: two-valued codes whose labels say yes/no.
+#: Without the code book the draft must ask about each (PLEASE CONFIRM, offering the card's
+#: kind); with it, it gets them right.
+NEEDS_CODE_BOOK = {
     ("german_credit", "telephone"): "codes A191/A192, labelled none / yes",
     ("german_credit", "foreign_worker"): "codes A201/A202, labelled yes / no",
 }
@@ -48,22 +47,21 @@ def test_draft_kinds_match_the_data_cards(path):
     )
     if len(table) > CARD_ROWS:  # a seeded sample: the files are sorted (by date, by payer)
         table = table.sample(CARD_ROWS, random_state=0)
-    result = draft(table)
+    book = {c["name"]: c["value_labels"] for c in card["columns"] if "value_labels" in c}
+    result = draft(table, value_labels=book)
     kinds = result.metadata
-    wrong = {
-        (path.stem, c["name"]): (c["type"], kinds[c["name"]].kind)
-        for c in card["columns"]
-        if kinds[c["name"]].kind != c["type"]
-    }
-    expected = {key for key in UNDECIDABLE if key[0] == path.stem}
-    assert set(wrong) == expected, wrong
-    for (_, name), (card_kind, _) in wrong.items():  # never a silent guess
-        assert card_kind in result.confirm[name].kinds[1:], result.confirm.get(name)
-        assert result.notes[name][0].startswith("PLEASE CONFIRM")
+    wrong = {c["name"]: c["type"] for c in card["columns"] if kinds[c["name"]].kind != c["type"]}
+    assert wrong == {}
     for name, question in result.confirm.items():  # each question offers the card's kind
         card_kind = next(c["type"] for c in card["columns"] if c["name"] == name)
         assert question.kinds[0] == kinds[name].kind and card_kind in question.kinds
     assert check(kinds, table) == []  # a draft fits the table it was read from
+    without_book = draft(table)
+    for key in (key for key in NEEDS_CODE_BOOK if key[0] == path.stem):
+        name, card_kind = key[1], kinds[key[1]].kind
+        assert without_book.metadata[name].kind != card_kind  # never a silent guess:
+        assert card_kind in without_book.confirm[name].kinds[1:]
+        assert without_book.notes[name][0].startswith("PLEASE CONFIRM")
 
 
 if not CARDS:  # pragma: no cover - depends on the checkout
@@ -301,3 +299,30 @@ def test_check_refuses_a_bad_number_of_values_to_show(bad) -> None:
     md = Metadata({"age": ColumnSpec("numerical", dtype="int", lower=0, upper=100)})
     with pytest.raises(ParameterError, match="show_values"):
         check(md, pd.DataFrame({"age": [30, 130]}), show_values=bad)
+
+
+def test_a_code_book_decides_two_valued_codes(tmp_path, capsys):
+    df = pd.DataFrame({"phone": ["A191", "A192"] * 30, "alien": ["A201", "A201", "A202"] * 20})
+    book = {
+        "phone": {"A191": "none", "A192": "yes, registered"},
+        "alien": {"A201": "yes", "A202": "no"},
+    }
+    result = draft(df, value_labels=book)
+    assert result.metadata["alien"].labels == ("A202", "A201")  # "yes"/"no": sure
+    assert result.metadata["phone"].labels == ("A191", "A192")  # "none" is false: asked
+    assert set(result.confirm) == {"phone"} and "labelled 'none'" in result.confirm["phone"].why
+    for bad, message in [
+        ({"nope": {"a": "yes"}}, "'nope', which is not a column"),
+        ({"phone": ["A191"]}, "must map each code to a text label"),
+        (["phone"], "must map column names"),
+    ]:
+        with pytest.raises(MetadataError, match=message):
+            draft(df, value_labels=bad)
+    data, labels, out = tmp_path / "t.csv", tmp_path / "book.json", tmp_path / "m.json"
+    df.to_csv(data, index=False)
+    labels.write_text(json.dumps(book))
+    assert (
+        main(["metadata", "draft", str(data), "--value-labels", str(labels), "-o", str(out)]) == 0
+    )
+    assert Metadata.load(out)["alien"].true_value == "A201"
+    assert "phone: PLEASE CONFIRM: boolean or categorical?" in capsys.readouterr().err
