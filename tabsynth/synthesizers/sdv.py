@@ -99,7 +99,7 @@ def _field_seed(seed: int, field: str | tuple[str, ...]) -> int:
 
 def to_sdv_metadata(metadata: Metadata, ordinal: dict[str, dict[str, Any]] | None = None) -> Any:
     """Our metadata, less the generated columns, as an ``sdv.metadata.Metadata``; ``ordinal``
-    replaces the entries of some numerical columns (see :func:`few_valued_integers`)."""
+    replaces the entries of some numerical columns (see :func:`ordinal_columns`)."""
     from sdv.metadata import Metadata as SDVMetadata
 
     learned = Metadata(
@@ -115,31 +115,60 @@ def to_sdv_metadata(metadata: Metadata, ordinal: dict[str, dict[str, Any]] | Non
 ORDINAL_VALUES = 10
 
 
-def few_valued_integers(data: pd.DataFrame, metadata: Metadata) -> dict[str, dict[str, Any]]:
-    """SDV ``ordinal`` entries for the numerical columns that hold few whole numbers.
+def ordinal_columns(data: pd.DataFrame, metadata: Metadata) -> dict[str, dict[str, Any]]:
+    """SDV ``ordinal`` entries for numerical columns that hold few whole numbers, and for
+    categorical columns whose codes read as whole numbers.
 
     A copula fits a continuous marginal to every numerical column and rounds what it samples:
     on a column of four values (an instalment rate 1-4, a number of dependents 1-2) that
     smears the frequencies over the neighbouring values, and every marginal involving the
     column suffers (German credit: 3-way k-marginal 686 against 762 with SDV's own detection,
     which makes those columns ordinal). Kept numerical in our metadata (they are numbers), they
-    are modelled by their frequencies, in order, as SDV's detection would. The values come
-    from the training rows: this is for the non-private baselines only.
+    are modelled by their frequencies, in order, as SDV's detection would.
+
+    Codes (a payment status ``-2`` .. ``8``, as numbers or as text) stay categorical for every
+    other synthesizer, but a copula places each category on a slice of one latent normal:
+    in the codes' numeric order, neighbouring statuses sit side by side and the correlation
+    between one month's status and the next survives, which an order by text ("-1" < "-2" <
+    "0") breaks. Their values are kept as they are, only ordered. The values come from the
+    training rows: this is for the non-private baselines only.
     """
     cap = min(ORDINAL_VALUES, round(len(data) / 10))
     out: dict[str, dict[str, Any]] = {}
     for name, spec in metadata.columns.items():
-        if spec.kind != "numerical" or name not in data.columns:
+        if name not in data.columns:
             continue
-        values = pd.to_numeric(data[name], errors="coerce").dropna()
-        distinct = np.unique(values.to_numpy(dtype=float))
-        if 0 < len(distinct) <= cap and np.all(distinct == np.round(distinct)):
-            out[name] = {
-                "sdtype": "ordinal",
-                "range_values": [int(v) for v in distinct],
-                "range_is_nullable": bool(data[name].isna().any()),
-            }
+        if spec.kind == "numerical":
+            values = pd.to_numeric(data[name], errors="coerce").dropna()
+            distinct = np.unique(values.to_numpy(dtype=float))
+            if not (0 < len(distinct) <= cap and np.all(distinct == np.round(distinct))):
+                continue
+            order: list[Any] = [int(v) for v in distinct]
+        elif spec.kind == "categorical":
+            codes = spec.categories or tuple(data[name].dropna().unique())
+            numbers = [_whole_number(c) for c in codes]
+            if not codes or None in numbers:
+                continue
+            order = [c for _, c in sorted(zip(numbers, codes, strict=True), key=lambda p: p[0])]
+        else:
+            continue
+        out[name] = {
+            "sdtype": "ordinal",
+            "range_values": order,
+            "range_is_nullable": bool(data[name].isna().any()),
+        }
     return out
+
+
+def _whole_number(code: Any) -> int | None:
+    """``3``, ``3.0`` and ``"-3"`` as the number they write; None for anything else."""
+    if isinstance(code, (bool, np.bool_)):
+        return None
+    try:
+        value = float(code)
+    except (TypeError, ValueError):
+        return None
+    return int(value) if np.isfinite(value) and value == round(value) else None
 
 
 def to_sdv_frame(data: pd.DataFrame, metadata: Metadata) -> pd.DataFrame:
@@ -255,7 +284,8 @@ class GaussianCopulaSynthesizer(_SDVSynthesizer):
     """SDV's Gaussian copula (non-private).
 
     Numerical columns holding at most :data:`ORDINAL_VALUES` whole numbers are modelled by
-    their frequencies (SDV's ``ordinal``), not by a continuous marginal rounded afterwards.
+    their frequencies (SDV's ``ordinal``), not by a continuous marginal rounded afterwards, and
+    integer codes in their numeric order (:func:`ordinal_columns`).
 
     Parameters
     ----------
@@ -286,9 +316,8 @@ class GaussianCopulaSynthesizer(_SDVSynthesizer):
         self.sdv_params = sdv_params
 
     def _sdv_metadata(self, data: pd.DataFrame, metadata: Metadata) -> Any:
-        """Numerical columns of few whole numbers go to SDV as ordinal
-        (:func:`few_valued_integers`)."""
-        return to_sdv_metadata(metadata, few_valued_integers(data, metadata))
+        """Few whole numbers and integer codes go to SDV as ordinal (:func:`ordinal_columns`)."""
+        return to_sdv_metadata(metadata, ordinal_columns(data, metadata))
 
     def _sdv_kwargs(self) -> dict[str, Any]:
         kwargs = super()._sdv_kwargs()
