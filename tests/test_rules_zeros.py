@@ -211,7 +211,7 @@ def test_autoregressive_masks_impossible_codes_at_sampling(epsilon) -> None:
     codes it draws satisfy the categorical rules anyway, before any redraw, because each
     code that would complete a zero is masked - also with a given column that a rule ties
     to one drawn after it."""
-    table = make_table()
+    table = make_table(600)
     md = metadata()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
