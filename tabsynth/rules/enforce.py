@@ -166,8 +166,10 @@ class Enforcer:
         self.metadata = metadata
         self.rules: tuple[Rule, ...] = tuple(metadata.rules)
         self.derivations = derivation_order(backwards_derivations(self.rules, backwards))
-        #: Share of drawn rows that met the rules, carried from one chunk to the next.
-        self.rate = 0.9
+        #: Share of drawn rows that met the rules, carried from one chunk to the next. It
+        #: starts at 1: with the rules inside the models (structural zeros, masked draws,
+        #: derivations) most draws meet them, and a shortfall costs one small extra draw.
+        self.rate = 1.0
 
     @property
     def active(self) -> bool:
@@ -288,7 +290,7 @@ class Enforcer:
                     break
                 continue
             stalled = 0
-            kept = fresh[ok].iloc[:need]
+            kept = (fresh if ok.all() else fresh[ok]).iloc[:need]
             parts.append(kept)
             need -= len(kept)
         if need == 0:
