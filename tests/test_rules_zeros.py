@@ -225,3 +225,17 @@ def test_autoregressive_masks_impossible_codes_at_sampling(epsilon) -> None:
     assert all_satisfied(raw, md, categorical).all()
     women = synth.sample(500, seed=2, conditions={"sex": "Female"})
     assert not (women["relationship"] == "Husband").any()
+
+
+def test_rules_reading_a_derived_column_make_no_zeros() -> None:
+    """A derived column is not in a DP model's codes: a rule that reads it is left to the
+    enforcer, and the other rules still give their zeros."""
+    on_level = Conditional((Condition("level", "==", "low"),), (Condition("sex", "==", "Male"),))
+    md = Metadata(metadata().columns, public=True, rules=(*RULES, on_level))
+    modelled = [n for n in md.names if n not in ("pid", "level", "total")]
+    encoder = DomainEncoder.from_metadata(
+        Metadata({n: md[n] for n in modelled}, public=True), bins=8
+    )
+    found = {tuple(encoder.columns[a] for a in z.clique) for z in structural_zeros(md, encoder)}
+    assert ("relationship", "sex") in found
+    assert not any("level" in k for k in found)

@@ -72,9 +72,9 @@ def structural_zeros(metadata: Metadata, encoder: DomainEncoder) -> list[Structu
     position = {name: i for i, name in enumerate(encoder.columns)}
     masks: dict[tuple[int, ...], np.ndarray] = {}
     for rule in metadata.rules:
-        names = sorted(set(rule.columns), key=position.get) if rule.derived is None else []
-        if not names or any(n not in position for n in names):
+        if rule.derived is not None or any(n not in position for n in rule.columns):
             continue  # derived columns are computed on sampling; they are not in the model
+        names = sorted(set(rule.columns), key=position.__getitem__)
         codecs = [encoder.codecs[n] for n in names]
         if math.prod(c.size for c in codecs) > MAX_CELLS:
             continue
