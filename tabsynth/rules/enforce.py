@@ -25,15 +25,21 @@ non-private fits only (a DP fit refuses it, asking for the mapping to be declare
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from tabsynth.errors import PrivacyError, RulesError
+from tabsynth.errors import MetadataError, PrivacyError, RulesError
 from tabsynth.rules.check import Table, comparable, constant, identity_value, satisfied
-from tabsynth.rules.model import Dependency, Identity, Rule, derivation_order
+from tabsynth.rules.model import (
+    Dependency,
+    Identity,
+    Rule,
+    check_derivation_order,
+    derivation_order,
+)
 
 if TYPE_CHECKING:
     from tabsynth.metadata import ColumnSpec, Metadata
@@ -148,14 +154,22 @@ def public_description(metadata: Metadata) -> str | None:
 
 
 class Enforcer:
-    """Derives and redraws until every row of a drawn chunk satisfies the metadata's rules."""
+    """Derives and redraws until every row of a drawn chunk satisfies the metadata's rules.
 
-    def __init__(self, metadata: Metadata):
+    ``backwards`` picks one-to-one dependencies to derive the other way round (the
+    determinant from the dependent, by the inverted mapping): a model that learns both
+    columns may model the dependent better, and deriving from the worse-modelled side moves
+    its error into the better one (see :func:`backwards_derivations`).
+    """
+
+    def __init__(self, metadata: Metadata, backwards: Callable[[Dependency], bool] | None = None):
         self.metadata = metadata
         self.rules: tuple[Rule, ...] = tuple(metadata.rules)
-        self.derivations = derivation_order(self.rules)
-        #: Share of drawn rows that met the rules, carried from one chunk to the next.
-        self.rate = 0.9
+        self.derivations = derivation_order(backwards_derivations(self.rules, backwards))
+        #: Share of drawn rows that met the rules, carried from one chunk to the next. It
+        #: starts at 1: with the rules inside the models (structural zeros, masked draws,
+        #: derivations) most draws meet them, and a shortfall costs one small extra draw.
+        self.rate = 1.0
 
     @property
     def active(self) -> bool:
@@ -276,7 +290,7 @@ class Enforcer:
                     break
                 continue
             stalled = 0
-            kept = fresh[ok].iloc[:need]
+            kept = (fresh if ok.all() else fresh[ok]).iloc[:need]
             parts.append(kept)
             need -= len(kept)
         if need == 0:
@@ -297,6 +311,38 @@ class Enforcer:
             "table (the report's rules section shows each rule's share), or fit with more "
             "budget or training"
         )
+
+
+def backwards_derivations(
+    rules: Sequence[Rule], backwards: Callable[[Dependency], bool] | None
+) -> list[Rule]:
+    """``rules`` with each dependency that ``backwards`` picks turned round when its mapping
+    is one-to-one (no dependent value twice, none missing), so that the determinant is derived
+    from the dependent. For such a mapping the two rules hold in the same rows, and the
+    checks keep using the declared rule. A turn that would derive a column twice or in a
+    cycle is not made."""
+    out = list(rules)
+    if backwards is None:
+        return out
+    for i, rule in enumerate(out):
+        if not isinstance(rule, Dependency) or rule.mapping is None or not backwards(rule):
+            continue
+        values = [v for _, v in rule.mapping]
+        if None in values or len(set(values)) != len(values):
+            continue
+        turned = Dependency(
+            rule.dependent, rule.determinant, tuple((v, k) for k, v in rule.mapping), rule.name
+        )
+        trial = [*out[:i], turned, *out[i + 1 :]]
+        derived = [r.derived for r in trial if r.derived]
+        if len(derived) != len(set(derived)):
+            continue
+        try:
+            check_derivation_order(trial)
+        except MetadataError:
+            continue
+        out = trial
+    return out
 
 
 def _rounded(values: np.ndarray, spec: ColumnSpec) -> pd.Series:

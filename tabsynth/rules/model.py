@@ -531,11 +531,11 @@ def validate_rules(rules: Sequence[Any], columns: Mapping[str, ColumnSpec]) -> t
                     "derives; keep one of them"
                 )
             derived[target] = rule.label
-    _check_derivation_order(rules)
+    check_derivation_order(rules)
     return rules
 
 
-def _check_derivation_order(rules: Sequence[Rule]) -> None:
+def check_derivation_order(rules: Sequence[Rule]) -> None:
     """A derived column may feed another derivation, but not in a cycle."""
     sources = {r.derived: set(r.columns) - {r.derived} for r in rules if r.derived}
     state: dict[str, int] = {}

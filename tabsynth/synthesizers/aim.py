@@ -23,7 +23,9 @@ statistics matter; AIM spends the model's zCDP budget ρ in rounds:
    scale ``sqrt(2/π) σ_t n_r``, halve σ and double ε (each round then costs 4× more); when
    what is left would pay for less than two rounds, the last round spends all of it.
 
-After the budget is spent, a longer final estimate gives the model that is sampled. Codes that
+After the budget is spent, a longer final estimate gives the model that is sampled. Every
+estimate holds the cells that the declared rules make impossible at zero
+(:mod:`tabsynth.rules.zeros`). Codes that
 exist only because the domain was not public ("missing", "other") and whose noisy 1-way count
 is below 3σ₀ are conditioned away (post-processing).
 """
@@ -42,6 +44,7 @@ from tabsynth.domain import DEFAULT_BINS, DomainEncoder
 from tabsynth.errors import ParameterError
 from tabsynth.metadata import OutOfBounds
 from tabsynth.privacy import NoiseSource, PrivacyLedger, exponential_mechanism
+from tabsynth.rules.zeros import structural_zeros
 from tabsynth.synthesizers.dp_base import DEFAULT_BUDGET_SPLIT, DEFAULT_DELTA, check_count
 from tabsynth.synthesizers.dp_domain import Binning
 from tabsynth.synthesizers.marginal import (
@@ -235,7 +238,8 @@ class AIMSynthesizer(MarginalSynthesizer):
         one_way = list(measurements)
         for clique in groups:  # equal shares: each partner column matters as much to a group
             take(clique, math.sqrt(len(groups) / (2 * (rho - rho_rounds))), phase="groups")
-        model = estimate(shape, measurements, iters=self.round_iters)
+        zeros = structural_zeros(self.metadata_, encoder)  # public: cells the rules rule out
+        model = estimate(shape, measurements, iters=self.round_iters, zeros=zeros)
         truth: dict[Clique, np.ndarray] = {}  # filled as candidates are first scored
 
         def error(r: Clique) -> float:
@@ -269,13 +273,20 @@ class AIMSynthesizer(MarginalSynthesizer):
                 ]
                 before = model.project(pick)
                 take(pick, sigma)
-                model = estimate(shape, measurements, iters=self.round_iters, warm_start=model)
+                model = estimate(
+                    shape, measurements, iters=self.round_iters, warm_start=model, zeros=zeros
+                )
                 if np.abs(model.project(pick) - before).sum() <= bias * before.size:
                     sigma, epsilon = sigma / 2, epsilon * 2
                 bar.update(round(100 * (1 - ledger.remaining_rho() / rho)) - bar.n)
         with tqdm(total=self.max_iters, desc="AIM estimation", disable=None, leave=False) as bar:
             model = estimate(
-                shape, measurements, iters=self.max_iters, warm_start=model, progress=bar.update
+                shape,
+                measurements,
+                iters=self.max_iters,
+                warm_start=model,
+                progress=bar.update,
+                zeros=zeros,
             )
         unused = unused_codes(encoder, one_way)
         self.model_ = model.condition({i: ~u for i, u in enumerate(unused) if u.any()})

@@ -191,7 +191,7 @@ class Synthesizer(ABC):
         concatenated, ``id`` values repeated across chunks are redrawn from one more child
         (ids stay unique), and the dtypes restored once, as for an unchunked draw.
         """
-        enforcer = rules_enforce.Enforcer(self.metadata_)
+        enforcer = self._enforcer()
         if enforcer.active:
             plain = draw
 
@@ -225,6 +225,10 @@ class Synthesizer(ABC):
         del parts
         _redraw_repeated_ids(frame, self.metadata_, n, children[-1])
         return restore_dtypes(frame, self.metadata_)
+
+    def _enforcer(self) -> rules_enforce.Enforcer:
+        """What makes sampled rows satisfy the rules (models may turn derivations round)."""
+        return rules_enforce.Enforcer(self.metadata_)
 
     @property
     def privacy(self) -> Any:

@@ -48,6 +48,7 @@ import pandas as pd
 from tabsynth.domain import DomainEncoder
 from tabsynth.errors import ModelFileError, ParameterError
 from tabsynth.privacy import NoiseSource, PrivacyLedger, gaussian_counts
+from tabsynth.rules.zeros import StructuralZero
 from tabsynth.synthesizers.conditional import encode_value
 from tabsynth.synthesizers.dp_base import DPSynthesizer
 
@@ -670,6 +671,7 @@ def estimate(
     warm_start: GraphicalModel | None = None,
     total: float | None = None,
     progress: Callable[[int], None] | None = None,
+    zeros: Sequence[StructuralZero] = (),
 ) -> GraphicalModel:
     """The graphical model whose marginals best fit the noisy measurements (Private-PGM).
 
@@ -682,11 +684,25 @@ def estimate(
     re-estimates after each round, and restarting from the conservative first step left its
     round estimates 2 to 40 times above the loss reached with the step carried over, after
     100 iterations each (``benchmarks/marginal/results.md``).
+
+    ``zeros`` are cells the declared rules make impossible (:mod:`tabsynth.rules.zeros`):
+    their cliques join the junction tree with a fixed log-potential that is not optimised,
+    so the estimate is the best fit among distributions with no mass there.
     """
     shape = tuple(int(s) for s in shape)
     total = estimate_total(measurements) if total is None else total
     cliques = sorted({m.clique for m in measurements})
-    inference = _Inference(shape, cliques)
+    inference = _Inference(shape, sorted({*cliques, *(z.clique for z in zeros)}))
+    fixed: dict[Clique, np.ndarray] = {}
+    for z in zeros:
+        fixed[z.clique] = fixed.get(z.clique, 0.0) + z.log_mask()
+
+    def marginals(potentials: dict[Clique, np.ndarray]) -> list[np.ndarray]:
+        merged = dict(potentials)
+        for clique, mask in fixed.items():
+            merged[clique] = merged[clique] + mask if clique in merged else mask
+        return inference.marginals(merged, total)
+
     previous = warm_start.potentials if warm_start is not None else {}
     theta = {
         c: previous.get(c, np.zeros(tuple(shape[a] for a in c))).astype(float) for c in cliques
@@ -715,11 +731,11 @@ def estimate(
 
     carried = warm_start.step if warm_start is not None else None
     step = carried or 2.0 / (_lipschitz(shape, measurements) * total)
-    mu = inference.marginals(theta, total)
+    mu = marginals(theta)
     loss, grad = loss_and_gradient(mu)
     for it in range(iters):
         candidate = {c: theta[c] - step * grad[c] for c in cliques}
-        mu2 = inference.marginals(candidate, total)
+        mu2 = marginals(candidate)
         loss2, grad2 = loss_and_gradient(mu2)
         if loss - loss2 >= 0.5 * step * change(grad, mu, mu2):
             theta, mu, loss, grad = candidate, mu2, loss2, grad2

@@ -14,8 +14,10 @@ budget ρ is split in three equal parts:
    fails most;
 3. **measure** the d − 1 selected 2-way marginals (Gaussian, ρ/(3(d − 1)) each).
 
-Private-PGM estimates the distribution from all measurements; samples are drawn from it and
-merged codes are split back in proportion to their noisy 1-way counts (post-processing).
+Private-PGM estimates the distribution from all measurements, with the cells that the
+declared rules make impossible held at zero (:mod:`tabsynth.rules.zeros`); samples are drawn
+from it and merged codes are split back in proportion to their noisy 1-way counts
+(post-processing).
 With two columns the only tree is the one edge, so nothing is selected and ρ is split in
 halves; with one column ρ measures its 1-way marginal.
 """
@@ -31,6 +33,7 @@ from tqdm.auto import tqdm
 from tabsynth.domain import DEFAULT_BINS, DomainEncoder
 from tabsynth.metadata import OutOfBounds
 from tabsynth.privacy import NoiseSource, PrivacyLedger, exponential_mechanism
+from tabsynth.rules.zeros import structural_zeros
 from tabsynth.synthesizers.dp_base import DEFAULT_BUDGET_SPLIT, DEFAULT_DELTA, check_count
 from tabsynth.synthesizers.dp_domain import Binning
 from tabsynth.synthesizers.marginal import (
@@ -130,8 +133,14 @@ class MSTSynthesizer(MarginalSynthesizer):
         self.released_ = tuple(Released.direct(m, shape) for m in one_way) + tuple(
             Released(m, (merge[m.clique[0]], merge[m.clique[1]])) for m in measurements[d:]
         )
+        zeros = [  # cells the declared rules rule out, on the compressed codes
+            z.coarsened([merge[a] for a in z.clique])
+            for z in structural_zeros(self.metadata_, encoder)
+        ]
         with tqdm(total=self.max_iters, desc="MST estimation", disable=None, leave=False) as bar:
-            model = estimate(small_shape, measurements, iters=self.max_iters, progress=bar.update)
+            model = estimate(
+                small_shape, measurements, iters=self.max_iters, progress=bar.update, zeros=zeros
+            )
         unused = unused_codes(encoder, one_way)
         self.expand_ = [expansion(m, k, u) for m, k, u in zip(one_way, merge, unused, strict=True)]
         used = {

@@ -28,6 +28,8 @@ from tabsynth import limits
 from tabsynth.domain import generate_column
 from tabsynth.errors import DependencyError, ModelFileError, ParameterError
 from tabsynth.metadata import GENERATED_KINDS, Metadata, OutOfBounds
+from tabsynth.rules.enforce import Enforcer
+from tabsynth.rules.model import Dependency
 from tabsynth.synthesizers.base import Synthesizer
 from tabsynth.synthesizers.conditional import conform_value
 
@@ -318,6 +320,22 @@ class GaussianCopulaSynthesizer(_SDVSynthesizer):
     def _sdv_metadata(self, data: pd.DataFrame, metadata: Metadata) -> Any:
         """Few whole numbers and integer codes go to SDV as ordinal (:func:`ordinal_columns`)."""
         return to_sdv_metadata(metadata, ordinal_columns(data, metadata))
+
+    def _enforcer(self) -> Enforcer:
+        """One-to-one dependencies of a category on a number (``education`` on
+        ``education_num``) are sampled the other way round: the copula models a category by
+        its frequencies but a number by a fitted continuous marginal, so the number is
+        derived from the drawn category (on Adult, deriving ``education`` from the drawn
+        ``education_num`` cost 16.6 points of 3-way k-marginal; ``benchmarks/rules``)."""
+        kinds = self.metadata_
+
+        def backwards(rule: Dependency) -> bool:
+            return kinds[rule.determinant].kind == "numerical" and kinds[rule.dependent].kind in (
+                "categorical",
+                "boolean",
+            )
+
+        return Enforcer(self.metadata_, backwards)
 
     def _sdv_kwargs(self) -> dict[str, Any]:
         kwargs = super()._sdv_kwargs()
