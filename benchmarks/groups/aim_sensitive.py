@@ -32,6 +32,9 @@ from tabsynth import AIMSynthesizer
 from tabsynth.evaluation.fidelity import Discretizer, EncodedTable, two_way_tvds
 from tabsynth.metadata import Metadata
 
+#: What ``group_share`` buys at this commit (``aim_summary`` labels older records by commit).
+GROUP_RULE = "coarse group rounds"
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -72,6 +75,7 @@ def main(argv: list[str] | None = None) -> None:
                 "sensitive": args.sensitive,
                 "sensitive_weight": params.get("sensitive_weight", 1.0),
                 "group_share": params.get("group_share", 0.0),
+                "group_rule": GROUP_RULE,
                 "epsilon": args.epsilon,
                 "fit_seconds": fit_s,
                 "two_way_overall": float(1 - two_way_tvds(disc, enc_real, enc_syn).mean()),

@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> None:
             " ".join(line.get("sensitive", ["race"])),
             line["sensitive_weight"],
             share,
-            RULES.get(line["commit"], "few-valued partners") if share else "",
+            line.get("group_rule") or RULES.get(line["commit"], "few-valued partners")
+            if share
+            else "",
         )
         settings[key].append({**line, "by": groups})
     names = sorted(
