@@ -3,6 +3,7 @@
 Usage (from the repository root)::
 
     python -m benchmarks.groups.aim_summary --since 2026-11-30T12:00
+    python -m benchmarks.groups.aim_summary --data diabetes130 --by gender
 
 One row per setting (sensitive columns, ``sensitive_weight``, ``group_share`` and, for the
 latter, its partner rule, which changed during the work: :data:`RULES`): the number of
@@ -41,11 +42,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--since", default="", help="only fits from this ISO date-time on")
     parser.add_argument("--by", default="race", help="column whose groups are tabled")
+    parser.add_argument("--data", choices=("adult", "diabetes130"), default="adult")
     args = parser.parse_args(argv)
     settings: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
     for text in (OUT / "aim_sensitive.jsonl").read_text().splitlines():
         line = json.loads(text)
-        if line["date"] < args.since:
+        if line["date"] < args.since or line.get("data", "adult") != args.data:
             continue
         groups = line["groups"].get(args.by) if args.by in line["groups"] else None
         if groups is None and args.by == "race" and "White" in line["groups"]:
