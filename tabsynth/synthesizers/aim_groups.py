@@ -171,7 +171,7 @@ def group_rounds(
                 epsilon=epsilon,
                 ledger=ledger,
                 purpose="a coarse group marginal to measure (group-weighted error)",
-                phase="groups",
+                phase="select",  # what is measured next is post-processing of this choice
                 noise=noise,
             )
         ]
