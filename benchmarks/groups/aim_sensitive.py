@@ -6,7 +6,7 @@ Usage (from the repository root)::
     python -m benchmarks.groups.aim_sensitive --weights 1 --shares 0.2 --runs 3
     python -m benchmarks.groups.aim_sensitive --data diabetes130 --by race gender --runs 3
 
-``--data diabetes130``: the 16 columns of :data:`~benchmarks.groups.common.DIABETES_COLUMNS`,
+``--data diabetes130``: the 11 columns of :data:`~benchmarks.groups.common.DIABETES_COLUMNS`,
 domain declared public (:func:`~benchmarks.groups.common.load_diabetes130_subset`).
 
 Adult with its public metadata, the ``--sensitive`` columns (default ``race``) marked
