@@ -60,7 +60,7 @@ def load_diabetes130_subset() -> tuple[pd.DataFrame, Metadata]:
     if not path.exists():
         raise SystemExit(f"{path} is missing: this benchmark needs the shared diabetes130 table")
     frame = pd.read_csv(path, keep_default_na=False, na_values=[""], low_memory=False)
-    frame = frame[DIABETES_COLUMNS].astype({"admission_type_id": str, "admission_source_id": str})
+    frame = frame[DIABETES_COLUMNS].astype({"admission_type_id": str})
     detected = Metadata.detect(frame)
     return frame, Metadata(dict(detected.columns), source="user", public=True)
 
