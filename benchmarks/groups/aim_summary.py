@@ -8,7 +8,8 @@ Usage (from the repository root)::
 One row per setting (sensitive columns, ``sensitive_weight``, ``group_share`` and, for the
 latter, its partner rule, which changed during the work: :data:`RULES`): the number of
 fits, the overall 2-way accuracy and each group's within-group 2-way accuracy as mean ± sample
-standard deviation over the fits (fresh DP noise each), and the mean fit time.
+standard deviation over the fits (fresh DP noise each; ``--se``: ± standard error of the
+mean), and the mean fit time.
 """
 
 from __future__ import annotations
@@ -30,12 +31,14 @@ RULES = {
 }
 
 
-def spread(values: list[float]) -> str:
-    """``mean ± sd`` (sample standard deviation; no spread for one fit)."""
+def spread(values: list[float], error: bool = False) -> str:
+    """``mean ± sd`` (sample standard deviation; with ``error``, the standard error of the
+    mean, sd / sqrt(fits); no spread for one fit)."""
     mean = float(np.mean(values))
     if len(values) < 2:
         return f"{mean:.4f}"
-    return f"{mean:.4f} ± {float(np.std(values, ddof=1)):.4f}"
+    sd = float(np.std(values, ddof=1))
+    return f"{mean:.4f} ± {sd / np.sqrt(len(values)) if error else sd:.4f}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -43,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--since", default="", help="only fits from this ISO date-time on")
     parser.add_argument("--by", default="race", help="column whose groups are tabled")
     parser.add_argument("--data", choices=("adult", "diabetes130"), default="adult")
+    parser.add_argument("--se", action="store_true", help="± standard error, not sd")
     args = parser.parse_args(argv)
     settings: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
     for text in (OUT / "aim_sensitive.jsonl").read_text().splitlines():
@@ -77,8 +81,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     print("|---|---:|---:|---|---:|---:|" + "---:|" * len(head) + "---:|")
     for (sensitive, weight, share, rule), lines in sorted(settings.items()):
-        cells = [spread([ln["by"][g]["two_way"] for ln in lines]) for g in names]
-        overall = spread([ln["two_way_overall"] for ln in lines])
+        cells = [spread([ln["by"][g]["two_way"] for ln in lines], args.se) for g in names]
+        overall = spread([ln["two_way_overall"] for ln in lines], args.se)
         seconds = np.mean([ln["fit_seconds"] for ln in lines])
         print(
             f"| {sensitive} | {weight:g} | {share:g} | {rule} | {len(lines)} | {overall} | "
