@@ -31,9 +31,12 @@ RULES = {
 }
 
 
-def spread(values: list[float], error: bool = False) -> str:
+def spread(values: list[float | None], error: bool = False) -> str:
     """``mean ± sd`` (sample standard deviation; with ``error``, the standard error of the
     mean, sd / sqrt(fits); no spread for one fit)."""
+    values = [v for v in values if v is not None]  # a group with no synthetic rows
+    if not values:
+        return "–"
     mean = float(np.mean(values))
     if len(values) < 2:
         return f"{mean:.4f}"
