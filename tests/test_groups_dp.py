@@ -1,6 +1,6 @@
 """AIM's group options: ``sensitive_weight`` (marginals holding sensitive columns weigh more in
-the workload) and ``group_share`` (the few-valued marginals of each sensitive column measured up
-front)."""
+the workload) and ``group_share`` (coarse marginals of a sensitive column chosen for the
+smallest groups, :mod:`tabsynth.synthesizers.aim_groups`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import pytest
 from tabsynth import AIMSynthesizer
 from tabsynth.errors import ParameterError
 from tabsynth.metadata import ColumnSpec, Metadata
-from tabsynth.synthesizers.aim import GROUP_PARTNER_VALUES
+from tabsynth.synthesizers.aim_groups import GROUP_ROUNDS, coarse_cells
+from tabsynth.synthesizers.marginal import Measurement, Released, estimate
 
 from neighbours import (
     base_table,
@@ -94,56 +95,116 @@ def test_sensitive_weighting_is_neighbour_safe(tmp_path, extra):
     assert np.isclose(left.privacy.spent_epsilon, right.privacy.spent_epsilon)
 
 
-# -- group_share: the few-valued (sensitive, column) marginals measured up front -------------
+# -- group_share: coarse (sensitive, column) marginals chosen for the smallest groups --------
 
 
-def group_measurements(synth: AIMSynthesizer) -> list[tuple[tuple[str, ...], float]]:
-    """The released measurements charged to the ``groups`` phase, with their noise scales."""
-    names = synth.encoder_.columns
-    released = [r.measurement for r in synth.released_]
-    d = len(names)
-    # the one-way measurements come first, then the group marginals, then AIM's rounds
-    groups = [m for m in released[d:] if len(m.clique) == 2][: len(group_entries(synth))]
-    return [(tuple(names[a] for a in m.clique), float(m.stddev)) for m in groups]
+def test_coarse_cells_cut_runs_of_bins_the_smallest_group_fills():
+    # 10 equal bins and a "missing" code; the group is expected to hold 30 rows in each bin
+    noisy = np.array([100.0] * 10 + [5.0])
+    mapping = coarse_cells(noisy, binned=10, expected_rows=300, floor=80)
+    # runs of three bins (90 rows each), the thin last bin joins the run before it; the
+    # rarely used missing code joins the last run too
+    assert mapping.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2]
+    expected = np.bincount(mapping, weights=300 * noisy / noisy.sum())
+    assert expected.min() >= 80
+
+
+def test_coarse_cells_keep_the_common_values_and_merge_the_rest():
+    # a country column: one value holds 90 %, the rest is spread thin (a negative noisy count
+    # weighs nothing)
+    noisy = np.array([10.0, 900.0, 20.0, -3.0, 30.0, 40.0])
+    mapping = coarse_cells(noisy, binned=None, expected_rows=400, floor=50)
+    assert mapping.tolist() == [1, 0, 1, 1, 1, 1]
+    # nothing but one cell above the floor: no use measuring
+    assert coarse_cells(noisy, binned=None, expected_rows=40, floor=50) is None
+    assert coarse_cells(np.array([-1.0, -2.0]), binned=None, expected_rows=400, floor=1) is None
+
+
+def test_a_merged_cell_measurement_is_fitted_through_its_merge():
+    # two columns of 4 codes; the 1-way marginals are exact, and a coarse (a, b) measurement
+    # says that a = 0 goes with b in {0, 1} three times as often as the table says
+    shape = [4, 4]
+    flat = Measurement((0,), np.array([400.0, 400, 400, 400]), 1.0)
+    other = Measurement((1,), np.array([400.0, 400, 400, 400]), 1.0)
+    maps = (np.array([0, 1, 1, 1]), np.array([0, 0, 1, 1]))
+    coarse = Measurement((0, 1), np.array([300.0, 100, 500, 700]), 1.0, maps)
+    model = estimate(shape, [flat, other, coarse], iters=300)
+    table = model.project((0, 1))
+    merged = np.zeros((2, 2))
+    np.add.at(merged, np.ix_(*maps), table)
+    assert np.allclose(merged.ravel(), coarse.values, atol=2.0)
+    # within a merged cell the estimate stays flat (maximum entropy)
+    assert table[0, 0] == pytest.approx(table[0, 1], rel=1e-3)
+    # a white-box audit finds each row's merged cell
+    released = Released.direct(coarse, shape)
+    assert released.cells(np.array([[0, 1], [2, 3]])).tolist() == [0, 3]
 
 
 def group_entries(synth: AIMSynthesizer) -> list:
     return [e for e in synth.privacy.entries if e.phase == "groups"]
 
 
-def test_group_share_measures_the_few_valued_partners_at_equal_noise():
-    data = base_table(500)
-    metadata = marked(declared_schema(), "sex", "smoker")
+def group_selections(synth: AIMSynthesizer) -> list:
+    return [e for e in synth.privacy.entries if "coarse group marginal" in e.purpose]
+
+
+def coarse_measurements(synth: AIMSynthesizer) -> list[Measurement]:
+    return [r.measurement for r in synth.released_ if r.measurement.maps is not None]
+
+
+def test_group_share_spends_its_share_on_coarse_marginals_of_the_sensitive_column():
+    data = base_table(1000)
+    metadata = marked(declared_schema(), "sex")
     synth = quiet_fit(small_aim(group_share=0.3), data, metadata)
-    sizes = synth.encoder_.sizes
-    assert sizes["age"] > GROUP_PARTNER_VALUES >= max(sizes["sex"], sizes["smoker"])
-    # (sex, smoker) once, though both are sensitive; no many-valued partner (age, income, visit)
-    taken = group_measurements(synth)
-    assert [cols for cols, _ in taken] == [("sex", "smoker")]
-    entries = group_entries(synth)
-    assert [e.purpose for e in entries] == ["marginal ('sex', 'smoker')"]
-    # the share of AIM's ρ (everything but the domain phase) that the group phase spent
+    names = synth.encoder_.columns
+    sex = names.index("sex")
+    measured = coarse_measurements(synth)
+    assert len(measured) == len(group_entries(synth)) == len(group_selections(synth))
+    assert len(measured) == GROUP_ROUNDS
+    for m in measured:
+        assert sex in m.clique and len(m.clique) == 2
+        s = m.clique.index(sex)
+        # the sensitive column keeps its codes; the partner is cut into at least two cells
+        assert m.maps[s].tolist() == list(range(synth.encoder_.sizes["sex"]))
+        assert 2 <= m.maps[1 - s].max() + 1 <= synth.encoder_.sizes[names[m.clique[1 - s]]]
+    # the share of AIM's ρ (everything but the domain phase) the group rounds spent
     aim_rho = sum(e.rho for e in synth.privacy.entries if e.phase != "domain")
-    assert entries[0].rho == pytest.approx(0.3 * aim_rho, rel=1e-9)
-    assert taken[0][1] == pytest.approx((2 * entries[0].rho) ** -0.5, rel=1e-9)
+    group_rho = sum(e.rho for e in group_entries(synth) + group_selections(synth))
+    assert group_rho == pytest.approx(0.3 * aim_rho, rel=1e-6)
     assert synth.privacy.spent_epsilon == pytest.approx(4.0, rel=1e-6)
 
 
-def test_group_share_splits_evenly_over_several_partners():
-    data = base_table(500)
-    data["band"] = np.where(data["age"].astype(int) < 50, "young", "old")
-    metadata = marked(
-        declared_schema().with_columns(band=ColumnSpec("categorical", categories=("young", "old"))),
-        "sex",
+def test_group_share_picks_the_column_where_the_small_group_differs():
+    """A group of 10 % of the rows whose mix of one partner is reversed: the group-weighted
+    score finds it (its 1-way counts hardly move the table's)."""
+    rng = np.random.default_rng(5)
+    n = 4000
+    small = rng.random(n) < 0.1
+    data = pd.DataFrame(
+        {
+            "group": np.where(small, "b", "a"),
+            "flag": np.where(rng.random(n) < np.where(small, 0.9, 0.1), "yes", "no"),
+            "noise1": rng.choice(["p", "q"], n),
+            "noise2": rng.choice(["u", "v"], n),
+        }
+    ).astype(object)
+    metadata = Metadata(
+        {
+            "group": ColumnSpec("categorical", categories=("a", "b"), sensitive=True),
+            "flag": ColumnSpec("categorical", categories=("no", "yes")),
+            "noise1": ColumnSpec("categorical", categories=("p", "q")),
+            "noise2": ColumnSpec("categorical", categories=("u", "v")),
+        },
+        source="user",
+        public=True,
     )
     synth = quiet_fit(small_aim(group_share=0.5), data, metadata)
-    taken = group_measurements(synth)
-    assert [cols for cols, _ in taken] == [("sex", "smoker"), ("sex", "band")]
-    assert taken[0][1] == pytest.approx(taken[1][1])
-    rho = [e.rho for e in group_entries(synth)]
-    assert rho[0] == pytest.approx(rho[1])
-    aim_rho = sum(e.rho for e in synth.privacy.entries if e.phase != "domain")
-    assert sum(rho) == pytest.approx(0.5 * aim_rho, rel=1e-9)
+    first = coarse_measurements(synth)[0]
+    assert [synth.encoder_.columns[a] for a in first.clique] == ["group", "flag"]
+    # and the model learns the group's own mix
+    sample = synth.sample(20_000, seed=1)
+    in_b = sample["group"] == "b"
+    assert (sample.loc[in_b, "flag"] == "yes").mean() > 0.7
 
 
 def test_group_share_zero_is_plain_aim():
@@ -152,6 +213,7 @@ def test_group_share_zero_is_plain_aim():
     plain = quiet_fit(small_aim(), data, metadata)
     zero = quiet_fit(small_aim(group_share=0.0), data, metadata)
     assert not group_entries(plain) and not group_entries(zero)
+    assert not coarse_measurements(plain)
     assert [e.purpose for e in plain.privacy.entries] == [e.purpose for e in zero.privacy.entries]
 
 
@@ -168,8 +230,10 @@ def test_group_share_without_a_sensitive_column_is_refused():
 
 @pytest.mark.parametrize("extra", ["new category", "exact duplicate"])
 def test_group_share_is_neighbour_safe(tmp_path, extra):
-    """D and D plus one row, same seeds: which group marginals are measured and at what noise
-    follows from the schema, the domain sizes and ρ only (see tests/neighbours.py)."""
+    """D and D plus one row, same seeds: the fingerprints agree (tests/neighbours.py; the group
+    rounds' choices are exponential-mechanism releases, phase ``select``, so what they measure
+    is compared by kind), and so do the group rounds' number, noise scales and costs, which
+    follow from the schema, the domain and ρ only."""
     metadata = marked(declared_schema(), "sex")
     data = base_table()
 
@@ -177,5 +241,14 @@ def test_group_share_is_neighbour_safe(tmp_path, extra):
         return small_aim(group_share=0.25, on_out_of_bounds="clip")
 
     left, right = assert_neighbours_alike(make, data, extra, metadata, tmp_path)
-    assert group_measurements(left) == group_measurements(right)
-    assert [e.to_dict() for e in group_entries(left)] == [e.to_dict() for e in group_entries(right)]
+
+    def rounds(synth: AIMSynthesizer) -> list:
+        return [(e.mechanism, e.rho, e.params.get("sigma")) for e in group_entries(synth)] + [
+            (e.mechanism, e.rho, e.params.get("epsilon")) for e in group_selections(synth)
+        ]
+
+    assert rounds(left) == rounds(right)
+    assert len(coarse_measurements(left)) == len(coarse_measurements(right)) == GROUP_ROUNDS
+    assert [m.stddev for m in coarse_measurements(left)] == [
+        m.stddev for m in coarse_measurements(right)
+    ]

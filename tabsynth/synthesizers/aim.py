@@ -7,8 +7,9 @@ statistics matter; AIM spends the model's zCDP budget ρ in rounds:
 
 1. **initialise** - measure every 1-way marginal with σ₀ = sqrt(T / (2 · 0.9 · ρ)), where T
    (``max_rounds``, default 16·d) is the most rounds the budget can pay for; with
-   ``group_share`` > 0, first set that share of ρ aside for the 2-way marginals of each
-   sensitive column with the columns of few values, measured here too, at equal noise;
+   ``group_share`` > 0, that share of ρ is set aside for a few coarse (sensitive column,
+   column) marginals chosen for the smallest groups, measured next
+   (:mod:`tabsynth.synthesizers.aim_groups`);
 2. **select** - among the downward closure of W (every subset of a workload marginal,
    weighted by ``c_r = Σ_s w_s |r ∩ s|``; on wide tables a random ``max_candidates`` of
    them, drawn afresh each round without looking at the data), keep the candidates whose
@@ -40,11 +41,12 @@ from typing import ClassVar
 import numpy as np
 from tqdm.auto import tqdm
 
-from tabsynth.domain import DEFAULT_BINS, DomainEncoder
+from tabsynth.domain import DEFAULT_BINS, BinnedCodec, DomainEncoder
 from tabsynth.errors import ParameterError
 from tabsynth.metadata import OutOfBounds
 from tabsynth.privacy import NoiseSource, PrivacyLedger, exponential_mechanism
 from tabsynth.rules.zeros import structural_zeros
+from tabsynth.synthesizers.aim_groups import group_rounds
 from tabsynth.synthesizers.dp_base import DEFAULT_BUDGET_SPLIT, DEFAULT_DELTA, check_count
 from tabsynth.synthesizers.dp_domain import Binning
 from tabsynth.synthesizers.marginal import (
@@ -67,12 +69,6 @@ MEASURE_SHARE = 0.9
 ROUNDS_PER_COLUMN = 16
 #: Candidates scored per round by default (Adult's closure has 575, Taiwan credit's 2,324).
 MAX_CANDIDATES = 2500
-#: Most codes (values, plus "missing" / "other" where the domain has them) a column may have to
-#: be measured with a sensitive column under ``group_share``. A group of a few hundred rows
-#: spread over more cells has counts below the noise ε = 1 allows (σ ≈ 30 on Adult), and there
-#: a measurement flattens the group's distribution instead of sharpening it
-#: (``benchmarks/groups/results.md``).
-GROUP_PARTNER_VALUES = 8
 #: Budget left below this fraction of ρ counts as spent (floating-point dust).
 RHO_DUST = 1e-9
 
@@ -99,23 +95,17 @@ class AIMSynthesizer(MarginalSynthesizer):
         about 400, whose cells drown in the noise (``benchmarks/groups/results.md``; see
         also ``group_share``). The flags are public schema: no budget.
     group_share:
-        Share of the budget (in [0, 1), default 0: plain AIM) spent up front, at equal noise,
-        on the 2-way marginals of each column the metadata marks ``sensitive`` with each
-        other column of at most :data:`GROUP_PARTNER_VALUES` codes; AIM's rounds share the
-        rest. Why: AIM scores a marginal by its error in counts, and a group of a few hundred
-        rows can move no marginal by more than twice its size, far below the noise term of
-        the score, so AIM models a small group as the whole table; weighting the workload
-        (``sensitive_weight``) sends it to 3-way cells where a small group's counts drown in
-        the noise. Measured once, the few-valued (group, column) marginals give each group
-        its own mix of those columns; columns with more values are left out, since a small
-        group's cells there sit below the noise and measuring them flattens the group. On
-        Adult at ε = 1 with race sensitive, ``group_share=0.15`` raised the 470-row group's
-        within-group 2-way accuracy by about 0.023, left the 406-row group and the table as
-        a whole unchanged, and lowered the 1,519-row Asian-Pac-Islander group: with race's
-        few-valued marginals measured, AIM stopped picking (race, native_country), where
-        that group differs (``benchmarks/groups/results.md``). Not a general fix for small
-        groups at ε = 1. The cliques and noise scales follow from the schema, the domain
-        sizes (public, or charged DP releases when the domain is estimated) and ρ only.
+        Share of the budget (in [0, 1), default 0: plain AIM) spent, after the 1-way
+        marginals, on a few coarse marginals of a column the metadata marks ``sensitive``
+        with another column, chosen for the smallest groups
+        (:mod:`tabsynth.synthesizers.aim_groups`); AIM's rounds share the rest. Why: AIM
+        scores a marginal by its error in counts, which a group of a few hundred rows can
+        hardly move, so AIM models a small group as the whole table; and a full (group,
+        column) marginal spreads a small group over cells below the noise, where measuring
+        flattens it. The group rounds cut each column into cells the smallest group fills
+        above the noise and pick, by the exponential mechanism, the marginals where the
+        groups, each weighted by the smallest group's size over its own, differ most from
+        the model. Measurements on Adult and diabetes130: ``benchmarks/groups/results.md``.
     degree:
         Size of the marginals of the default workload.
     max_model_size:
@@ -208,9 +198,9 @@ class AIMSynthesizer(MarginalSynthesizer):
         shape = [encoder.sizes[c] for c in names]
         d = len(shape)
         candidates = downward_closure(self._workload(names))
-        groups = self._group_cliques(names, shape)
+        sensitive = self._sensitive_positions(names)
         rho = ledger.remaining_rho()
-        rho_rounds = rho * (1 - self.group_share) if groups else rho
+        rho_rounds = rho * (1 - self.group_share) if sensitive else rho
         rounds = self.max_rounds if self.max_rounds is not None else ROUNDS_PER_COLUMN * d
         # the d one-way measurements are rounds too: plan for at least one selection after them
         rounds = max(rounds, d + 1)
@@ -236,10 +226,32 @@ class AIMSynthesizer(MarginalSynthesizer):
         for i in range(d):
             take((i,), sigma)
         one_way = list(measurements)
-        for clique in groups:  # equal shares: each partner column matters as much to a group
-            take(clique, math.sqrt(len(groups) / (2 * (rho - rho_rounds))), phase="groups")
         zeros = structural_zeros(self.metadata_, encoder)  # public: cells the rules rule out
         model = estimate(shape, measurements, iters=self.round_iters, zeros=zeros)
+        if sensitive:
+
+            def refit(m: Measurement, previous: GraphicalModel) -> GraphicalModel:
+                measurements.append(m)
+                return estimate(
+                    shape, measurements, iters=self.round_iters, warm_start=previous, zeros=zeros
+                )
+
+            binned = [
+                c.bins if isinstance(c, BinnedCodec) else None for c in encoder.codecs.values()
+            ]
+            model = group_rounds(
+                codes,
+                shape,
+                names,
+                one_way,
+                sensitive,
+                binned,
+                rho - rho_rounds,
+                model,
+                refit,
+                ledger=ledger,
+                noise=noise,
+            )
         truth: dict[Clique, np.ndarray] = {}  # filled as candidates are first scored
 
         def error(r: Clique) -> float:
@@ -304,29 +316,20 @@ class AIMSynthesizer(MarginalSynthesizer):
         drawn = np.sort(np.argsort(noise.uniform(len(keys)), kind="stable")[:cap])
         return {keys[i]: candidates[keys[i]] for i in drawn}
 
-    def _group_cliques(self, names: list[str], shape: list[int]) -> list[Clique]:
-        """The (sensitive column, partner column) marginals ``group_share`` pays for: every
-        other learned column with at most :data:`GROUP_PARTNER_VALUES` codes. Reads the
-        schema and the domain sizes only (public, or post-processing of the charged domain
-        releases). None when the share is 0."""
+    def _sensitive_positions(self, names: list[str]) -> list[int]:
+        """The learned columns whose groups ``group_share`` serves (schema only); none when
+        the share is 0."""
         if not self.group_share:
             return []
         sensitive = [i for i, c in enumerate(names) if c in self.metadata_.sensitive_columns]
-        pairs = {
-            (min(s, a), max(s, a))
-            for s in sensitive
-            for a in range(len(names))
-            if a != s and shape[a] <= GROUP_PARTNER_VALUES
-        }
-        if not pairs:
+        if not sensitive or len(names) < 2:
             raise ParameterError(
                 f"group_share = {self.group_share:g} needs a column marked sensitive in the "
-                f"metadata and another learned column with at most {GROUP_PARTNER_VALUES} "
-                f"codes (learned: {', '.join(names)}; sensitive: "
-                f"{', '.join(self.metadata_.sensitive_columns) or 'none'}); or leave "
-                "group_share at 0"
+                f"metadata and another learned column (learned: {', '.join(names)}; "
+                f"sensitive: {', '.join(self.metadata_.sensitive_columns) or 'none'}); or "
+                "leave group_share at 0"
             )
-        return sorted(pairs)
+        return sensitive
 
     def _workload(self, names: list[str]) -> dict[Clique, float]:
         """Workload cliques (column positions) and weights, checked against the encoded columns;

@@ -77,14 +77,29 @@ PROGRESS_EVERY = 50
 class Measurement:
     """A noisy marginal: ``values`` estimates the counts of ``clique``'s cells (C order) with
     independent Gaussian errors of standard deviation ``stddev`` (one number, or one per
-    cell when cells were merged)."""
+    cell when cells were merged).
+
+    ``maps``, when given, holds per attribute of the clique the map from the model's codes to
+    coarser codes the counts were taken on (a cell of ``values`` then sums several cells of the
+    marginal). AIM's ``group_share`` measures small groups this way: merged cells hold enough
+    of a group's rows to stand out of the noise."""
 
     clique: Clique
     values: np.ndarray
     stddev: float | np.ndarray
+    maps: tuple[np.ndarray, ...] | None = None
 
     def variance_of_total(self) -> float:
         return float(np.sum(np.broadcast_to(np.square(self.stddev), self.values.shape)))
+
+    def cell_index(self, shape: Sequence[int]) -> np.ndarray | None:
+        """For each cell of the clique's marginal (C order), the cell of ``values`` it counts
+        in; None when the counts are on the model's own codes."""
+        if self.maps is None:
+            return None
+        grids = np.meshgrid(*self.maps, indexing="ij")
+        sizes = [int(m.max()) + 1 for m in self.maps]
+        return np.ravel_multi_index(tuple(g.ravel() for g in grids), sizes)
 
 
 @dataclass(frozen=True)
@@ -103,7 +118,10 @@ class Released:
 
     @classmethod
     def direct(cls, measurement: Measurement, shape: Sequence[int]) -> Released:
-        """A measurement taken on the encoder's own codes."""
+        """A measurement taken on the encoder's own codes, or on the coarser codes of its
+        ``maps``."""
+        if measurement.maps is not None:
+            return cls(measurement, measurement.maps)
         return cls(measurement, tuple(np.arange(shape[a]) for a in measurement.clique))
 
     def cells(self, codes: np.ndarray) -> np.ndarray:
@@ -659,6 +677,9 @@ def _lipschitz(shape: Sequence[int], measurements: Sequence[Measurement]) -> flo
             key=lambda c: (math.prod(shape[a] for a in c), c),
         )
         ratio = math.prod(shape[a] for a in home) / math.prod(shape[a] for a in m.clique)
+        index = m.cell_index(shape)
+        if index is not None:  # a merged cell sums this many cells: ||Q^T Q|| of the merge
+            ratio *= float(np.bincount(index).max())
         blocks[home] = blocks.get(home, 0.0) + float(np.max(1.0 / np.square(m.stddev))) * ratio
     return max(blocks.values())
 
@@ -707,19 +728,24 @@ def estimate(
     theta = {
         c: previous.get(c, np.zeros(tuple(shape[a] for a in c))).astype(float) for c in cliques
     }
-    groups: dict[Clique, list[Measurement]] = {c: [] for c in cliques}
+    groups: dict[Clique, list[tuple[Measurement, np.ndarray | None]]] = {c: [] for c in cliques}
     for m in measurements:
-        groups[m.clique].append(m)
+        groups[m.clique].append((m, m.cell_index(shape)))
 
     def loss_and_gradient(mu: list[np.ndarray]) -> tuple[float, dict[Clique, np.ndarray]]:
         loss, grad = 0.0, {}
         for clique, group in groups.items():
             projected = inference.project(mu, clique).ravel()
             g = np.zeros_like(projected)
-            for m in group:
-                scaled = (projected - m.values) / m.stddev
+            for m, index in group:
+                fitted = (
+                    projected
+                    if index is None
+                    else np.bincount(index, weights=projected, minlength=m.values.size)
+                )
+                scaled = (fitted - m.values) / m.stddev
                 loss += 0.5 * float(scaled @ scaled)
-                g += scaled / m.stddev
+                g += scaled / m.stddev if index is None else (scaled / m.stddev)[index]
             grad[clique] = g.reshape(theta[clique].shape)
         return loss, grad
 
