@@ -393,6 +393,11 @@ class GraphicalModel:
     total: float
     potentials: dict[Clique, np.ndarray] = field(default_factory=dict, repr=False)
     step: float | None = field(default=None, repr=False)
+    #: Tables derived from ``marginals`` by :meth:`project` (which never change after
+    #: construction), kept for the next projection.
+    _memo: dict[tuple[Any, ...], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def project(self, attrs: Sequence[int]) -> np.ndarray:
         """Expected counts of the marginal on ``attrs`` (sorted), as an array with one axis each.
@@ -420,52 +425,74 @@ class GraphicalModel:
 
     def _eliminate(self, attrs: Clique) -> np.ndarray:
         """Marginal of ``attrs`` when no clique holds them all: sum-product over the smallest
-        subtree covering them, leaves first. Each node's message to its parent is
-        P(kept attributes | separator)."""
+        subtree covering them, leaves first (see :meth:`_message`)."""
         tree = self.tree
-        holders = [min(i for i, c in enumerate(tree.cliques) if a in c) for a in attrs]
-        # every node on a path from a holder up to the root, with how many holders lie below
-        below: dict[int, int] = {}
-        for h in set(holders):
-            node = h
-            while node >= 0:
-                below[node] = below.get(node, 0) + 1
-                node = tree.parents[node]
-        count = len(set(holders))
-        top = max(i for i, n in below.items() if n == count)
-        nodes = sorted(i for i in below if i >= top and self._descends(i, top))
-        wanted = set(attrs)
-        messages: dict[int, list[tuple[Clique, np.ndarray]]] = {i: [] for i in nodes}
-        for i in reversed(nodes):
-            clique = tree.cliques[i]
-            sep = () if i == top else tree.separator(i)
-            linked = {a for attrs_, _ in messages[i] for a in attrs_}
+        holders = {a: min(tree.holding[a]) for a in attrs}
+        paths = [tree.ancestors[h] for h in set(holders.values())]
+        top = max(set(paths[0]).intersection(*paths[1:]))  # ancestors have smaller indices
+        messages = self._messages_into(top, attrs, holders)
+        linked = {a for attrs_, _ in messages for a in attrs_}
+        need = tuple(a for a in tree.cliques[top] if a in holders or a in linked)
+        return _product_sum([(need, self._reduced(top, need, True)), *messages], attrs)
+
+    def _messages_into(
+        self, node: int, below: Clique, holders: dict[int, int]
+    ) -> list[tuple[Clique, np.ndarray]]:
+        """The messages ``node``'s children send it for the attributes ``below``, whose holders
+        (topmost cliques) lie in ``node``'s subtree: one per child whose subtree holds some."""
+        ancestors = self.tree.ancestors
+        by_child: dict[int, list[int]] = {}
+        for a in below:
+            path = ancestors[holders[a]]
+            if path[0] != node:
+                by_child.setdefault(path[path.index(node) - 1], []).append(a)
+        return [self._message(c, tuple(by_child[c]), holders) for c in sorted(by_child)[::-1]]
+
+    def _message(self, i: int, below: Clique, holders: dict[int, int]) -> tuple[Clique, np.ndarray]:
+        """What clique ``i``'s subtree tells its parent about the attributes ``below`` (those
+        whose holder lies in the subtree): P(``below`` | separator) over ``keep`` (the
+        separator and ``below``), summed over everything else.
+
+        It depends on ``i`` and ``below`` only (a wanted attribute in clique ``i`` with its
+        holder higher up is in the separator, by running intersection), so it is memoised per
+        model: AIM scores hundreds of candidate marginals per round, and those sharing a
+        column share most of their messages. Post-processing of the model only.
+        """
+        key = ("message", i, below)
+        if key not in self._memo:
+            tree = self.tree
+            clique, sep = tree.cliques[i], tree.separator(i)
+            messages = self._messages_into(i, below, holders)
+            linked = {a for attrs_, _ in messages for a in attrs_}
+            wanted = set(below)
             # sum out first what nothing else needs: keeps the products small
             need = tuple(a for a in clique if a in wanted or a in linked or a in sep)
-            factors = [(need, self._reduced(i, need, i == top)), *messages[i]]
-            if i == top:
-                return _product_sum(factors, attrs)
             keep = tuple(sorted(set(sep) | ((set(clique) | linked) & wanted)))
-            messages[tree.parents[i]].append((keep, _product_sum(factors, keep)))
-        raise AssertionError("the subtree has no top")  # pragma: no cover
+            factors = [(need, self._reduced(i, need, False)), *messages]
+            self._memo[key] = (keep, _product_sum(factors, keep))
+        return self._memo[key]
 
     def _reduced(self, i: int, need: Clique, top: bool) -> np.ndarray:
         """Clique ``i``'s marginal (``top``) or conditional given its separator, summed down to
-        the attributes ``need``."""
-        full = self.marginals[i] if top else self._conditional(i)
-        return full.sum(axis=_other_axes(self.tree.cliques[i], need))
-
-    def _descends(self, node: int, top: int) -> bool:
-        while node > top:
-            node = self.tree.parents[node]
-        return node == top
+        the attributes ``need`` (memoised per model)."""
+        key = ("reduced", i, need, top)
+        if key not in self._memo:
+            full = self.marginals[i] if top else self._conditional(i)
+            self._memo[key] = full.sum(axis=_other_axes(self.tree.cliques[i], need))
+        return self._memo[key]
 
     def _conditional(self, i: int) -> np.ndarray:
-        """P(clique i without its separator | separator), zero where the separator is."""
-        clique = self.tree.cliques[i]
-        table = self.marginals[i]
-        sep_mass = table.sum(axis=_other_axes(clique, self.tree.separator(i)), keepdims=True)
-        return np.divide(table, sep_mass, out=np.zeros_like(table), where=sep_mass > 0)
+        """P(clique i without its separator | separator), zero where the separator is
+        (memoised per model)."""
+        key = ("conditional", i)
+        if key not in self._memo:
+            clique = self.tree.cliques[i]
+            table = self.marginals[i]
+            sep_mass = table.sum(axis=_other_axes(clique, self.tree.separator(i)), keepdims=True)
+            self._memo[key] = np.divide(
+                table, sep_mass, out=np.zeros_like(table), where=sep_mass > 0
+            )
+        return self._memo[key]
 
     def condition(self, allowed: dict[int, np.ndarray]) -> GraphicalModel:
         """The model conditioned on column ``j`` taking only the codes where ``allowed[j]``.
