@@ -722,8 +722,12 @@ def estimate(
     for m in measurements:
         groups[m.clique].append(m)
 
-    def loss_and_gradient(mu: list[np.ndarray]) -> tuple[float, dict[Clique, np.ndarray]]:
-        loss, grad = 0.0, {}
+    Gradients = dict[Clique, np.ndarray]
+
+    def loss_and_gradient(mu: list[np.ndarray]) -> tuple[float, Gradients, Gradients]:
+        """The loss, its gradient in the potentials, and the measured cliques' marginals
+        (kept for the Armijo test, which would otherwise project every clique twice more)."""
+        loss, grad, projections = 0.0, {}, {}
         for clique, group in groups.items():
             projected = inference.project(mu, clique).ravel()
             g = np.zeros_like(projected)
@@ -731,25 +735,22 @@ def estimate(
                 scaled = (projected - m.values) / m.stddev
                 loss += 0.5 * float(scaled @ scaled)
                 g += scaled / m.stddev
-            grad[clique] = g.reshape(theta[clique].shape)
-        return loss, grad
+            grad[clique], projections[clique] = g, projected
+        return loss, grad, projections
 
-    def change(g: dict[Clique, np.ndarray], mu: list[np.ndarray], mu2: list[np.ndarray]) -> float:
-        return sum(
-            float(np.vdot(g[c], inference.project(mu, c) - inference.project(mu2, c)))
-            for c in cliques
-        )
+    def change(g: Gradients, before: Gradients, after: Gradients) -> float:
+        return sum(float(np.vdot(g[c], before[c] - after[c])) for c in cliques)
 
     carried = warm_start.step if warm_start is not None else None
     step = carried or 2.0 / (_lipschitz(shape, measurements) * total)
     mu = inference.marginals(theta, total)
-    loss, grad = loss_and_gradient(mu)
+    loss, grad, projected = loss_and_gradient(mu)
     for it in range(iters):
-        candidate = {c: theta[c] - step * grad[c] for c in cliques}
+        candidate = {c: theta[c] - step * grad[c].reshape(theta[c].shape) for c in cliques}
         mu2 = inference.marginals(candidate, total)
-        loss2, grad2 = loss_and_gradient(mu2)
-        if loss - loss2 >= 0.5 * step * change(grad, mu, mu2):
-            theta, mu, loss, grad = candidate, mu2, loss2, grad2
+        loss2, grad2, projected2 = loss_and_gradient(mu2)
+        if loss - loss2 >= 0.5 * step * change(grad, projected, projected2):
+            theta, mu, loss, grad, projected = candidate, mu2, loss2, grad2, projected2
             step *= STEP_GROWTH
         else:
             step *= 0.5
