@@ -658,13 +658,27 @@ class _Inference:
         for i, parent, child_axes, _, in_parent, _ in reversed(self.edges):
             upward[i] = _logsumexp(beliefs[i], child_axes)
             beliefs[parent] = beliefs[parent] + upward[i].reshape(in_parent)
-        for i, parent, _, parent_axes, _, in_child in self.edges:
-            down = _logsumexp(beliefs[parent], parent_axes) - upward[i]
-            beliefs[i] = beliefs[i] + down.reshape(in_child)
+        # Downwards, each clique is exponentiated once (shifted by its largest log-belief) and
+        # serves every child's message and its own marginal from that one table: a log-sum-exp
+        # per child edge made a clique with many children cost as many passes over its table.
+        # A separator cell below exp(-700) of the clique's largest cell becomes an exact zero.
+        scaled: dict[int, tuple[np.ndarray, float]] = {}
+
+        def exponentiated(j: int) -> tuple[np.ndarray, float]:
+            if j not in scaled:
+                top = float(np.max(beliefs[j]))
+                scaled[j] = (np.exp(beliefs[j] - top), top)
+            return scaled[j]
+
+        with np.errstate(divide="ignore"):
+            for i, parent, _, parent_axes, _, in_child in self.edges:
+                table, top = exponentiated(parent)
+                down = np.log(table.sum(axis=parent_axes)) + (top - upward[i])
+                beliefs[i] = beliefs[i] + down.reshape(in_child)
         out = []
-        for belief in beliefs:
-            log_z = _logsumexp(belief, tuple(range(belief.ndim)))
-            out.append(total * np.exp(belief - log_z))
+        for j in range(len(beliefs)):
+            table, _ = exponentiated(j)
+            out.append(table * (total / table.sum()))
         return out
 
     def project(self, marginals: list[np.ndarray], clique: Clique) -> np.ndarray:
