@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+from tabsynth.synthesizers import marginal
 from tabsynth.synthesizers.marginal import GraphicalModel, Measurement, _Inference, estimate
 
 
@@ -85,3 +86,16 @@ def test_message_passing_gives_the_marginals_of_the_potentials(seed: int) -> Non
         ):
             others = tuple(a for a in range(d) if a not in clique)
             assert np.allclose(table, joint.sum(axis=others), rtol=1e-8, atol=1e-10)
+
+
+def test_a_full_memo_changes_no_projection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The memo stops growing at MEMO_BYTES; projections past that point are computed afresh
+    and equal those of an unbounded memo."""
+    unbounded = random_model(0)
+    sets = [s for k in (2, 3) for s in itertools.combinations(range(len(unbounded.shape)), k)]
+    expected = [unbounded.project(s) for s in sets]
+    monkeypatch.setattr(marginal, "MEMO_BYTES", 2_000)
+    bounded = random_model(0)
+    for s, want in zip(sets, expected, strict=True):
+        assert np.array_equal(bounded.project(s), want)
+    assert 0 < bounded._memo_bytes <= 2_000 < unbounded._memo_bytes

@@ -64,6 +64,9 @@ CHUNK = 1 << 16
 #: Growth of the mirror-descent step after an accepted step. mbi uses 1.01; 1.05 reached a lower
 #: loss than 1.01 after 50 to 2000 iterations on Adult (benchmarks/marginal/results.md).
 STEP_GROWTH = 1.05
+#: Most bytes of tables a model keeps from one projection for the next (:meth:`GraphicalModel.
+#: project`); AIM scores every candidate of a round on one model, then drops it.
+MEMO_BYTES = 1 << 29
 #: Mirror-descent iterations between two progress-bar updates.
 PROGRESS_EVERY = 50
 
@@ -398,6 +401,7 @@ class GraphicalModel:
     _memo: dict[tuple[Any, ...], Any] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _memo_bytes: int = field(default=0, init=False, repr=False, compare=False)
 
     def project(self, attrs: Sequence[int]) -> np.ndarray:
         """Expected counts of the marginal on ``attrs`` (sorted), as an array with one axis each.
@@ -459,40 +463,51 @@ class GraphicalModel:
         column share most of their messages. Post-processing of the model only.
         """
         key = ("message", i, below)
-        if key not in self._memo:
-            tree = self.tree
-            clique, sep = tree.cliques[i], tree.separator(i)
-            messages = self._messages_into(i, below, holders)
-            linked = {a for attrs_, _ in messages for a in attrs_}
-            wanted = set(below)
-            # sum out first what nothing else needs: keeps the products small
-            need = tuple(a for a in clique if a in wanted or a in linked or a in sep)
-            keep = tuple(sorted(set(sep) | ((set(clique) | linked) & wanted)))
-            factors = [(need, self._reduced(i, need, False)), *messages]
-            self._memo[key] = (keep, _product_sum(factors, keep))
-        return self._memo[key]
+        if key in self._memo:
+            return self._memo[key]
+        tree = self.tree
+        clique, sep = tree.cliques[i], tree.separator(i)
+        messages = self._messages_into(i, below, holders)
+        linked = {a for attrs_, _ in messages for a in attrs_}
+        wanted = set(below)
+        # sum out first what nothing else needs: keeps the products small
+        need = tuple(a for a in clique if a in wanted or a in linked or a in sep)
+        keep = tuple(sorted(set(sep) | ((set(clique) | linked) & wanted)))
+        factors = [(need, self._reduced(i, need, False)), *messages]
+        table = _product_sum(factors, keep)
+        return self._remember(key, (keep, table), table)
 
     def _reduced(self, i: int, need: Clique, top: bool) -> np.ndarray:
         """Clique ``i``'s marginal (``top``) or conditional given its separator, summed down to
         the attributes ``need`` (memoised per model)."""
         key = ("reduced", i, need, top)
-        if key not in self._memo:
-            full = self.marginals[i] if top else self._conditional(i)
-            self._memo[key] = full.sum(axis=_other_axes(self.tree.cliques[i], need))
-        return self._memo[key]
+        if key in self._memo:
+            return self._memo[key]
+        full = self.marginals[i] if top else self._conditional(i)
+        table = full.sum(axis=_other_axes(self.tree.cliques[i], need))
+        return self._remember(key, table, table)
 
     def _conditional(self, i: int) -> np.ndarray:
         """P(clique i without its separator | separator), zero where the separator is
         (memoised per model)."""
         key = ("conditional", i)
-        if key not in self._memo:
-            clique = self.tree.cliques[i]
-            table = self.marginals[i]
-            sep_mass = table.sum(axis=_other_axes(clique, self.tree.separator(i)), keepdims=True)
-            self._memo[key] = np.divide(
-                table, sep_mass, out=np.zeros_like(table), where=sep_mass > 0
-            )
-        return self._memo[key]
+        if key in self._memo:
+            return self._memo[key]
+        clique = self.tree.cliques[i]
+        table = self.marginals[i]
+        sep_mass = table.sum(axis=_other_axes(clique, self.tree.separator(i)), keepdims=True)
+        conditional = np.divide(table, sep_mass, out=np.zeros_like(table), where=sep_mass > 0)
+        return self._remember(key, conditional, conditional)
+
+    def _remember(self, key: tuple[Any, ...], value: Any, table: np.ndarray) -> Any:
+        """Memoise ``value`` (holding ``table``) unless the memo would then exceed
+        :data:`MEMO_BYTES`: the messages of a large model can outgrow memory many times over,
+        and the tables met first (conditionals, reductions, small messages) are the ones most
+        shared."""
+        if self._memo_bytes + table.nbytes <= MEMO_BYTES:
+            self._memo[key] = value
+            self._memo_bytes += table.nbytes
+        return value
 
     def condition(self, allowed: dict[int, np.ndarray]) -> GraphicalModel:
         """The model conditioned on column ``j`` taking only the codes where ``allowed[j]``.
