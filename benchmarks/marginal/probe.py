@@ -9,6 +9,7 @@ A quick diagnostic between full harness runs (``python -m benchmarks.run``), e.g
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from pathlib import Path
@@ -36,10 +37,24 @@ def main() -> None:
     parser.add_argument("--meta", action="store_true", help="public metadata (the data card)")
     parser.add_argument("--rows", type=int, default=None)
     parser.add_argument("--data-dir", default="../shared/datasets")
+    parser.add_argument(
+        "--noise-seed",
+        type=int,
+        default=None,
+        help="seeded DP noise (NOT private): paired comparisons of two code versions",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PARAM=VALUE",
+        help="a synthesizer parameter (JSON value), e.g. --set max_iters=500",
+    )
     args = parser.parse_args()
     data = load(args.table, Path(args.data_dir), rows=args.rows)
     metadata = data.metadata if args.meta else data.metadata.schema_only()
-    synth = SYNTHESIZERS[args.method](epsilon=args.eps)
+    params = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    synth = SYNTHESIZERS[args.method](epsilon=args.eps, noise_seed=args.noise_seed, **params)
     start, cpu = time.time(), time.process_time()
     synth.fit(data.train, metadata=metadata)
     fit_s, cpu_s = time.time() - start, time.process_time() - cpu
@@ -49,7 +64,8 @@ def main() -> None:
     score = k_marginal_detail(disc, real, fake, k=3, max_sets=1000, seed=0)["score"]
     reference = k_marginal_detail(disc, real, held, k=3, max_sets=1000, seed=0)["score"]
     print(
-        f"{args.table} {args.method} eps={args.eps:g} meta={args.meta} fit={fit_s:.1f}s "
+        f"{args.table} {args.method} eps={args.eps:g} meta={args.meta} {params or ''} "
+        f"noise_seed={args.noise_seed} fit={fit_s:.1f}s "
         f"cpu={cpu_s:.1f}s load={os.getloadavg()[0]:.2f} kmarg={score:.1f} real={reference:.1f}"
     )
     rows = sorted(column_report(disc, real, fake), key=lambda r: r["score"] or 1.0)[:6]

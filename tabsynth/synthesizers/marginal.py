@@ -65,6 +65,9 @@ CHUNK = 1 << 16
 #: Growth of the mirror-descent step after an accepted step. mbi uses 1.01; 1.05 reached a lower
 #: loss than 1.01 after 50 to 2000 iterations on Adult (benchmarks/marginal/results.md).
 STEP_GROWTH = 1.05
+#: Most bytes of tables a model keeps from one projection for the next (:meth:`GraphicalModel.
+#: project`); AIM scores every candidate of a round on one model, then drops it.
+MEMO_BYTES = 1 << 29
 #: Mirror-descent iterations between two progress-bar updates.
 PROGRESS_EVERY = 50
 
@@ -412,6 +415,12 @@ class GraphicalModel:
     total: float
     potentials: dict[Clique, np.ndarray] = field(default_factory=dict, repr=False)
     step: float | None = field(default=None, repr=False)
+    #: Tables derived from ``marginals`` by :meth:`project` (which never change after
+    #: construction), kept for the next projection.
+    _memo: dict[tuple[Any, ...], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _memo_bytes: int = field(default=0, init=False, repr=False, compare=False)
 
     def project(self, attrs: Sequence[int]) -> np.ndarray:
         """Expected counts of the marginal on ``attrs`` (sorted), as an array with one axis each.
@@ -439,52 +448,85 @@ class GraphicalModel:
 
     def _eliminate(self, attrs: Clique) -> np.ndarray:
         """Marginal of ``attrs`` when no clique holds them all: sum-product over the smallest
-        subtree covering them, leaves first. Each node's message to its parent is
-        P(kept attributes | separator)."""
+        subtree covering them, leaves first (see :meth:`_message`)."""
         tree = self.tree
-        holders = [min(i for i, c in enumerate(tree.cliques) if a in c) for a in attrs]
-        # every node on a path from a holder up to the root, with how many holders lie below
-        below: dict[int, int] = {}
-        for h in set(holders):
-            node = h
-            while node >= 0:
-                below[node] = below.get(node, 0) + 1
-                node = tree.parents[node]
-        count = len(set(holders))
-        top = max(i for i, n in below.items() if n == count)
-        nodes = sorted(i for i in below if i >= top and self._descends(i, top))
-        wanted = set(attrs)
-        messages: dict[int, list[tuple[Clique, np.ndarray]]] = {i: [] for i in nodes}
-        for i in reversed(nodes):
-            clique = tree.cliques[i]
-            sep = () if i == top else tree.separator(i)
-            linked = {a for attrs_, _ in messages[i] for a in attrs_}
-            # sum out first what nothing else needs: keeps the products small
-            need = tuple(a for a in clique if a in wanted or a in linked or a in sep)
-            factors = [(need, self._reduced(i, need, i == top)), *messages[i]]
-            if i == top:
-                return _product_sum(factors, attrs)
-            keep = tuple(sorted(set(sep) | ((set(clique) | linked) & wanted)))
-            messages[tree.parents[i]].append((keep, _product_sum(factors, keep)))
-        raise AssertionError("the subtree has no top")  # pragma: no cover
+        holders = {a: min(tree.holding[a]) for a in attrs}
+        paths = [tree.ancestors[h] for h in set(holders.values())]
+        top = max(set(paths[0]).intersection(*paths[1:]))  # ancestors have smaller indices
+        messages = self._messages_into(top, attrs, holders)
+        linked = {a for attrs_, _ in messages for a in attrs_}
+        need = tuple(a for a in tree.cliques[top] if a in holders or a in linked)
+        return _product_sum([(need, self._reduced(top, need, True)), *messages], attrs)
+
+    def _messages_into(
+        self, node: int, below: Clique, holders: dict[int, int]
+    ) -> list[tuple[Clique, np.ndarray]]:
+        """The messages ``node``'s children send it for the attributes ``below``, whose holders
+        (topmost cliques) lie in ``node``'s subtree: one per child whose subtree holds some."""
+        ancestors = self.tree.ancestors
+        by_child: dict[int, list[int]] = {}
+        for a in below:
+            path = ancestors[holders[a]]
+            if path[0] != node:
+                by_child.setdefault(path[path.index(node) - 1], []).append(a)
+        return [self._message(c, tuple(by_child[c]), holders) for c in sorted(by_child)[::-1]]
+
+    def _message(self, i: int, below: Clique, holders: dict[int, int]) -> tuple[Clique, np.ndarray]:
+        """What clique ``i``'s subtree tells its parent about the attributes ``below`` (those
+        whose holder lies in the subtree): P(``below`` | separator) over ``keep`` (the
+        separator and ``below``), summed over everything else.
+
+        It depends on ``i`` and ``below`` only (a wanted attribute in clique ``i`` with its
+        holder higher up is in the separator, by running intersection), so it is memoised per
+        model: AIM scores hundreds of candidate marginals per round, and those sharing a
+        column share most of their messages. Post-processing of the model only.
+        """
+        key = ("message", i, below)
+        if key in self._memo:
+            return self._memo[key]
+        tree = self.tree
+        clique, sep = tree.cliques[i], tree.separator(i)
+        messages = self._messages_into(i, below, holders)
+        linked = {a for attrs_, _ in messages for a in attrs_}
+        wanted = set(below)
+        # sum out first what nothing else needs: keeps the products small
+        need = tuple(a for a in clique if a in wanted or a in linked or a in sep)
+        keep = tuple(sorted(set(sep) | ((set(clique) | linked) & wanted)))
+        factors = [(need, self._reduced(i, need, False)), *messages]
+        table = _product_sum(factors, keep)
+        return self._remember(key, (keep, table), table)
 
     def _reduced(self, i: int, need: Clique, top: bool) -> np.ndarray:
         """Clique ``i``'s marginal (``top``) or conditional given its separator, summed down to
-        the attributes ``need``."""
+        the attributes ``need`` (memoised per model)."""
+        key = ("reduced", i, need, top)
+        if key in self._memo:
+            return self._memo[key]
         full = self.marginals[i] if top else self._conditional(i)
-        return full.sum(axis=_other_axes(self.tree.cliques[i], need))
-
-    def _descends(self, node: int, top: int) -> bool:
-        while node > top:
-            node = self.tree.parents[node]
-        return node == top
+        table = full.sum(axis=_other_axes(self.tree.cliques[i], need))
+        return self._remember(key, table, table)
 
     def _conditional(self, i: int) -> np.ndarray:
-        """P(clique i without its separator | separator), zero where the separator is."""
+        """P(clique i without its separator | separator), zero where the separator is
+        (memoised per model)."""
+        key = ("conditional", i)
+        if key in self._memo:
+            return self._memo[key]
         clique = self.tree.cliques[i]
         table = self.marginals[i]
         sep_mass = table.sum(axis=_other_axes(clique, self.tree.separator(i)), keepdims=True)
-        return np.divide(table, sep_mass, out=np.zeros_like(table), where=sep_mass > 0)
+        conditional = np.divide(table, sep_mass, out=np.zeros_like(table), where=sep_mass > 0)
+        return self._remember(key, conditional, conditional)
+
+    def _remember(self, key: tuple[Any, ...], value: Any, table: np.ndarray) -> Any:
+        """Memoise ``value`` (holding ``table``) unless the memo would then exceed
+        :data:`MEMO_BYTES`: the messages of a large model can outgrow memory many times over,
+        and the tables met first (conditionals, reductions, small messages) are the ones most
+        shared."""
+        if self._memo_bytes + table.nbytes <= MEMO_BYTES:
+            self._memo[key] = value
+            self._memo_bytes += table.nbytes
+        return value
 
     def condition(self, allowed: dict[int, np.ndarray]) -> GraphicalModel:
         """The model conditioned on column ``j`` taking only the codes where ``allowed[j]``.
@@ -650,13 +692,27 @@ class _Inference:
         for i, parent, child_axes, _, in_parent, _ in reversed(self.edges):
             upward[i] = _logsumexp(beliefs[i], child_axes)
             beliefs[parent] = beliefs[parent] + upward[i].reshape(in_parent)
-        for i, parent, _, parent_axes, _, in_child in self.edges:
-            down = _logsumexp(beliefs[parent], parent_axes) - upward[i]
-            beliefs[i] = beliefs[i] + down.reshape(in_child)
+        # Downwards, each clique is exponentiated once (shifted by its largest log-belief) and
+        # serves every child's message and its own marginal from that one table: a log-sum-exp
+        # per child edge made a clique with many children cost as many passes over its table.
+        # A separator cell below exp(-700) of the clique's largest cell becomes an exact zero.
+        scaled: dict[int, tuple[np.ndarray, float]] = {}
+
+        def exponentiated(j: int) -> tuple[np.ndarray, float]:
+            if j not in scaled:
+                top = float(np.max(beliefs[j]))
+                scaled[j] = (np.exp(beliefs[j] - top), top)
+            return scaled[j]
+
+        with np.errstate(divide="ignore"):
+            for i, parent, _, parent_axes, _, in_child in self.edges:
+                table, top = exponentiated(parent)
+                down = np.log(table.sum(axis=parent_axes)) + (top - upward[i])
+                beliefs[i] = beliefs[i] + down.reshape(in_child)
         out = []
-        for belief in beliefs:
-            log_z = _logsumexp(belief, tuple(range(belief.ndim)))
-            out.append(total * np.exp(belief - log_z))
+        for j in range(len(beliefs)):
+            table, _ = exponentiated(j)
+            out.append(table * (total / table.sum()))
         return out
 
     def project(self, marginals: list[np.ndarray], clique: Clique) -> np.ndarray:
@@ -732,8 +788,12 @@ def estimate(
     for m in measurements:
         groups[m.clique].append((m, m.cell_index(shape)))
 
-    def loss_and_gradient(mu: list[np.ndarray]) -> tuple[float, dict[Clique, np.ndarray]]:
-        loss, grad = 0.0, {}
+    Gradients = dict[Clique, np.ndarray]
+
+    def loss_and_gradient(mu: list[np.ndarray]) -> tuple[float, Gradients, Gradients]:
+        """The loss, its gradient in the potentials, and the measured cliques' marginals
+        (kept for the Armijo test, which would otherwise project every clique twice more)."""
+        loss, grad, projections = 0.0, {}, {}
         for clique, group in groups.items():
             projected = inference.project(mu, clique).ravel()
             g = np.zeros_like(projected)
@@ -746,25 +806,22 @@ def estimate(
                 scaled = (fitted - m.values) / m.stddev
                 loss += 0.5 * float(scaled @ scaled)
                 g += scaled / m.stddev if index is None else (scaled / m.stddev)[index]
-            grad[clique] = g.reshape(theta[clique].shape)
-        return loss, grad
+            grad[clique], projections[clique] = g.reshape(theta[clique].shape), projected
+        return loss, grad, projections
 
-    def change(g: dict[Clique, np.ndarray], mu: list[np.ndarray], mu2: list[np.ndarray]) -> float:
-        return sum(
-            float(np.vdot(g[c], inference.project(mu, c) - inference.project(mu2, c)))
-            for c in cliques
-        )
+    def change(g: Gradients, before: Gradients, after: Gradients) -> float:
+        return sum(float(np.vdot(g[c], before[c] - after[c])) for c in cliques)
 
     carried = warm_start.step if warm_start is not None else None
     step = carried or 2.0 / (_lipschitz(shape, measurements) * total)
     mu = marginals(theta)
-    loss, grad = loss_and_gradient(mu)
+    loss, grad, projected = loss_and_gradient(mu)
     for it in range(iters):
         candidate = {c: theta[c] - step * grad[c] for c in cliques}
         mu2 = marginals(candidate)
-        loss2, grad2 = loss_and_gradient(mu2)
-        if loss - loss2 >= 0.5 * step * change(grad, mu, mu2):
-            theta, mu, loss, grad = candidate, mu2, loss2, grad2
+        loss2, grad2, projected2 = loss_and_gradient(mu2)
+        if loss - loss2 >= 0.5 * step * change(grad, projected, projected2):
+            theta, mu, loss, grad, projected = candidate, mu2, loss2, grad2, projected2
             step *= STEP_GROWTH
         else:
             step *= 0.5
