@@ -20,12 +20,17 @@ from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.privacy import NoiseSource, PrivacyLedger
 from tabsynth.synthesizers.autoregressive import AutoregressiveSynthesizer
 from tabsynth.synthesizers.autoregressive.dp import (
+    DP_WIDTH,
+    MAX_DP_PARAMS,
     MIN_DP_BATCH,
+    MIN_DP_WIDTH,
     STEP_WORK,
     ColumnNLL,
     DPTrainConfig,
     default_dp_schedule,
+    default_dp_width,
     make_private,
+    parameter_count,
     plan_sgd,
     row_cost,
 )
@@ -142,6 +147,40 @@ def test_work_cap_keeps_adult_and_shrinks_wide_batches() -> None:
     assert abs(steps - 200) <= math.ceil(81_390 / batch) / 2
     # a narrower network affords a larger batch
     assert default_dp_schedule(81_390, None, None, WIDE_SIZES, 32)[1] > batch
+
+
+def test_parameter_count_is_the_networks() -> None:
+    for sizes, width in (((3, 4), 8), (ADULT_SIZES, 64), ((5,) * 9, 16)):
+        net = AutoregressiveNet(sizes, width, 0)
+        assert parameter_count(sizes, width) == sum(p.numel() for p in net.parameters())
+
+
+def test_default_dp_width_keeps_adult_and_narrows_wide_tables() -> None:
+    """Adult keeps the default width; a diabetes130-shaped table is halved down to the floor;
+    a table that fits at an intermediate width stops there."""
+    assert default_dp_width(ADULT_SIZES) == DP_WIDTH == 64
+    assert parameter_count(WIDE_SIZES, 2 * MIN_DP_WIDTH) > MAX_DP_PARAMS
+    assert default_dp_width(WIDE_SIZES) == MIN_DP_WIDTH
+    middle = (80,) * 30  # 30 columns, 2,400 codes
+    assert parameter_count(middle, 64) > MAX_DP_PARAMS >= parameter_count(middle, 32)
+    assert default_dp_width(middle) == 32
+
+
+def test_a_dp_fit_takes_the_width_of_its_public_domain() -> None:
+    """The synthesizer applies :func:`default_dp_width` to the declared domain, and a width
+    the user sets wins."""
+    rng = np.random.default_rng(0)
+    cats = tuple(f"k{i}" for i in range(150))
+    columns = {f"c{j}": ColumnSpec("categorical", categories=cats, nullable=False) for j in range(30)}
+    frame = pd.DataFrame({name: rng.choice(cats, 200) for name in columns})
+    metadata = Metadata(columns, public=True)
+    sizes = (150,) * 30
+    assert default_dp_width(sizes) < DP_WIDTH
+    params = {"epsilon": 3.0, "epochs": 1, "batch_size": 64, "progress": False, "seed": 0}
+    synth = AutoregressiveSynthesizer(**params).fit(frame, metadata)
+    assert synth.net_.embed.bias.shape[1] == default_dp_width(sizes)
+    synth = AutoregressiveSynthesizer(width=8, **params).fit(frame, metadata)
+    assert synth.net_.embed.bias.shape[1] == 8
 
 
 def test_work_cap_has_a_floor_and_keeps_user_choices() -> None:
