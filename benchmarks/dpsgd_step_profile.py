@@ -3,10 +3,10 @@
     python -m benchmarks.dpsgd_step_profile adult 64 8192
 
 Arguments: dataset name in ``../shared/datasets``, width, expected batch (optional: fine bins,
-default 100). Prints the table's shape, :func:`row_cost`, the parameter count and the mean seconds per step
-of steps 2-5 (wall by phase: ranks, forward, backward with ghost clipping, noisy optimizer
-step; and the process' CPU seconds, which a loaded machine distorts less). The noise is
-seeded: this measures time, it releases nothing.
+default 100). Prints the table's shape, :func:`row_cost`, the parameter count and the mean
+seconds per step of steps 2-5: wall by phase (ranks, forward, backward with ghost clipping,
+noisy optimizer step) and the process' CPU seconds, which a loaded machine distorts less.
+The noise is seeded: this measures time, it releases nothing.
 """
 
 from __future__ import annotations

@@ -171,7 +171,8 @@ def test_a_dp_fit_takes_the_width_of_its_public_domain() -> None:
     the user sets wins."""
     rng = np.random.default_rng(0)
     cats = tuple(f"k{i}" for i in range(150))
-    columns = {f"c{j}": ColumnSpec("categorical", categories=cats, nullable=False) for j in range(30)}
+    spec = ColumnSpec("categorical", categories=cats, nullable=False)
+    columns = {f"c{j}": spec for j in range(30)}
     frame = pd.DataFrame({name: rng.choice(cats, 200) for name in columns})
     metadata = Metadata(columns, public=True)
     sizes = (150,) * 30
