@@ -24,6 +24,7 @@ from tabsynth.synthesizers.autoregressive.dp import (
     MAX_DP_PARAMS,
     MIN_DP_BATCH,
     MIN_DP_WIDTH,
+    PARAM_WORK,
     STEP_WORK,
     ColumnNLL,
     DPTrainConfig,
@@ -141,12 +142,15 @@ def test_work_cap_keeps_adult_and_shrinks_wide_batches() -> None:
     costs at most STEP_WORK, and still about 200 steps."""
     assert default_dp_schedule(39_073, None, None, ADULT_SIZES, 64) == (40, 7815)
     epochs, batch = default_dp_schedule(81_390, None, None, WIDE_SIZES, 64)
-    assert batch == STEP_WORK // row_cost(WIDE_SIZES, 64) < 8192
-    assert batch * row_cost(WIDE_SIZES, 64) <= STEP_WORK
+    work = PARAM_WORK * parameter_count(WIDE_SIZES, 64)
+    assert batch == (STEP_WORK - work) // row_cost(WIDE_SIZES, 64) < 8192
+    assert batch * row_cost(WIDE_SIZES, 64) + work <= STEP_WORK
     steps = epochs * math.ceil(81_390 / batch)
     assert abs(steps - 200) <= math.ceil(81_390 / batch) / 2
-    # a narrower network affords a larger batch
+    # a narrower network affords a larger batch: at its default width, more than ten times
+    width = default_dp_width(WIDE_SIZES)
     assert default_dp_schedule(81_390, None, None, WIDE_SIZES, 32)[1] > batch
+    assert default_dp_schedule(81_390, None, None, WIDE_SIZES, width)[1] > 10 * batch
 
 
 def test_parameter_count_is_the_networks() -> None:

@@ -97,6 +97,11 @@ DP_STEPS, DP_SAMPLE_RATE, MAX_DP_BATCH = 200, 0.2, 8192
 #: stays below it and keeps its schedule, while diabetes130 (48 columns, 2,772 codes: 325,000
 #: per row) gets 1,650-row batches instead of 8,192 - a step then costs about what Adult's does.
 STEP_WORK = MAX_DP_BATCH * 64 * 1024
+#: Per-step work on every parameter (dense embedding gradient, the second backward pass of
+#: ghost clipping, Gaussian noise, Adam), in the units of :data:`STEP_WORK`. Fitted to the
+#: measured steps at width 64 (results README): Adult 6.1 s at 7,823 rows, diabetes130 47.6 s
+#: at 8,106 rows and 15.5 s at 1,650 rows give about 43 row multiply-adds per parameter.
+PARAM_WORK = 40
 #: The work cap never shrinks the expected batch below this many rows (unless the table's
 #: fifth is smaller): below it the noise would swamp the averaged gradient.
 MIN_DP_BATCH = 256
@@ -287,10 +292,10 @@ def row_cost(sizes: Sequence[int], width: int) -> int:
     and the noisy optimizer step scale with the same terms, so per-step time follows this
     cost times the batch: per row of a batch, diabetes130 (48 columns) costs 7.0 times Adult
     by this count and took 7.5 times as long (``benchmarks/dpsgd_step_profile.py``, see
-    ``benchmarks/results/dpsgd_wide/README.md``). It leaves out the per-step work on the
-    parameters (dense embedding gradient, noise, Adam: ``d · (Σ sizes + d) · width``), which
-    is small on Adult but not on diabetes130 (8.7 M parameters). Only public quantities
-    enter: the domain sizes (public metadata or an already released DP domain) and the width."""
+    ``benchmarks/results/dpsgd_wide/README.md``). The per-step work on the parameters,
+    which does not grow with the batch, is :data:`PARAM_WORK` times :func:`parameter_count`.
+    Only public quantities enter: the domain sizes (public metadata or an already released DP
+    domain) and the width."""
     d = len(sizes)
     return width * (d * d + sum(int(s) for s in sizes))
 
@@ -336,19 +341,19 @@ def default_dp_schedule(
     (``benchmarks/autoregressive/results.md``). A fixed number of steps keeps the cost of
     large tables bounded (at most ``200 · 8192`` row passes).
 
-    Wide tables: a row of the network costs :func:`row_cost` (quadratic in the columns), so
-    with ``sizes`` given the expected batch is also capped at ``STEP_WORK / row_cost`` (but not
-    below :data:`MIN_DP_BATCH`); the 200 steps stay. Capped to about 1,650 rows, diabetes130's
-    sampling rate falls from 0.1 to 0.02, and the subsampling amplification lowers the σ
-    needed, so the noise per averaged gradient grows much less than the batch shrinks. This
-    alone does not make diabetes130 finish in 5 minutes (15.5 s a step measured on a loaded
-    machine, see the results README). Inputs are public or released: the noisy row count,
+    Wide tables: a step costs ``batch ·`` :func:`row_cost` (quadratic in the columns) plus
+    :data:`PARAM_WORK` per parameter (:func:`parameter_count`), so with ``sizes`` given the
+    expected batch is also capped to keep a step within :data:`STEP_WORK` (but not below
+    :data:`MIN_DP_BATCH`); the 200 steps stay. At the width :func:`default_dp_width` gives it
+    (16), diabetes130 gets about 5,500 rows: its sampling rate falls from 0.1 to 0.07, and a
+    step costs at most 1.4 times Adult's. Inputs are public or released: the noisy row count,
     the domain sizes and the width.
     """
     if batch_size is None:
         batch_size = max(1, min(MAX_DP_BATCH, math.ceil(n_rows * DP_SAMPLE_RATE)))
         if sizes:
-            affordable = max(MIN_DP_BATCH, STEP_WORK // row_cost(sizes, width))
+            left = STEP_WORK - PARAM_WORK * parameter_count(sizes, width)
+            affordable = max(MIN_DP_BATCH, left // row_cost(sizes, width))
             batch_size = min(batch_size, affordable)
     if epochs is None:
         epochs = max(1, round(DP_STEPS / max(math.ceil(n_rows / batch_size), 1)))
