@@ -75,7 +75,9 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         Training length, (expected) batch size, features per column head, residual blocks per
         head, Adam's step size. ``None`` takes the mode's default (:data:`NON_PRIVATE_DEFAULTS`,
         :data:`DP_DEFAULTS`). In DP mode the epochs and the batch size fix the number of
-        DP-SGD steps and the Poisson sampling rate, and with them the noise.
+        DP-SGD steps and the Poisson sampling rate, and with them the noise; the DP default
+        width is 64, narrower when the domain would give the network more than 3 M
+        parameters (:func:`~.dp.default_dp_width`).
     bins:
         Bins per numeric or datetime column (integer columns with fewer values get one bin per
         value). Numbers are decoded uniformly inside their bin.
