@@ -102,6 +102,11 @@ STEP_WORK = MAX_DP_BATCH * 64 * 1024
 #: measured steps at width 64 (results README): Adult 6.1 s at 7,823 rows, diabetes130 47.6 s
 #: at 8,106 rows and 15.5 s at 1,650 rows give about 43 row multiply-adds per parameter.
 PARAM_WORK = 40
+#: Per-row work of each of the ``d²`` embedding-table indices, whatever the width (the
+#: embedding backward sorts them), in the same units. Fitted to diabetes130 at width 16 and
+#: 5,089 rows: 14.4 CPU s a step where width and parameter terms alone predicted 7.4 s
+#: (Adult at width 64, 7,823 rows: 5.7 CPU s), about 40 per index.
+INDEX_WORK = 40
 #: The work cap never shrinks the expected batch below this many rows (unless the table's
 #: fifth is smaller): below it the noise would swamp the averaged gradient.
 MIN_DP_BATCH = 256
@@ -292,12 +297,14 @@ def row_cost(sizes: Sequence[int], width: int) -> int:
     and the noisy optimizer step scale with the same terms, so per-step time follows this
     cost times the batch: per row of a batch, diabetes130 (48 columns) costs 7.0 times Adult
     by this count and took 7.5 times as long (``benchmarks/dpsgd_step_profile.py``, see
-    ``benchmarks/results/dpsgd_wide/README.md``). The per-step work on the parameters,
-    which does not grow with the batch, is :data:`PARAM_WORK` times :func:`parameter_count`.
-    Only public quantities enter: the domain sizes (public metadata or an already released DP
-    domain) and the width."""
+    ``benchmarks/results/dpsgd_wide/README.md``). The ``d²`` table indices of a row also cost
+    :data:`INDEX_WORK` each whatever the width (the embedding backward sorts them), which
+    dominates once the width is small. The per-step work on the parameters, which does not
+    grow with the batch, is :data:`PARAM_WORK` times :func:`parameter_count`. Only public
+    quantities enter: the domain sizes (public metadata or an already released DP domain)
+    and the width."""
     d = len(sizes)
-    return width * (d * d + sum(int(s) for s in sizes))
+    return width * (d * d + sum(int(s) for s in sizes)) + INDEX_WORK * d * d
 
 
 def parameter_count(sizes: Sequence[int], width: int) -> int:
@@ -345,7 +352,7 @@ def default_dp_schedule(
     :data:`PARAM_WORK` per parameter (:func:`parameter_count`), so with ``sizes`` given the
     expected batch is also capped to keep a step within :data:`STEP_WORK` (but not below
     :data:`MIN_DP_BATCH`); the 200 steps stay. At the width :func:`default_dp_width` gives it
-    (16), diabetes130 gets about 5,500 rows: its sampling rate falls from 0.1 to 0.07, and a
+    (16), diabetes130 gets about 2,600 rows: its sampling rate falls from 0.1 to 0.03, and a
     step costs at most 1.4 times Adult's. Inputs are public or released: the noisy row count,
     the domain sizes and the width.
     """
