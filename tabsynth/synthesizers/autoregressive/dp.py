@@ -92,10 +92,10 @@ PHASE = "training"
 #: :data:`DP_SAMPLE_RATE`, with expected batches of at most :data:`MAX_DP_BATCH` rows.
 DP_STEPS, DP_SAMPLE_RATE, MAX_DP_BATCH = 200, 0.2, 8192
 #: Work allowed per DP-SGD step, in multiply-adds of the forward pass (:func:`row_cost` per row
-#: of the expected batch). Equal to a full 8192-row batch on a table whose row costs
-#: ``64 · 1024``: Adult at width 64 (15 columns, 500 codes: 46,400 per row, 7,815-row batches)
-#: stays below it and keeps its schedule, while diabetes130 (48 columns, 2,772 codes: 325,000
-#: per row) gets 1,650-row batches instead of 8,192 - a step then costs about what Adult's does.
+#: of the expected batch, plus :data:`PARAM_WORK` per parameter). Equal to a full 8192-row
+#: batch on a table whose row costs ``64 · 1024``: Adult at width 64 (454 M a step at 7,815
+#: rows) stays below it and keeps its schedule, while diabetes130 at width 16 (173,000 per row,
+#: 2.2 M parameters) gets 2,585-row batches instead of 8,192.
 STEP_WORK = MAX_DP_BATCH * 64 * 1024
 #: Per-step work on every parameter (dense embedding gradient, the second backward pass of
 #: ghost clipping, Gaussian noise, Adam), in the units of :data:`STEP_WORK`. Fitted to the
