@@ -3,9 +3,10 @@
     python -m benchmarks.dpsgd_step_profile adult 64 8192
 
 Arguments: dataset name in ``../shared/datasets``, width, expected batch (optional: fine bins,
-default 100). Prints the table's shape, :func:`row_cost` and the mean seconds per step of
-steps 2-5 (ranks, forward, backward with ghost clipping, noisy optimizer step). The noise is
-seeded: this measures time, it releases nothing.
+default 100). Prints the table's shape, :func:`row_cost`, the parameter count and the mean
+seconds per step of steps 2-5: wall by phase (ranks, forward, backward with ghost clipping,
+noisy optimizer step) and the process' CPU seconds, which a loaded machine distorts less.
+The noise is seeded: this measures time, it releases nothing.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def main(name: str, width: int, batch: int, bins: int = 100) -> None:
     rows = len(codes)
     print(
         f"{name}: n {rows}, d {len(sizes)}, codes {sum(sizes)}, "
-        f"row_cost {dp.row_cost(sizes, width)}, width {width}, batch {batch}"
+        f"row_cost {dp.row_cost(sizes, width)}, width {width}, batch {batch}, "
+        f"parameters {sum(p.numel() for p in AutoregressiveNet(sizes, width, 0).parameters())}"
     )
     rate = 1 / -(-rows // batch)
     plan = dp.SGDPlan(1 / int(1 / rate), 0, 1.0, (), rate)
@@ -48,7 +50,7 @@ def main(name: str, width: int, batch: int, bins: int = 100) -> None:
         generator = torch.Generator().manual_seed(0)
         times = []
         for k, (rows_batch,) in enumerate(loader):
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             rank = batch_ranks("mixed", len(rows_batch), len(sizes), generator)
             t1 = time.perf_counter()
             loss = criterion(model(rows_batch, rank), rows_batch)
@@ -58,14 +60,15 @@ def main(name: str, width: int, batch: int, bins: int = 100) -> None:
             optimizer.step()
             optimizer.zero_grad()
             t4 = time.perf_counter()
-            times.append((len(rows_batch), t1 - t0, t2 - t1, t3 - t2, t4 - t3))
+            cpu = time.process_time() - c0
+            times.append((len(rows_batch), t1 - t0, t2 - t1, t3 - t2, t4 - t3, cpu))
             if k >= 4:
                 break
-    batch_mean, ranks, forward, backward, step = np.array(times[1:]).mean(0)
+    batch_mean, ranks, forward, backward, step, cpu = np.array(times[1:]).mean(0)
     print(
         f"batch {batch_mean:.0f}  ranks {ranks:.3f}  forward {forward:.3f}  "
         f"backward {backward:.3f}  step {step:.3f}  total {ranks + forward + backward + step:.3f}"
-        " s/step"
+        f" s/step (wall), cpu {cpu:.3f} s/step"
     )
 
 

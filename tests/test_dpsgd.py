@@ -20,12 +20,19 @@ from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.privacy import NoiseSource, PrivacyLedger
 from tabsynth.synthesizers.autoregressive import AutoregressiveSynthesizer
 from tabsynth.synthesizers.autoregressive.dp import (
+    DP_WIDTH,
+    INDEX_WORK,
+    MAX_DP_PARAMS,
     MIN_DP_BATCH,
+    MIN_DP_WIDTH,
+    PARAM_WORK,
     STEP_WORK,
     ColumnNLL,
     DPTrainConfig,
     default_dp_schedule,
+    default_dp_width,
     make_private,
+    parameter_count,
     plan_sgd,
     row_cost,
 )
@@ -126,9 +133,10 @@ WIDE_SIZES = (60,) * 48  # 48 columns, Σ = 2880: about diabetes130's shape
 
 
 def test_row_cost_counts_the_heads_and_the_logits() -> None:
-    """d heads each summing d embedding vectors, plus one logit per code, per feature."""
-    assert row_cost((3, 4), 8) == 8 * (2 * 2 + 7)
-    assert row_cost(WIDE_SIZES, 64) == 64 * (48 * 48 + 2880)
+    """d heads each summing d embedding vectors, plus one logit per code, per feature; and
+    the d² table indices, whatever the width."""
+    assert row_cost((3, 4), 8) == 8 * (2 * 2 + 7) + INDEX_WORK * 2 * 2
+    assert row_cost(WIDE_SIZES, 64) == 64 * (48 * 48 + 2880) + INDEX_WORK * 48 * 48
 
 
 def test_work_cap_keeps_adult_and_shrinks_wide_batches() -> None:
@@ -136,12 +144,50 @@ def test_work_cap_keeps_adult_and_shrinks_wide_batches() -> None:
     costs at most STEP_WORK, and still about 200 steps."""
     assert default_dp_schedule(39_073, None, None, ADULT_SIZES, 64) == (40, 7815)
     epochs, batch = default_dp_schedule(81_390, None, None, WIDE_SIZES, 64)
-    assert batch == STEP_WORK // row_cost(WIDE_SIZES, 64) < 8192
-    assert batch * row_cost(WIDE_SIZES, 64) <= STEP_WORK
+    work = PARAM_WORK * parameter_count(WIDE_SIZES, 64)
+    assert batch == (STEP_WORK - work) // row_cost(WIDE_SIZES, 64) < 8192
+    assert batch * row_cost(WIDE_SIZES, 64) + work <= STEP_WORK
     steps = epochs * math.ceil(81_390 / batch)
     assert abs(steps - 200) <= math.ceil(81_390 / batch) / 2
-    # a narrower network affords a larger batch
+    # a narrower network affords a larger batch: at its default width, more than four times
+    width = default_dp_width(WIDE_SIZES)
     assert default_dp_schedule(81_390, None, None, WIDE_SIZES, 32)[1] > batch
+    assert default_dp_schedule(81_390, None, None, WIDE_SIZES, width)[1] > 4 * batch
+
+
+def test_parameter_count_is_the_networks() -> None:
+    for sizes, width in (((3, 4), 8), (ADULT_SIZES, 64), ((5,) * 9, 16)):
+        net = AutoregressiveNet(sizes, width, 0)
+        assert parameter_count(sizes, width) == sum(p.numel() for p in net.parameters())
+
+
+def test_default_dp_width_keeps_adult_and_narrows_wide_tables() -> None:
+    """Adult keeps the default width; a diabetes130-shaped table is halved down to the floor;
+    a table that fits at an intermediate width stops there."""
+    assert default_dp_width(ADULT_SIZES) == DP_WIDTH == 64
+    assert parameter_count(WIDE_SIZES, 2 * MIN_DP_WIDTH) > MAX_DP_PARAMS
+    assert default_dp_width(WIDE_SIZES) == MIN_DP_WIDTH
+    middle = (80,) * 30  # 30 columns, 2,400 codes
+    assert parameter_count(middle, 64) > MAX_DP_PARAMS >= parameter_count(middle, 32)
+    assert default_dp_width(middle) == 32
+
+
+def test_a_dp_fit_takes_the_width_of_its_public_domain() -> None:
+    """The synthesizer applies :func:`default_dp_width` to the declared domain, and a width
+    the user sets wins."""
+    rng = np.random.default_rng(0)
+    cats = tuple(f"k{i}" for i in range(150))
+    spec = ColumnSpec("categorical", categories=cats, nullable=False)
+    columns = {f"c{j}": spec for j in range(30)}
+    frame = pd.DataFrame({name: rng.choice(cats, 200) for name in columns})
+    metadata = Metadata(columns, public=True)
+    sizes = (150,) * 30
+    assert default_dp_width(sizes) < DP_WIDTH
+    params = {"epsilon": 3.0, "epochs": 1, "batch_size": 64, "progress": False, "seed": 0}
+    synth = AutoregressiveSynthesizer(**params).fit(frame, metadata)
+    assert synth.net_.embed.bias.shape[1] == default_dp_width(sizes)
+    synth = AutoregressiveSynthesizer(width=8, **params).fit(frame, metadata)
+    assert synth.net_.embed.bias.shape[1] == 8
 
 
 def test_work_cap_has_a_floor_and_keeps_user_choices() -> None:

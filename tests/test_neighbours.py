@@ -25,7 +25,7 @@ import pytest
 from tabsynth.errors import DataError
 from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.synthesizers import AIMSynthesizer, MSTSynthesizer
-from tabsynth.synthesizers.autoregressive import AutoregressiveSynthesizer
+from tabsynth.synthesizers.autoregressive import AutoregressiveSynthesizer, dp
 from tabsynth.synthesizers.autoregressive.dp import default_dp_schedule
 
 from neighbours import (
@@ -58,9 +58,9 @@ def aim() -> AIMSynthesizer:
     return AIMSynthesizer(epsilon=EPSILON, max_rounds=8, round_iters=30, max_iters=100, **COMMON)
 
 
-def dpsgd(public_rows: int | None = None) -> AutoregressiveSynthesizer:
+def dpsgd(public_rows: int | None = None, width: int | None = 8) -> AutoregressiveSynthesizer:
     return AutoregressiveSynthesizer(
-        epsilon=EPSILON, epochs=2, width=8, progress=False, public_rows=public_rows, **COMMON
+        epsilon=EPSILON, epochs=2, width=width, progress=False, public_rows=public_rows, **COMMON
     )
 
 
@@ -126,6 +126,22 @@ def test_aim(table, tmp_path, extra) -> None:
 def test_dpsgd_with_a_public_row_count(table, tmp_path, extra) -> None:
     make = lambda: dpsgd(public_rows=len(table))  # noqa: E731
     left, right, _ = play(make, table, extra, declared_schema(), tmp_path)
+    assert_same(left, right)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("extra", ["missing value", "new category", "extreme outlier"])
+def test_dpsgd_default_width_follows_the_released_domain(
+    table, tmp_path, extra, monkeypatch
+) -> None:
+    """The default width and the batch cap come from the released domain sizes: with a
+    parameter budget small enough to narrow this table's network, neighbours still fit the
+    same network and show the same fingerprint."""
+    monkeypatch.setattr(dp, "MAX_DP_PARAMS", 60_000)
+    make = lambda: dpsgd(public_rows=len(table), width=None)  # noqa: E731
+    left, right, fits = play(make, table, extra, declared_schema(), tmp_path)
+    widths = {fit.net_.embed.bias.shape[1] for fit in fits}
+    assert len(widths) == 1 and widths.pop() < dp.DP_WIDTH
     assert_same(left, right)
 
 

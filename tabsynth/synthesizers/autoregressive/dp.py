@@ -92,14 +92,31 @@ PHASE = "training"
 #: :data:`DP_SAMPLE_RATE`, with expected batches of at most :data:`MAX_DP_BATCH` rows.
 DP_STEPS, DP_SAMPLE_RATE, MAX_DP_BATCH = 200, 0.2, 8192
 #: Work allowed per DP-SGD step, in multiply-adds of the forward pass (:func:`row_cost` per row
-#: of the expected batch). Equal to a full 8192-row batch on a table whose row costs
-#: ``64 · 1024``: Adult at width 64 (15 columns, 500 codes: 46,400 per row, 7,815-row batches)
-#: stays below it and keeps its schedule, while diabetes130 (48 columns, 2,772 codes: 325,000
-#: per row) gets 1,650-row batches instead of 8,192 - a step then costs about what Adult's does.
+#: of the expected batch, plus :data:`PARAM_WORK` per parameter). Equal to a full 8192-row
+#: batch on a table whose row costs ``64 · 1024``: Adult at width 64 (454 M a step at 7,815
+#: rows) stays below it and keeps its schedule, while diabetes130 at width 16 (173,000 per row,
+#: 2.2 M parameters) gets 2,585-row batches instead of 8,192.
 STEP_WORK = MAX_DP_BATCH * 64 * 1024
+#: Per-step work on every parameter (dense embedding gradient, the second backward pass of
+#: ghost clipping, Gaussian noise, Adam), in the units of :data:`STEP_WORK`. Fitted to the
+#: measured steps at width 64 (results README): Adult 6.1 s at 7,823 rows, diabetes130 47.6 s
+#: at 8,106 rows and 15.5 s at 1,650 rows give about 43 row multiply-adds per parameter.
+PARAM_WORK = 40
+#: Per-row work of each of the ``d²`` embedding-table indices, whatever the width (the
+#: embedding backward sorts them), in the same units. Fitted to diabetes130 at width 16 and
+#: 5,089 rows: 14.4 CPU s a step where width and parameter terms alone predicted 7.4 s
+#: (Adult at width 64, 7,823 rows: 5.7 CPU s), about 40 per index.
+INDEX_WORK = 40
 #: The work cap never shrinks the expected batch below this many rows (unless the table's
 #: fifth is smaller): below it the noise would swamp the averaged gradient.
 MIN_DP_BATCH = 256
+#: Default width of a DP fit, and the floor below which :func:`default_dp_width` does not go
+#: (at 8 features a head could not tell apart the codes of a 100-bin column).
+DP_WIDTH, MIN_DP_WIDTH = 64, 16
+#: Parameters a DP network may have at its default width (:func:`default_dp_width`). Adult
+#: (0.53 M at width 64) and Taiwan credit (24 columns, about 1,500 codes: 2.4 M) keep width 64;
+#: diabetes130 (48 columns, 2,772 codes: 8.7 M at width 64) gets width 16 (2.2 M).
+MAX_DP_PARAMS = 3_000_000
 #: Share of the fit's zCDP budget ρ spent on the 1-way marginals (support and row count). On
 #: Adult at ε = 1 (15 columns, δ = 1e-9) each marginal's noise then has σ of about 200 rows:
 #: enough to tell a code held by hundreds of rows from an empty one, and the row count (all
@@ -280,12 +297,38 @@ def row_cost(sizes: Sequence[int], width: int) -> int:
     and the noisy optimizer step scale with the same terms, so per-step time follows this
     cost times the batch: per row of a batch, diabetes130 (48 columns) costs 7.0 times Adult
     by this count and took 7.5 times as long (``benchmarks/dpsgd_step_profile.py``, see
-    ``benchmarks/results/dpsgd_wide/README.md``). It leaves out the per-step work on the
-    parameters (dense embedding gradient, noise, Adam: ``d · (Σ sizes + d) · width``), which
-    is small on Adult but not on diabetes130 (8.7 M parameters). Only public quantities
-    enter: the domain sizes (public metadata or an already released DP domain) and the width."""
+    ``benchmarks/results/dpsgd_wide/README.md``). The ``d²`` table indices of a row also cost
+    :data:`INDEX_WORK` each whatever the width (the embedding backward sorts them), which
+    dominates once the width is small. The per-step work on the parameters, which does not
+    grow with the batch, is :data:`PARAM_WORK` times :func:`parameter_count`. Only public
+    quantities enter: the domain sizes (public metadata or an already released DP domain)
+    and the width."""
     d = len(sizes)
-    return width * (d * d + sum(int(s) for s in sizes))
+    return width * (d * d + sum(int(s) for s in sizes)) + INDEX_WORK * d * d
+
+
+def parameter_count(sizes: Sequence[int], width: int) -> int:
+    """Parameters of :class:`~.model.AutoregressiveNet` without residual blocks: per head one
+    embedding row per code and hidden code of every column, a bias, and the output layer."""
+    d, codes = len(sizes), sum(int(s) for s in sizes)
+    return width * (d * (codes + d) + d + codes) + codes
+
+
+def default_dp_width(sizes: Sequence[int]) -> int:
+    """The width of a DP fit: :data:`DP_WIDTH`, halved while the network would have more than
+    :data:`MAX_DP_PARAMS` parameters, but not below :data:`MIN_DP_WIDTH`.
+
+    Why shrink wide tables: each head holds an embedding row for every code of every column,
+    so the parameters grow as ``d · Σ sizes · width`` (8.7 M on diabetes130 at width 64, 16
+    times Adult). Every DP-SGD step pays for all of them - two backward passes under ghost
+    clipping, a dense embedding gradient, Gaussian noise on each coordinate, Adam - and the
+    noise vector's norm grows with their square root while the clipped signal does not.
+    Only public quantities enter: the domain sizes (declared or already released under DP).
+    """
+    width = DP_WIDTH
+    while width > MIN_DP_WIDTH and parameter_count(sizes, width) > MAX_DP_PARAMS:
+        width //= 2
+    return width
 
 
 def default_dp_schedule(
@@ -305,19 +348,19 @@ def default_dp_schedule(
     (``benchmarks/autoregressive/results.md``). A fixed number of steps keeps the cost of
     large tables bounded (at most ``200 · 8192`` row passes).
 
-    Wide tables: a row of the network costs :func:`row_cost` (quadratic in the columns), so
-    with ``sizes`` given the expected batch is also capped at ``STEP_WORK / row_cost`` (but not
-    below :data:`MIN_DP_BATCH`); the 200 steps stay. Capped to about 1,650 rows, diabetes130's
-    sampling rate falls from 0.1 to 0.02, and the subsampling amplification lowers the σ
-    needed, so the noise per averaged gradient grows much less than the batch shrinks. This
-    alone does not make diabetes130 finish in 5 minutes (15.5 s a step measured on a loaded
-    machine, see the results README). Inputs are public or released: the noisy row count,
+    Wide tables: a step costs ``batch ·`` :func:`row_cost` (quadratic in the columns) plus
+    :data:`PARAM_WORK` per parameter (:func:`parameter_count`), so with ``sizes`` given the
+    expected batch is also capped to keep a step within :data:`STEP_WORK` (but not below
+    :data:`MIN_DP_BATCH`); the 200 steps stay. At the width :func:`default_dp_width` gives it
+    (16), diabetes130 gets about 2,600 rows: its sampling rate falls from 0.1 to 0.03, and a
+    step costs at most 1.4 times Adult's. Inputs are public or released: the noisy row count,
     the domain sizes and the width.
     """
     if batch_size is None:
         batch_size = max(1, min(MAX_DP_BATCH, math.ceil(n_rows * DP_SAMPLE_RATE)))
         if sizes:
-            affordable = max(MIN_DP_BATCH, STEP_WORK // row_cost(sizes, width))
+            left = STEP_WORK - PARAM_WORK * parameter_count(sizes, width)
+            affordable = max(MIN_DP_BATCH, left // row_cost(sizes, width))
             batch_size = min(batch_size, affordable)
     if epochs is None:
         epochs = max(1, round(DP_STEPS / max(math.ceil(n_rows / batch_size), 1)))

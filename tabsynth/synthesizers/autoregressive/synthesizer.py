@@ -47,7 +47,7 @@ NON_PRIVATE_DEFAULTS: dict[str, Any] = {
 DP_DEFAULTS: dict[str, Any] = {
     "epochs": None,  # see dp.default_dp_schedule: 200 steps, batches capped by work
     "batch_size": None,
-    "width": 64,
+    "width": None,  # see dp.default_dp_width: 64, less on wide tables with many codes
     "blocks": 0,
     # Large: DP-SGD takes few steps (200 on Adult), and Adam moves a weight by about the step
     # size per step, so 3e-3 could not reach the logits of skewed columns (measured at width
@@ -76,7 +76,9 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         Training length, (expected) batch size, features per column head, residual blocks per
         head, Adam's step size. ``None`` takes the mode's default (:data:`NON_PRIVATE_DEFAULTS`,
         :data:`DP_DEFAULTS`). In DP mode the epochs and the batch size fix the number of
-        DP-SGD steps and the Poisson sampling rate, and with them the noise.
+        DP-SGD steps and the Poisson sampling rate, and with them the noise; the DP default
+        width is 64, narrower when the domain would give the network more than 3 M
+        parameters (:func:`~.dp.default_dp_width`).
     bins:
         Bins per numeric or datetime column (integer columns with fewer values get one bin per
         value). Numbers are decoded uniformly inside their bin.
@@ -212,6 +214,7 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         from tabsynth.synthesizers.autoregressive.dp import (
             DPTrainConfig,
             default_dp_schedule,
+            default_dp_width,
             forbid_codes,
             released_support,
             train_private,
@@ -220,6 +223,8 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         support = released_support(codes, encoder, self.public_rows, ledger, noise)
         rows = support.rows
         params = self._resolved(DP_DEFAULTS)
+        if params["width"] is None:
+            params["width"] = default_dp_width(_sizes(encoder))
         params["epochs"], params["batch_size"] = default_dp_schedule(
             rows, params["epochs"], params["batch_size"], _sizes(encoder), params["width"]
         )
