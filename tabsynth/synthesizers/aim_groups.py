@@ -107,11 +107,9 @@ def coarse_cells(
             cell += expect[code] >= floor
             mapping[code] = cell
     else:
-        kept = [c for c in np.argsort(-expect, kind="stable") if expect[c] >= floor]
-        rest = [c for c in range(len(noisy)) if c not in set(kept)]
-        for cell, code in enumerate(sorted(kept)):
-            mapping[code] = cell
-        mapping[rest] = len(kept)
+        kept = expect >= floor  # each common value its own cell, in code order; the rest one
+        mapping[kept] = np.arange(int(kept.sum()))
+        mapping[~kept] = int(kept.sum())
     return mapping if mapping.max() >= 1 else None
 
 

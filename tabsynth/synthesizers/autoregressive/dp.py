@@ -336,7 +336,7 @@ def default_dp_schedule(
     epochs: int | None,
     batch_size: int | None,
     sizes: Sequence[int] = (),
-    width: int = 64,
+    width: int = DP_WIDTH,
 ) -> tuple[int, int]:
     """Epochs and expected batch size for those left ``None``, for a released row count.
 
