@@ -72,6 +72,16 @@ MAX_CANDIDATES = 2500
 #: Budget left below this fraction of ρ counts as spent (floating-point dust).
 RHO_DUST = 1e-9
 
+#: Default ``max_model_size`` (MB), 4 where the paper has 80. A fit's time is the model's cells
+#: times the iterations that sweep them: every round re-estimates the model (``round_iters``),
+#: the final estimate runs ``max_iters``, and scoring a candidate outside the tree sums over it.
+#: At 80 MB the model grows to millions of cells wherever the noise is small enough to pay for
+#: big cliques: Adult at ε = 10 had not finished after 40 minutes, one round's estimate alone
+#: took 8 s and one round's scoring 46 s. At 4 MB the same fit took 91 CPU seconds and scored
+#: a 3-way k-marginal of 942 against 933 for a real sample, and Adult at ε = 3 scored 937
+#: against 932 at 80 MB (``benchmarks/results/aim_model_size/README.md``).
+MAX_MODEL_SIZE = 4.0
+
 
 class AIMSynthesizer(MarginalSynthesizer):
     """(ε, δ)-DP synthesizer that adaptively measures the marginals a workload needs.
@@ -109,7 +119,8 @@ class AIMSynthesizer(MarginalSynthesizer):
     degree:
         Size of the marginals of the default workload.
     max_model_size:
-        Largest model in megabytes (float64 junction-tree tables); bounds memory and time.
+        Largest model in megabytes (float64 junction-tree tables); bounds memory and, above
+        all, time: see :data:`MAX_MODEL_SIZE`.
     max_rounds:
         The T of AIM: the budget is first planned for this many rounds (default 16 per
         column); annealing makes later rounds dearer, so fewer are run. The first d rounds
@@ -144,7 +155,7 @@ class AIMSynthesizer(MarginalSynthesizer):
         sensitive_weight: float = 1.0,
         group_share: float = 0.0,
         degree: int = 3,
-        max_model_size: float = 80.0,
+        max_model_size: float = MAX_MODEL_SIZE,
         max_rounds: int | None = None,
         max_candidates: int | None = MAX_CANDIDATES,
         round_iters: int = 100,
