@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from tabsynth.cells import coarse_sizes, fine_to_coarse
 from tabsynth.domain import BinnedCodec, BooleanCodec, CategoryCodec, Codec
 from tabsynth.rules.check import Table, satisfied
 
@@ -58,11 +59,10 @@ class StructuralZero:
     def coarsened(self, maps: Sequence[np.ndarray]) -> StructuralZero:
         """The zero on merged codes (``maps[k]``: this clique's ``k``-th column's codes to the
         merged ones, as MST's compression): a merged cell is allowed when any of its cells is."""
-        sizes = tuple(int(m.max()) + 1 for m in maps)
-        grid = np.meshgrid(*maps, indexing="ij")
-        merged = np.zeros(sizes, dtype=bool)
-        np.logical_or.at(merged, tuple(g.ravel() for g in grid), self.allowed.ravel())
-        return StructuralZero(self.clique, merged)
+        sizes = coarse_sizes(maps)
+        merged = np.zeros(math.prod(sizes), dtype=bool)
+        np.logical_or.at(merged, fine_to_coarse(maps), self.allowed.ravel())
+        return StructuralZero(self.clique, merged.reshape(sizes))
 
 
 def structural_zeros(metadata: Metadata, encoder: DomainEncoder) -> list[StructuralZero]:

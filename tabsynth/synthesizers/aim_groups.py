@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tabsynth.cells import coarse_sizes, row_cells
 from tabsynth.privacy import NoiseSource, PrivacyLedger, exponential_mechanism, gaussian_counts
 from tabsynth.synthesizers.marginal import SUPPORT_SIGMAS, GraphicalModel, Measurement
 
@@ -57,14 +58,12 @@ class Candidate:
 
     @property
     def sizes(self) -> tuple[int, int]:
-        return (int(self.maps[0].max()) + 1, int(self.maps[1].max()) + 1)
+        a, b = coarse_sizes(self.maps)
+        return a, b
 
     def counts(self, codes: np.ndarray) -> np.ndarray:
         """Exact coarse counts (the private input), flattened in C order."""
-        a, b = self.clique
-        flat = np.ravel_multi_index(
-            (self.maps[0][codes[:, a]], self.maps[1][codes[:, b]]), self.sizes
-        )
+        flat = row_cells(codes, self.clique, self.maps)
         return np.bincount(flat, minlength=math.prod(self.sizes)).astype(float)
 
     def by_group(self, table: np.ndarray, coarse: bool = False) -> np.ndarray:

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tabsynth.cells import fine_to_coarse, row_cells
 from tabsynth.domain import DomainEncoder
 from tabsynth.errors import ModelFileError, ParameterError
 from tabsynth.privacy import NoiseSource, PrivacyLedger, gaussian_counts
@@ -98,11 +99,7 @@ class Measurement:
     def cell_index(self, shape: Sequence[int]) -> np.ndarray | None:
         """For each cell of the clique's marginal (C order), the cell of ``values`` it counts
         in; None when the counts are on the model's own codes."""
-        if self.maps is None:
-            return None
-        grids = np.meshgrid(*self.maps, indexing="ij")
-        sizes = [int(m.max()) + 1 for m in self.maps]
-        return np.ravel_multi_index(tuple(g.ravel() for g in grids), sizes)
+        return None if self.maps is None else fine_to_coarse(self.maps)
 
 
 @dataclass(frozen=True)
@@ -129,10 +126,7 @@ class Released:
 
     def cells(self, codes: np.ndarray) -> np.ndarray:
         """Flat (C order) cell index of each row of encoder ``codes`` in this measurement."""
-        clique = self.measurement.clique
-        sizes = [int(m.max()) + 1 for m in self.code_maps]
-        mapped = tuple(m[codes[:, a]] for m, a in zip(self.code_maps, clique, strict=True))
-        return np.ravel_multi_index(mapped, sizes)
+        return row_cells(codes, self.measurement.clique, self.code_maps)
 
 
 def data_marginal(codes: np.ndarray, shape: Sequence[int], clique: Clique) -> np.ndarray:
