@@ -29,7 +29,8 @@ The guarantee, for the add/remove-one-row relation the ledger uses:
   recorded in the ledger *before* the first step, and the fit checks afterwards that opacus'
   own accountant saw exactly ``steps`` steps at that ``q`` and ``σ``. No validation, early
   stopping or model selection looks at the private rows, and the progress bar counts steps
-  without showing the (un-noised) training loss.
+  without showing the (un-noised) training loss. The weights kept are an average of the
+  iterates over the last tenth of the steps (:mod:`.averaging`), post-processing of them.
 
 Randomness, honestly. opacus 1.6 draws the noise with ``torch.normal(generator=...)`` and the
 Poisson masks with ``torch.rand(generator=...)``; its ``secure_mode`` needs ``torchcsprng``,
@@ -69,6 +70,7 @@ from tabsynth.domain import DomainEncoder
 from tabsynth.errors import BudgetError, PrivacyError
 from tabsynth.privacy import LedgerEntry, NoiseSource, PrivacyLedger, sigma_for_rho
 from tabsynth.privacy.accounting import epsilon_from_rdp
+from tabsynth.synthesizers.autoregressive.averaging import IterateAverage
 from tabsynth.synthesizers.autoregressive.model import (
     AutoregressiveNet,
     HeadwiseEmbedding,
@@ -520,6 +522,7 @@ def train_private(
     engine, model, optimizer, criterion, loader = make_private(
         net, codes, config, plan, noise, expected_batch=max(1, round(rows * plan.sample_rate))
     )
+    average = IterateAverage(net.parameters(), plan.steps)  # post-processing, see averaging
     bar = progress_bar(plan.steps, progress, unit="step")
     with warnings.catch_warnings(), _quiet_empty_batches():
         # The input of the first layer is integer codes, which need no gradient; torch says so.
@@ -531,10 +534,12 @@ def train_private(
                 loss.backward()
                 optimizer.step()
                 optimizer.zero_grad()
+                average.update()
                 bar.update()
     bar.close()
     _check_accountant(engine, plan)
     net = model.to_standard_module()
+    average.copy_to()
     net.eval()
     return net, plan
 
