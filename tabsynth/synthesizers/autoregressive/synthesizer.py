@@ -79,7 +79,8 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         :data:`DP_DEFAULTS`). In DP mode the epochs and the batch size fix the number of
         DP-SGD steps and the Poisson sampling rate, and with them the noise; the DP default
         width is 64, narrower when the domain would give the network more than 3 M
-        parameters (:func:`~.dp.default_dp_width`).
+        parameters (:func:`~.dp.default_dp_width`), counted after the rare codes of columns
+        with more than 128 codes are merged (:mod:`.compression`).
     bins:
         Bins per numeric or datetime column (integer columns with fewer values get one bin per
         value). Numbers are decoded uniformly inside their bin.
