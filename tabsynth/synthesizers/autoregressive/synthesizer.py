@@ -344,9 +344,8 @@ class AutoregressiveSynthesizer(DPSynthesizer):
 
     def _zeros(self) -> list[StructuralZero]:
         """Cells the declared rules rule out, on the network's codes, masked at sampling
-        (public: no budget). Kept
-        with the metadata and encoder they were built from: redraws under row-by-row
-        conditions ask for them each round (0.2 s for diabetes130's 26 rules)."""
+        (public: no budget). Kept with the metadata and encoder they were built from: redraws
+        under row-by-row conditions ask for them each round (0.2 s for diabetes130's 26 rules)."""
         cached = getattr(self, "_zeros_for", None)
         if cached is None or cached[0] is not self.metadata_ or cached[1] is not self.encoder_:
             cached = (
