@@ -110,8 +110,13 @@ class GradientCanary:
         self._net = AutoregressiveNet(net.sizes, net.embed.bias.shape[1], len(net.blocks))
         self._shapes = [p.shape for p in self._net.parameters()]
         encoder = fitted.encoder_
-        self._target = torch.from_numpy(encoder.encode(game.target).astype(np.int64))
-        rows, counts = np.unique(encoder.encode(game.background), axis=0, return_counts=True)
+
+        def as_codes(frame: Any) -> np.ndarray:
+            """The network's codes (rare codes of very wide columns merged, .compression)."""
+            return fitted.compression_.compress(encoder.encode(frame))
+
+        self._target = torch.from_numpy(as_codes(game.target).astype(np.int64))
+        rows, counts = np.unique(as_codes(game.background), axis=0, return_counts=True)
         self._background = torch.from_numpy(rows.astype(np.int64))
         self._counts = counts.tolist()
         self._max_grad_norm = float(fitted.max_grad_norm)

@@ -79,7 +79,7 @@ from tabsynth.synthesizers.autoregressive.model import (
     column_nll,
 )
 from tabsynth.synthesizers.autoregressive.training import batch_ranks, progress_bar
-from tabsynth.synthesizers.marginal import estimate_total, measure, unused_codes
+from tabsynth.synthesizers.marginal import Measurement, estimate_total, measure, unused_codes
 
 #: RDP orders above this get no bound (``inf``): opacus' fractional-order series overflows
 #: beyond about 1000, and such orders only matter for ε far below what DP-SGD trains with.
@@ -253,11 +253,13 @@ def _rdp_curve(
 
 @dataclass(frozen=True)
 class Support:
-    """What the noisy 1-way marginals release: the row count the schedule uses, and per
-    column the codes the network must not sample."""
+    """What the noisy 1-way marginals release: the row count the schedule uses, per column
+    the codes the network must not sample, and the marginals themselves (from which
+    :mod:`.compression` merges rare codes)."""
 
     rows: int
     unused: list[np.ndarray]
+    one_way: list[Measurement]
 
 
 def released_support(
@@ -281,7 +283,7 @@ def released_support(
         rows = public_rows
     else:
         rows = round(estimate_total(one_way))
-    return Support(rows=max(1, rows), unused=unused_codes(encoder, one_way))
+    return Support(rows=max(1, rows), unused=unused_codes(encoder, one_way), one_way=one_way)
 
 
 def forbid_codes(net: AutoregressiveNet, unused: list[np.ndarray]) -> None:

@@ -22,6 +22,7 @@ from tabsynth.metadata import GENERATED_KINDS, Metadata, OutOfBounds
 from tabsynth.privacy import NoiseSource, PrivacyLedger
 from tabsynth.rules.enforce import GIVEN
 from tabsynth.rules.zeros import StructuralZero, structural_zeros
+from tabsynth.synthesizers.autoregressive.compression import Compression
 from tabsynth.synthesizers.autoregressive.encoding import fine_encoder
 from tabsynth.synthesizers.autoregressive.model import AutoregressiveNet
 from tabsynth.synthesizers.autoregressive.sampling import FREE, sample_codes
@@ -78,7 +79,8 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         :data:`DP_DEFAULTS`). In DP mode the epochs and the batch size fix the number of
         DP-SGD steps and the Poisson sampling rate, and with them the noise; the DP default
         width is 64, narrower when the domain would give the network more than 3 M
-        parameters (:func:`~.dp.default_dp_width`).
+        parameters (:func:`~.dp.default_dp_width`), counted after the rare codes of columns
+        with more than 128 codes are merged (:mod:`.compression`).
     bins:
         Bins per numeric or datetime column (integer columns with fewer values get one bin per
         value). Numbers are decoded uniformly inside their bin.
@@ -207,6 +209,7 @@ class AutoregressiveSynthesizer(DPSynthesizer):
                 codes, _sizes(encoder), config, self.seed, self.progress
             )
             self.encoder_ = encoder
+            self.compression_ = Compression.identity(len(encoder.columns))
 
     def _fit_codes(
         self, codes: np.ndarray, encoder: DomainEncoder, ledger: PrivacyLedger, noise: NoiseSource
@@ -222,17 +225,27 @@ class AutoregressiveSynthesizer(DPSynthesizer):
 
         support = released_support(codes, encoder, self.public_rows, ledger, noise)
         rows = support.rows
+        # rare codes of high-cardinality columns merged, from the released marginals
+        self.compression_ = Compression.from_released(support.one_way, support.unused)
+        sizes = self.compression_.sizes(_sizes(encoder))
         params = self._resolved(DP_DEFAULTS)
         if params["width"] is None:
-            params["width"] = default_dp_width(_sizes(encoder))
+            params["width"] = default_dp_width(sizes)
         params["epochs"], params["batch_size"] = default_dp_schedule(
-            rows, params["epochs"], params["batch_size"], _sizes(encoder), params["width"]
+            rows, params["epochs"], params["batch_size"], sizes, params["width"]
         )
         config = DPTrainConfig(order=self.order, max_grad_norm=self.max_grad_norm, **params)
         self.net_, plan = train_private(
-            codes, _sizes(encoder), config, ledger, noise, self.seed, self.progress, rows
+            self.compression_.compress(codes),
+            sizes,
+            config,
+            ledger,
+            noise,
+            self.seed,
+            self.progress,
+            rows,
         )
-        forbid_codes(self.net_, support.unused)
+        forbid_codes(self.net_, self.compression_.unused(support.unused))
         self.history_ = {
             "steps": plan.steps,
             "noise_multiplier": plan.noise_multiplier,
@@ -310,9 +323,11 @@ class AutoregressiveSynthesizer(DPSynthesizer):
                 raise ParameterError(
                     f"in rows {rows[0]} to {rows[-1]} of conditions: {exc}"
                 ) from None
+            small = None if given is None else self.compression_.compress(given)
             codes = sample_codes(
-                self.net_, size, chunk_rng, self._sampling_order(), given, self._zeros()
+                self.net_, size, chunk_rng, self._sampling_order(), small, self._zeros()
             )
+            codes = self.compression_.expand(codes, given, chunk_rng)
             frame = self.encoder_.decode(codes, chunk_rng)
             for name, column in values.items():
                 keep = column.notna().to_numpy()
@@ -324,18 +339,19 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         return self._sample_in_chunks(n, rng, draw, redraw=draw_rows if partial else None)
 
     def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return sample_codes(self.net_, n, rng, self._sampling_order(), zeros=self._zeros())
+        codes = sample_codes(self.net_, n, rng, self._sampling_order(), zeros=self._zeros())
+        return self.compression_.expand(codes, None, rng)
 
     def _zeros(self) -> list[StructuralZero]:
-        """Cells the declared rules rule out, masked at sampling (public: no budget). Kept
-        with the metadata and encoder they were built from: redraws under row-by-row
-        conditions ask for them each round (0.2 s for diabetes130's 26 rules)."""
+        """Cells the declared rules rule out, on the network's codes, masked at sampling
+        (public: no budget). Kept with the metadata and encoder they were built from: redraws
+        under row-by-row conditions ask for them each round (0.2 s for diabetes130's 26 rules)."""
         cached = getattr(self, "_zeros_for", None)
         if cached is None or cached[0] is not self.metadata_ or cached[1] is not self.encoder_:
             cached = (
                 self.metadata_,
                 self.encoder_,
-                structural_zeros(self.metadata_, self.encoder_),
+                self.compression_.zeros(structural_zeros(self.metadata_, self.encoder_)),
             )
             self._zeros_for = cached
         return cached[2]
@@ -410,12 +426,19 @@ class AutoregressiveSynthesizer(DPSynthesizer):
             "blocks": len(net.blocks),
         }
         arrays = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
-        return state, arrays
+        state["compressed"], compressed = self.compression_.state()
+        return state, {**arrays, **compressed}
 
     def _set_model_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         net = AutoregressiveNet(state["sizes"], int(state["width"]), int(state["blocks"]))
+        self.compression_ = Compression.from_state(
+            state.get("compressed", []), arrays, _sizes(self.encoder_)
+        )
+        if self.compression_.sizes(_sizes(self.encoder_)) != net.sizes:
+            raise ModelFileError("the network's code counts do not match the model's domain")
+        weights = {k: v for k, v in arrays.items() if not k.startswith("compression_")}
         try:
-            net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in arrays.items()})
+            net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in weights.items()})
         except RuntimeError as exc:
             raise ModelFileError(f"the network weights do not match the model: {exc}") from None
         net.eval()
