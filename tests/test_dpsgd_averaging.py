@@ -105,11 +105,11 @@ def test_a_dp_fit_keeps_the_average_of_its_iterates(recorded) -> None:
     assert average.seen == fit.history_["steps"] == 20  # updated once per accounted step
     assert average.window == pytest.approx(AVERAGE_SHARE * 20)
     kept = [p for p in fit.net_.parameters() if p.requires_grad]
-    forbidden = torch.isinf(fit.net_.out.bias)
-    assert forbidden.any()  # the codes the noisy marginals found unused stay at -inf
+    forbidden = fit.net_.out.bias == dp.FORBIDDEN_LOGIT
+    assert forbidden.any()  # the codes the noisy marginals found unused stay forbidden
     moved = False
     for param, mean, last in zip(kept, average.averages, average.last, strict=True):
-        usable = torch.isfinite(param)
+        usable = param != dp.FORBIDDEN_LOGIT
         assert torch.equal(param[usable], mean[usable])
         moved |= not torch.equal(mean, last)
     assert moved  # the average is not the last iterate

@@ -286,12 +286,18 @@ def released_support(
     return Support(rows=max(1, rows), unused=unused_codes(encoder, one_way), one_way=one_way)
 
 
+#: Output bias of the codes the network must never sample. Finite, because a model file holding
+#: an infinity is refused as corrupt; so far below any logit that softmax gives the code
+#: probability exactly 0 (exp underflows), and sampling never picks a code of probability 0.
+FORBIDDEN_LOGIT = -1e30
+
+
 def forbid_codes(net: AutoregressiveNet, unused: list[np.ndarray]) -> None:
-    """Make the network never sample the ``unused`` codes: their output bias becomes -inf,
-    so softmax gives them probability exactly 0 (conditioning on them stays possible)."""
+    """Make the network never sample the ``unused`` codes: their output bias becomes
+    :data:`FORBIDDEN_LOGIT` (conditioning on them stays possible)."""
     with torch.no_grad():
         for bias, mask in zip(net.out.bias.split(net.sizes), unused, strict=True):
-            bias[torch.from_numpy(mask)] = -math.inf
+            bias[torch.from_numpy(mask)] = FORBIDDEN_LOGIT
 
 
 def row_cost(sizes: Sequence[int], width: int) -> int:

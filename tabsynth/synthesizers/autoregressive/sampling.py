@@ -110,7 +110,9 @@ def _masked(
 
 
 def draw(logits: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
-    """One code per row from ``softmax(logits)``, by inverting the CDF at ``uniforms``."""
+    """One code per row from ``softmax(logits)``, by inverting the CDF at ``uniforms``: the
+    first code whose CDF exceeds the uniform, so a code of probability 0 is never drawn, even
+    at a uniform of exactly 0."""
     cdf = torch.softmax(logits, dim=1).cumsum(dim=1)
-    picks = torch.searchsorted(cdf, (uniforms.to(cdf.dtype) * cdf[:, -1]).unsqueeze(1))
+    picks = torch.searchsorted(cdf, (uniforms.to(cdf.dtype) * cdf[:, -1]).unsqueeze(1), right=True)
     return picks.squeeze(1).clamp_(max=logits.shape[1] - 1)
