@@ -20,7 +20,7 @@ from typing import Any
 import tabsynth as ts
 import tabsynth.synthesizers.aim as aim
 from benchmarks.harness.datasets import load
-from tabsynth.evaluation.fidelity import Discretizer, k_marginal_detail
+from benchmarks.marginal.probe import Scores
 from tabsynth.synthesizers.marginal import triangulate
 
 
@@ -60,14 +60,11 @@ def main() -> None:
     wall, cpu = time.time(), time.process_time()
     synth.fit(data.train, metadata=data.metadata)
     wall, cpu = time.time() - wall, time.process_time() - cpu
-    out = synth.sample(len(data.holdout), seed=0)
-    disc = Discretizer.fit(data.train, data.metadata, bins=20)
-    real, fake, held = disc.encode(data.train), disc.encode(out), disc.encode(data.holdout)
-    score = k_marginal_detail(disc, real, fake, k=3, max_sets=1000, seed=0)["score"]
-    reference = k_marginal_detail(disc, real, held, k=3, max_sets=1000, seed=0)["score"]
+    scores = Scores.of(synth, data)
     print(
         f"fit {wall:.1f}s wall, {cpu:.1f}s CPU (estimates {totals['estimate']:.1f}s, between "
-        f"{totals['between']:.1f}s); k-marginal {score:.1f}, real sample {reference:.1f}"
+        f"{totals['between']:.1f}s); k-marginal {scores.k_marginal:.1f}, "
+        f"real sample {scores.reference:.1f}"
     )
 
 

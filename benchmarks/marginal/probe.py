@@ -12,7 +12,9 @@ import argparse
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +29,28 @@ from tabsynth.evaluation.fidelity import (
 )
 
 SYNTHESIZERS = {"mst": ts.MSTSynthesizer, "aim": ts.AIMSynthesizer}
+
+
+@dataclass(frozen=True)
+class Scores:
+    """A holdout-sized sample of a fitted synthesizer scored like the harness: the 3-way
+    k-marginal against the training rows, and the same for the real holdout (the reference)."""
+
+    disc: Discretizer
+    real: Any
+    fake: Any
+    held: Any
+    k_marginal: float
+    reference: float
+
+    @classmethod
+    def of(cls, synth: Any, data: Any) -> Scores:
+        out = synth.sample(len(data.holdout), seed=0)
+        disc = Discretizer.fit(data.train, data.metadata, bins=20)
+        real, fake, held = disc.encode(data.train), disc.encode(out), disc.encode(data.holdout)
+        score = k_marginal_detail(disc, real, fake, k=3, max_sets=1000, seed=0)["score"]
+        reference = k_marginal_detail(disc, real, held, k=3, max_sets=1000, seed=0)["score"]
+        return cls(disc, real, fake, held, score, reference)
 
 
 def main() -> None:
@@ -58,11 +82,9 @@ def main() -> None:
     start, cpu = time.time(), time.process_time()
     synth.fit(data.train, metadata=metadata)
     fit_s, cpu_s = time.time() - start, time.process_time() - cpu
-    out = synth.sample(len(data.holdout), seed=0)
-    disc = Discretizer.fit(data.train, data.metadata, bins=20)
-    real, fake, held = disc.encode(data.train), disc.encode(out), disc.encode(data.holdout)
-    score = k_marginal_detail(disc, real, fake, k=3, max_sets=1000, seed=0)["score"]
-    reference = k_marginal_detail(disc, real, held, k=3, max_sets=1000, seed=0)["score"]
+    scores = Scores.of(synth, data)
+    disc, real, fake, held = scores.disc, scores.real, scores.fake, scores.held
+    score, reference = scores.k_marginal, scores.reference
     print(
         f"{args.table} {args.method} eps={args.eps:g} meta={args.meta} {params or ''} "
         f"noise_seed={args.noise_seed} fit={fit_s:.1f}s "
