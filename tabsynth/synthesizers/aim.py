@@ -137,7 +137,9 @@ class AIMSynthesizer(MarginalSynthesizer):
     Examples
     --------
     >>> import pandas as pd
-    >>> df = pd.DataFrame({"a": ["x", "y"] * 500, "b": list(range(10)) * 100, "c": [1.5] * 1000})
+    >>> n = 10_000  # enough rows for the domain's noisy counts to clear their thresholds
+    >>> df = pd.DataFrame({"a": ["x", "y"] * (n // 2), "b": list(range(10)) * (n // 10)})
+    >>> df["c"] = 1.5
     >>> synth = AIMSynthesizer(epsilon=1.0, workload=[("a", "b"), ("b", "c")]).fit(df)
     >>> synth.sample(5, seed=0).columns.tolist()
     ['a', 'b', 'c']

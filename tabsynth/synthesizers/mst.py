@@ -64,7 +64,8 @@ class MSTSynthesizer(MarginalSynthesizer):
     Examples
     --------
     >>> import pandas as pd
-    >>> df = pd.DataFrame({"a": ["x", "y"] * 500, "b": list(range(10)) * 100})
+    >>> n = 10_000  # enough rows for the domain's noisy counts to clear their thresholds
+    >>> df = pd.DataFrame({"a": ["x", "y"] * (n // 2), "b": list(range(10)) * (n // 10)})
     >>> synth = MSTSynthesizer(epsilon=1.0, max_iters=50).fit(df)
     >>> synth.sample(5, seed=0).columns.tolist()
     ['a', 'b']
