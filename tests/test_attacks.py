@@ -203,3 +203,28 @@ def test_risk_level_thresholds() -> None:
     assert risk_level({}, no_copies, False)[0] == "medium"
     level, notes = risk_level({"a": _attack(0.1, -0.1, 0.3)}, no_copies, True)
     assert level == "low" and any("Inconclusive" in n for n in notes)
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "same"),
+    [
+        # a category written as an int, a float from a column with a gap, and text
+        ("categorical", [2, 2.0, "2", np.float32(2.0), np.int64(2)], True),
+        ("categorical", [2, 2.5], False),
+        ("categorical", ["True", True], True),  # the label the metadata matches: str(True)
+        ("categorical", ["true", True], False),  # a category's spelling is kept
+        ("boolean", [True, np.True_, "true", "1", 1, 1.0, "True"], True),
+        ("boolean", [False, "0", 0.0, "FALSE"], True),
+        ("boolean", [True, False], False),
+    ],
+)
+def test_attacks_code_values_as_the_metadata_labels_them(kind, values, same) -> None:
+    """The attacker's coding (attacks.table) reads a cell as the metadata's label_key does, so
+    one value written by a decoder in another dtype is one code."""
+    from tabsynth.evaluation.attacks.table import code_tables
+    from tabsynth.metadata import ColumnSpec
+
+    metadata = Metadata({"c": ColumnSpec(kind)}, public=True)
+    frames = [pd.DataFrame({"c": pd.Series([v], dtype=object)}) for v in values]
+    codes = [t.values[0, 0] for t in code_tables(metadata, ["c"], frames)]
+    assert (len(set(codes)) == 1) is same, codes

@@ -16,6 +16,7 @@ import itertools
 import json
 import math
 import warnings
+from dataclasses import replace
 from unittest import mock
 
 import numpy as np
@@ -23,8 +24,10 @@ import pytest
 import torch
 
 from tabsynth.cli import main
+from tabsynth.errors import ParameterError
 from tabsynth.evaluation.audit_dpsgd import WORST_CASE_PARAMS, GradientCanary, white_box_for
 from tabsynth.evaluation.audit_worstcase import crafted_neighbours, worst_case_audit
+from tabsynth.metadata import Metadata
 from tabsynth.synthesizers.autoregressive import AutoregressiveSynthesizer, dp
 from tabsynth.synthesizers.mst import MSTSynthesizer
 
@@ -54,14 +57,16 @@ def seeded(epsilon, cls=AutoregressiveSynthesizer):
     return lambda: cls(epsilon, DELTA, seed=0, noise_seed=next(seeds), **WORST_CASE_PARAMS)
 
 
-def fit(synth, inside, watcher=None, rng_seed=0):
-    game = crafted_neighbours()
+def fit(synth, inside, watcher=None, rng_seed=0, game=None, watched=None):
+    """Fit ``synth`` on the game's IN or OUT table, under ``watcher`` if given (told it
+    watches ``watched``, by default ``synth``)."""
+    game = game or crafted_neighbours()
     table = game.table(inside, np.random.default_rng(rng_seed))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*noise_seed")
         if watcher is None:
             return synth.fit(table, game.metadata), None
-        with watcher.watch() as steps:
+        with watcher.watch(watched or synth) as steps:
             synth.fit(table, game.metadata)
     return synth, watcher.scores(synth, steps)
 
@@ -160,3 +165,64 @@ def test_cli_worst_case_autoregressive_uses_the_worst_case_schedule(tmp_path):
     data = json.loads(js.read_text())
     assert data["attack"] == "gradient" and data["verdict"] in ("passed", "inconclusive")
     assert data["mu_release"] == pytest.approx(0.598, abs=0.01)  # full batches: q = 1
+
+
+WIDE = ("x", "t", *(f"c{i:03d}" for i in range(198)))
+
+
+def wide_game():
+    """The crafted pair with 200 declared categories for ``a``: a DP fit merges the codes its
+    noisy 1-way counts leave below 3σ (autoregressive.compression), so fits with different
+    noise train networks of different shapes (noise seeds 1001 and 1005: 1 and 3 codes)."""
+    game = crafted_neighbours()
+    spec = game.metadata.columns["a"]
+    metadata = Metadata({**game.metadata.columns, "a": replace(spec, categories=WIDE)}, public=True)
+    return replace(game, metadata=metadata)
+
+
+def wide(noise_seed):
+    return AutoregressiveSynthesizer(3.0, DELTA, seed=0, noise_seed=noise_seed, **WORST_CASE_PARAMS)
+
+
+def test_fits_with_other_compressions_are_scored_on_their_own_network():
+    """A canary built from a probe whose network merged ``a`` into 1 code watches a fit whose
+    network kept 3: it scores exactly what a canary built from that fit's twin does."""
+    game = wide_game()
+    probe, _ = fit(wide(1001), inside=False, game=game)
+    twin, _ = fit(wide(1005), inside=False, game=game)
+    assert probe.net_.sizes[0] == 1 and twin.net_.sizes[0] == 3
+    watched = {}
+    for built_from in (probe, twin):
+        synth, scores = fit(wide(1005), True, white_box_for(built_from, game), game=game)
+        assert synth.net_.sizes[0] == 3
+        watched[built_from.net_.sizes[0]] = scores
+    assert watched[1] == watched[3]
+    assert math.isfinite(watched[1]["gradient"]) and math.isfinite(watched[1]["likelihood"])
+
+
+def test_watching_another_synthesizer_is_refused_with_what_to_do():
+    """Told to watch a fit whose network merged ``a`` into 1 code while another fit (2 codes)
+    trains: its parameters cannot be that network's, and the error says what to fit."""
+    watcher, _ = canary(3.0)
+    merged, _ = fit(wide(1001), inside=False, game=wide_game())
+    other = AutoregressiveSynthesizer(3.0, DELTA, seed=0, noise_seed=3, **WORST_CASE_PARAMS)
+    with pytest.raises(ParameterError, match="not the network of the synthesizer passed"):
+        fit(other, inside=True, watcher=watcher, watched=merged)
+
+
+def test_audit_runs_on_a_game_whose_fits_differ_in_shape():
+    """Twelve trials of the wide game (noise seeds 1000 to 1024: 1 to 4 codes for ``a``)
+    complete and score every fit with the gradient attack."""
+    factory = seeded(3.0)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*noise_seed")
+        result = worst_case_audit(
+            factory,
+            12,
+            workers=1,
+            progress=False,
+            seeded_noise_ok=True,
+            n_synthetic=0,
+            game=wide_game(),
+        )
+    assert result.attack == "gradient" and result.verdict in ("passed", "inconclusive")

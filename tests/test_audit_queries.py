@@ -60,3 +60,64 @@ def test_focused_queries_follow_the_dependent_pairs() -> None:
     full = queries.score(target, rows) - queries.score(target, synthetic)
     focused = queries.focused(target, rows) - queries.focused(target, synthetic)
     assert full > focused  # (0, 3) and the triples with it rose; the focused sum skips them
+
+
+def test_trials_coded_once_score_as_trials_coded_with_the_background() -> None:
+    """The audit codes its background and targets once and each trial's synthetic rows
+    against them; every score equals coding background, target and synthetic rows together
+    for each trial, as the audit did before. The tables hold categories that only a target,
+    only another target, or only the synthetic rows have, booleans in other spellings,
+    missing values and numbers."""
+    import pandas as pd
+
+    from tabsynth.evaluation.attacks.encoding import nearest
+    from tabsynth.evaluation.attacks.table import Vocabulary, code_tables
+    from tabsynth.evaluation.audit import _Game
+    from tabsynth.metadata import ColumnSpec, Metadata
+
+    rng = np.random.default_rng(3)
+    n = 200
+    metadata = Metadata(
+        {
+            "city": ColumnSpec("categorical"),
+            "flag": ColumnSpec("boolean"),
+            "x": ColumnSpec("numerical", dtype="float"),
+        },
+        public=True,
+    )
+    background = pd.DataFrame(
+        {
+            "city": rng.choice(["a", "b", "c", None], n),
+            "flag": rng.choice([True, False], n),
+            "x": rng.normal(size=n),
+        }
+    )
+    targets = pd.DataFrame(
+        {"city": ["rare", "b", "other"], "flag": [True, False, True], "x": [9.0, np.nan, 0.1]}
+    )
+    game = _Game(metadata, ["city", "flag", "x"], background, targets, 0.95)
+    samples = [
+        pd.DataFrame(
+            {
+                "city": rng.choice(["a", "b", "rare", "other", "new", None], 80),
+                "flag": rng.choice(["true", "0", True, 1.0], 80),
+                "x": rng.normal(size=80),
+            }
+        )
+        for _ in range(4)
+    ]
+    for t in range(len(targets)):
+        for world, sample in enumerate(samples[:2] if t % 2 else samples[2:]):
+            game.record(t, world % 2, sample)
+            _, target, synth = code_tables(
+                metadata, game.columns, [background, targets.iloc[[t]], sample]
+            )
+            dist, _ = nearest(game.encoder.transform(target), game.encoder.transform(synth), 80)
+            r = game.radius[t]
+            near = float(np.sum(dist[0] < r) if r > 0 else np.sum(dist[0] == 0.0))
+            expected = (-float(dist[0, 0]), near, *game.queries.scores(target.values, synth.values))
+            assert game.scores[t][world % 2][-1] == expected
+    (_, coded_targets), vocabulary = Vocabulary.of(metadata, game.columns, [background, targets])
+    new = vocabulary.code(pd.DataFrame({"city": ["new", "rare"], "flag": [1, 0], "x": [1, 2]}))
+    assert new.values[1, 0] == coded_targets.values[0, 0]  # "rare": the target's code
+    assert new.values[0, 0] not in set(vocabulary.labels["city"].get_indexer(["a", "b", "c"]))

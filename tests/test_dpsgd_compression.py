@@ -94,8 +94,8 @@ def test_model_file_arrays_are_checked() -> None:
     size = MAX_CODES + 2
     c = Compression.from_released([wide_column()], [np.zeros(size, bool)])
     columns, arrays = c.state()
-    again = Compression.from_state(columns, arrays, [size])
-    assert again.sizes([size]) == (4,)
+    again, others = Compression.from_state(columns, {**arrays, "out.bias": np.zeros(3)}, [size])
+    assert again.sizes([size]) == (4,) and list(others) == ["out.bias"]
     assert np.array_equal(again.maps[0], c.maps[0])
     with pytest.raises(ModelFileError, match="does not fit"):
         Compression.from_state(columns, arrays, [size + 1])

@@ -14,6 +14,7 @@ import pytest
 from tabsynth import AIMSynthesizer
 from tabsynth.errors import ParameterError
 from tabsynth.metadata import ColumnSpec, Metadata
+from tabsynth.synthesizers import aim
 from tabsynth.synthesizers.aim_groups import GROUP_ROUNDS, coarse_cells
 from tabsynth.synthesizers.marginal import Measurement, Released, estimate
 
@@ -252,3 +253,15 @@ def test_group_share_is_neighbour_safe(tmp_path, extra):
     assert [m.stddev for m in coarse_measurements(left)] == [
         m.stddev for m in coarse_measurements(right)
     ]
+
+
+def test_group_rounds_split_their_budget_as_aim_rounds_do(monkeypatch):
+    """One measure/select split for AIM's rounds and the group rounds: with AIM's share set
+    to one half, each group round's measurement costs exactly what its selection costs."""
+    monkeypatch.setattr(aim, "MEASURE_SHARE", 0.5)
+    synth = quiet_fit(small_aim(group_share=0.3), base_table(600), marked(declared_schema(), "sex"))
+    selections = group_selections(synth)
+    measurements = [e for e in group_entries(synth) if e not in selections]
+    assert len(measurements) == len(selections) == GROUP_ROUNDS
+    for m, s in zip(measurements, selections, strict=True):
+        assert m.rho == pytest.approx(s.rho, rel=1e-12)

@@ -60,7 +60,7 @@ from tabsynth.errors import ParameterError
 from tabsynth.evaluation.attacks.encoding import DistanceEncoder, nearest
 from tabsynth.evaluation.attacks.queries import QueryScore
 from tabsynth.evaluation.attacks.result import json_ready
-from tabsynth.evaluation.attacks.table import code_tables, learned_columns
+from tabsynth.evaluation.attacks.table import Vocabulary, code_tables, learned_columns
 from tabsynth.evaluation.stats import clopper_pearson, epsilon_lower_bound, trials_to_certify
 from tabsynth.io import atomic_write_text
 from tabsynth.metadata import Metadata, check_frame
@@ -312,9 +312,12 @@ class _Game:
         self.metadata, self.columns = metadata, columns
         self.background, self.target_rows = background, target_rows
         self.confidence = confidence
-        bg, tg = code_tables(metadata, columns, [background, target_rows])
+        # coded once: each trial codes only its synthetic rows against these codes
+        (bg, self.targets), self.vocabulary = Vocabulary.of(
+            metadata, columns, [background, target_rows]
+        )
         self.encoder = DistanceEncoder.fit(bg)
-        dist, _ = nearest(self.encoder.transform(tg), self.encoder.transform(bg), 1)
+        dist, _ = nearest(self.encoder.transform(self.targets), self.encoder.transform(bg), 1)
         self.radius = dist[:, 0] / 2  # closer than this: nearer the target than any real row
         self.queries = QueryScore(bg.values, bg.numeric)
         # scores[target][world] -> list of (one value per name in SCORES) per trial
@@ -329,10 +332,7 @@ class _Game:
         return rows.iloc[rng.permutation(len(rows))].reset_index(drop=True)
 
     def record(self, t: int, world: int, sample: pd.DataFrame) -> None:
-        # coded with the background first, so category codes match the fitted encoder's
-        _, target, synth = code_tables(
-            self.metadata, self.columns, [self.background, self.target_rows.iloc[[t]], sample]
-        )
+        target, synth = self.targets.take(np.array([t])), self.vocabulary.code(sample)
         dist, _ = nearest(self.encoder.transform(target), self.encoder.transform(synth), len(synth))
         r = self.radius[t]
         near = float(np.sum(dist[0] < r) if r > 0 else np.sum(dist[0] == 0.0))

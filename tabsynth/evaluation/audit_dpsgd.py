@@ -95,30 +95,25 @@ class Step:
 
 
 class GradientCanary:
-    """The white-box DP-SGD attack of the module docstring, for one game and network shape.
+    """The white-box DP-SGD attack of the module docstring, for one game.
 
-    Built from a fitted probe (its encoder and network shape; every fit of the audit has the
-    same, since the domain is public). :meth:`watch` records the steps of one fit,
-    :meth:`scores` turns them into the test statistic.
+    Built from a fitted probe (its encoder, schedule and clipping norm; the domain is public,
+    so every fit of the audit encodes rows alike). The network's shape is read off each
+    watched fit instead: a DP fit merges the rare codes of columns with more than 128 codes
+    from its own noisy 1-way marginals (:mod:`~tabsynth.synthesizers.autoregressive.
+    compression`), so two fits of one audit may train networks of different shapes.
+    :meth:`watch` records the steps of one fit, :meth:`scores` turns them into the test
+    statistic.
     """
 
     primary = ATTACK
     mu_formula = "sqrt(steps)/σ of the noisy gradient steps (every row in every batch)"
 
     def __init__(self, fitted: AutoregressiveSynthesizer, game: Neighbours):
-        net = fitted.net_
-        self._net = AutoregressiveNet(net.sizes, net.embed.bias.shape[1], len(net.blocks))
-        self._shapes = [p.shape for p in self._net.parameters()]
         encoder = fitted.encoder_
-
-        def as_codes(frame: Any) -> np.ndarray:
-            """The network's codes (rare codes of very wide columns merged, .compression)."""
-            return fitted.compression_.compress(encoder.encode(frame))
-
-        self._target = torch.from_numpy(as_codes(game.target).astype(np.int64))
-        rows, counts = np.unique(as_codes(game.background), axis=0, return_counts=True)
-        self._background = torch.from_numpy(rows.astype(np.int64))
-        self._counts = counts.tolist()
+        self._target = encoder.encode(game.target)
+        self._background = encoder.encode(game.background)
+        self._sizes = tuple(encoder.sizes[name] for name in encoder.columns)
         self._max_grad_norm = float(fitted.max_grad_norm)
         self.notes: list[str] = []
         rate = _plan(fitted)["sample_rate"]
@@ -136,10 +131,11 @@ class GradientCanary:
             )
 
     @contextmanager
-    def watch(self) -> Iterator[list[Step]]:
-        """Record every DP-SGD step of the fit run inside; one thread, as one fit per process
-        is what the audit runs (a second thread only waits)."""
+    def watch(self, synth: Synthesizer) -> Iterator[list[Step]]:
+        """Record every DP-SGD step of ``synth``'s fit, run inside; one thread, as one fit per
+        process is what the audit runs (a second thread only waits)."""
         steps: list[Step] = []
+        fit: list[_WatchedFit] = []  # built at the first step: the fit's compression is known
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
 
@@ -147,7 +143,9 @@ class GradientCanary:
             if isinstance(optimizer, DPOptimizer):
                 return  # the wrapper: its gradients are not noised yet
             params = [p for group in optimizer.param_groups for p in group["params"]]
-            steps.append(self._step(params))
+            if not fit:
+                fit.append(self._watched(synth, params))
+            steps.append(fit[0].step(params))
 
         handle = register_optimizer_step_pre_hook(hook)
         try:
@@ -156,37 +154,24 @@ class GradientCanary:
             handle.remove()
             torch.set_num_threads(threads)
 
-    def _step(self, params: list[torch.Tensor]) -> Step:
-        if [p.shape for p in params] != self._shapes or any(p.grad is None for p in params):
+    def _watched(self, synth: Synthesizer, params: list[torch.Tensor]) -> _WatchedFit:
+        """The attacker's copy of the network ``synth`` trains, and the game's rows on its
+        codes, from ``synth``'s compression (set before training starts)."""
+        compression = getattr(synth, "compression_", None)
+        if compression is None:
             raise ParameterError(
-                "the DP-SGD audit watched an optimizer whose parameters are not the "
-                "autoregressive network's; fit one synthesizer at a time inside watch()"
+                "the DP-SGD audit watched a training run before the synthesizer passed to "
+                "watch() had started its fit; fit that synthesizer inside watch()"
             )
-        with torch.no_grad():
-            for mine, theirs in zip(self._net.parameters(), params, strict=True):
-                mine.copy_(theirs)
-        target = self._clipped(self._target[0])
-        signal = float(target.norm())
-        if signal == 0.0:
-            return Step(0.0, 0.0, 0.0)
-        u = target / signal
-        background = sum(
-            (n * self._clipped(row) for row, n in zip(self._background, self._counts, strict=True)),
-            start=torch.zeros_like(u),
+        net = _network_like(compression.sizes(self._sizes), params)
+        rows, counts = np.unique(compression.compress(self._background), axis=0, return_counts=True)
+        return _WatchedFit(
+            net,
+            torch.from_numpy(compression.compress(self._target).astype(np.int64))[0],
+            torch.from_numpy(rows.astype(np.int64)),
+            counts.tolist(),
+            self._max_grad_norm,
         )
-        noisy = torch.cat([p.grad.reshape(-1) for p in params])
-        return Step(float(noisy @ u), float(background @ u), signal)
-
-    def _clipped(self, row: torch.Tensor) -> torch.Tensor:
-        """One row's training-loss gradient (table column order), clipped as opacus does."""
-        codes = row.view(1, -1)
-        rank = torch.arange(codes.shape[1]).view(1, -1)
-        with torch.enable_grad():
-            loss = column_nll(self._net(codes, rank), codes, self._net.sizes).sum()
-            grads = torch.autograd.grad(loss, list(self._net.parameters()))
-        flat = torch.cat([g.reshape(-1) for g in grads])
-        factor = min(1.0, self._max_grad_norm / (float(flat.norm()) + NORM_EPS))
-        return flat * factor
 
     def scores(self, synth: Synthesizer, steps: list[Step]) -> dict[str, float]:
         """The statistic of the module docstring: N(0, 1) when the target was out."""
@@ -211,7 +196,8 @@ class GradientCanary:
         of the final model itself, which catches a release that is not the privatized one.
         A code the noisy 1-way marginals ruled out has likelihood 0: clipped to -1e6."""
         net: AutoregressiveNet = synth.net_  # type: ignore[attr-defined]
-        codes = self._target
+        compression = synth.compression_  # type: ignore[attr-defined]
+        codes = torch.from_numpy(compression.compress(self._target).astype(np.int64))
         rank = torch.arange(codes.shape[1]).view(1, -1)
         with torch.no_grad():
             nll = float(column_nll(net(codes, rank), codes, net.sizes)[0])
@@ -224,6 +210,67 @@ class GradientCanary:
         if plan["sample_rate"] < 1.0:
             return None
         return math.sqrt(plan["steps"]) / plan["noise_multiplier"]
+
+
+@dataclass(frozen=True)
+class _WatchedFit:
+    """The attacker's view of one fit: a copy of its network (weights refreshed at every
+    step) and the game's rows on its codes (the background's distinct rows and counts)."""
+
+    net: AutoregressiveNet
+    target: torch.Tensor
+    background: torch.Tensor
+    counts: list[int]
+    max_grad_norm: float
+
+    def step(self, params: list[torch.Tensor]) -> Step:
+        """What one noisy step shows on the direction of the target's clipped gradient."""
+        if any(p.grad is None for p in params):
+            raise ParameterError(_FOREIGN)
+        with torch.no_grad():
+            for mine, theirs in zip(self.net.parameters(), params, strict=True):
+                mine.copy_(theirs)
+        target = self.clipped(self.target)
+        signal = float(target.norm())
+        if signal == 0.0:
+            return Step(0.0, 0.0, 0.0)
+        u = target / signal
+        background = sum(
+            (n * self.clipped(row) for row, n in zip(self.background, self.counts, strict=True)),
+            start=torch.zeros_like(u),
+        )
+        noisy = torch.cat([p.grad.reshape(-1) for p in params])
+        return Step(float(noisy @ u), float(background @ u), signal)
+
+    def clipped(self, row: torch.Tensor) -> torch.Tensor:
+        """One row's training-loss gradient (table column order), clipped as opacus does."""
+        codes = row.view(1, -1)
+        rank = torch.arange(codes.shape[1]).view(1, -1)
+        with torch.enable_grad():
+            loss = column_nll(self.net(codes, rank), codes, self.net.sizes).sum()
+            grads = torch.autograd.grad(loss, list(self.net.parameters()))
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        factor = min(1.0, self.max_grad_norm / (float(flat.norm()) + NORM_EPS))
+        return flat * factor
+
+
+_FOREIGN = (
+    "the DP-SGD audit watched an optimizer whose parameters are not the network of the "
+    "synthesizer passed to watch(); fit that synthesizer, and only it, inside watch()"
+)
+
+
+def _network_like(sizes: tuple[int, ...], params: list[torch.Tensor]) -> AutoregressiveNet:
+    """An :class:`AutoregressiveNet` for ``sizes`` (the watched fit's code counts) with the
+    width and residual blocks of the trained ``params`` (input table, input bias ``(d,
+    width)``, two tensors per block, output weight and bias); refused unless every parameter
+    then has the trained one's shape."""
+    if len(params) < 4 or len(params) % 2 or params[1].ndim != 2:
+        raise ParameterError(_FOREIGN)
+    net = AutoregressiveNet(sizes, params[1].shape[1], (len(params) - 4) // 2)
+    if [p.shape for p in net.parameters()] != [p.shape for p in params]:
+        raise ParameterError(_FOREIGN)
+    return net
 
 
 def _plan(synth: Synthesizer) -> dict[str, Any]:

@@ -215,8 +215,8 @@ class WhiteBox(Protocol):
     #: Caveats about this configuration, added to the result's notes.
     notes: list[str]
 
-    def watch(self) -> AbstractContextManager[Any]:
-        """Around one fit: records what the attack reads while it runs."""
+    def watch(self, synth: Synthesizer) -> AbstractContextManager[Any]:
+        """Around the fit of ``synth``: records what the attack reads while it runs."""
 
     def scores(self, synth: Synthesizer, observed: Any) -> dict[str, float]:
         """Scores (higher: "the target was IN") from what :meth:`watch` recorded."""
@@ -254,7 +254,7 @@ class _Worker:
                 if self.watcher is None:
                     synth.fit(table, self.game.metadata)
                 else:
-                    with self.watcher.watch() as observed:
+                    with self.watcher.watch(synth) as observed:
                         synth.fit(table, self.game.metadata)
                     watched = self.watcher.scores(synth, observed)
                 scores, fp = release_scores(

@@ -64,6 +64,7 @@ from tabsynth.synthesizers.marginal import (
 )
 
 #: Share of each round's budget for the measurement; the rest pays for the selection (AIM).
+#: The group rounds (:mod:`.aim_groups`) split theirs alike, through :func:`round_scales`.
 MEASURE_SHARE = 0.9
 #: Rounds the budget is planned for, per column, when ``max_rounds`` is None (AIM's 16·d).
 ROUNDS_PER_COLUMN = 16
@@ -81,6 +82,12 @@ RHO_DUST = 1e-9
 #: a 3-way k-marginal of 942 against 933 for a real sample, and Adult at ε = 3 scored 937
 #: against 932 at 80 MB (``benchmarks/results/aim_model_size/README.md``).
 MAX_MODEL_SIZE = 4.0
+
+
+def round_scales(rho: float) -> tuple[float, float]:
+    """σ of the measurement and ε of the selection of one round that spends ``rho`` (zCDP):
+    :data:`MEASURE_SHARE` of it measures, the rest selects."""
+    return math.sqrt(1 / (2 * MEASURE_SHARE * rho)), math.sqrt(8 * (1 - MEASURE_SHARE) * rho)
 
 
 class AIMSynthesizer(MarginalSynthesizer):
@@ -275,8 +282,7 @@ class AIMSynthesizer(MarginalSynthesizer):
         with tqdm(total=100, desc="AIM rounds (% of ρ)", disable=None, leave=False) as bar:
             while (left := ledger.remaining_rho()) > RHO_DUST * rho:
                 if left <= 2 * (1 / (2 * sigma**2) + epsilon**2 / 8):
-                    sigma = math.sqrt(1 / (2 * MEASURE_SHARE * left))
-                    epsilon = math.sqrt(8 * (1 - MEASURE_SHARE) * left)
+                    sigma, epsilon = round_scales(left)
                 used = rho - left + 1 / (2 * sigma**2) + epsilon**2 / 8
                 pool = self._pool(candidates, noise)
                 allowed = self._fitting(shape, model, pool, used / rho * self.max_model_size)

@@ -40,8 +40,6 @@ from tabsynth.synthesizers.marginal import SUPPORT_SIGMAS, GraphicalModel, Measu
 #: Rounds the group share is split over: each picks and measures one coarse marginal. Few, so
 #: that each measurement's noise stays low enough for a small group's merged cells.
 GROUP_ROUNDS = 3
-#: Share of each group round's budget for the measurement; the rest pays for the selection.
-MEASURE_SHARE = 0.9
 #: A coarse cell should hold at least this many σ of the smallest group's expected rows.
 CELL_SIGMAS = 2.0
 
@@ -130,9 +128,9 @@ def group_rounds(
     returns the model after the last round. ``refit`` adds a measurement and re-estimates
     from the previous model. ``binned`` gives per column its number of ordered bins (None:
     unordered codes)."""
-    per_round = rho / GROUP_ROUNDS
-    sigma = math.sqrt(1 / (2 * MEASURE_SHARE * per_round))
-    epsilon = math.sqrt(8 * (1 - MEASURE_SHARE) * per_round)
+    from tabsynth.synthesizers.aim import round_scales  # aim imports this module
+
+    sigma, epsilon = round_scales(rho / GROUP_ROUNDS)  # AIM's measure/select split
     candidates: list[Candidate] = []
     weights: dict[int, np.ndarray] = {}
     for s in sensitive:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from tabsynth.errors import DataError
-from tabsynth.metadata import GENERATED_KINDS, ColumnSpec, Metadata
+from tabsynth.metadata import GENERATED_KINDS, ColumnSpec, Metadata, label_key
 
 #: Significant digits kept when comparing floats that have no declared precision.
 SIGNIFICANT_DIGITS = 6
@@ -105,10 +105,53 @@ def code_tables(
     metadata: Metadata, columns: Sequence[str], frames: Sequence[pd.DataFrame]
 ) -> list[CodedTable]:
     """Code ``frames`` together (shared category codes), one :class:`CodedTable` each."""
+    return _code(metadata, columns, frames, {})[0]
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The labels behind the category codes of tables coded together, per categorical or
+    boolean column in code order. :meth:`code` codes one more table as if it had been coded
+    with them, without coding them again (the audit codes each trial's synthetic rows against
+    its background and targets, coded once)."""
+
+    metadata: Metadata
+    columns: tuple[str, ...]
+    labels: dict[str, pd.Index]
+
+    @classmethod
+    def of(
+        cls, metadata: Metadata, columns: Sequence[str], frames: Sequence[pd.DataFrame]
+    ) -> tuple[list[CodedTable], Vocabulary]:
+        """:func:`code_tables` of ``frames``, and their vocabulary."""
+        tables, labels = _code(metadata, columns, frames, {})
+        return tables, cls(metadata, tuple(columns), labels)
+
+    def code(self, frame: pd.DataFrame) -> CodedTable:
+        """``frame`` with the vocabulary's codes; a label it lacks gets a code none of its
+        labels has, as coding ``frame`` together with the tables would have given it.
+        ``nullable`` then speaks of ``frame`` alone."""
+        return _code(self.metadata, self.columns, [frame], self.labels)[0][0]
+
+
+def _code(
+    metadata: Metadata,
+    columns: Sequence[str],
+    frames: Sequence[pd.DataFrame],
+    known: dict[str, pd.Index],
+) -> tuple[list[CodedTable], dict[str, pd.Index]]:
+    """:func:`code_tables` continuing the codes of ``known`` labels; also the labels, per
+    coded categorical or boolean column."""
     specs = [metadata[name] for name in columns]
     parts: list[list[np.ndarray]] = [[] for _ in frames]
+    labels: dict[str, pd.Index] = {}
     for name, spec in zip(columns, specs, strict=True):
-        for i, col in enumerate(_code_column(name, spec, [f[name] for f in frames])):
+        series = [f[name] for f in frames]
+        if spec.kind in ("numerical", "datetime"):
+            coded = _code_numbers(spec, series)
+        else:
+            coded, labels[name] = _code_labels(spec, series, known.get(name))
+        for i, col in enumerate(coded):
             parts[i].append(col)
     matrices = [
         np.column_stack(p) if p else np.empty((len(f), 0))
@@ -119,7 +162,8 @@ def code_tables(
     nullable = tuple(
         bool(any(np.isnan(m[:, j]).any() for m in matrices)) for j in range(len(columns))
     )
-    return [CodedTable(tuple(columns), numeric, m, precision, nullable) for m in matrices]
+    tables = [CodedTable(tuple(columns), numeric, m, precision, nullable) for m in matrices]
+    return tables, labels
 
 
 def _precision(spec: ColumnSpec) -> int | None:
@@ -130,16 +174,31 @@ def _precision(spec: ColumnSpec) -> int | None:
     return 0 if spec.dtype == "int" else spec.precision
 
 
-def _code_column(name: str, spec: ColumnSpec, series: list[pd.Series]) -> list[np.ndarray]:
+def _code_numbers(spec: ColumnSpec, series: list[pd.Series]) -> list[np.ndarray]:
     if spec.kind == "numerical":
         return [pd.to_numeric(s, errors="coerce").to_numpy(dtype=float) for s in series]
-    if spec.kind == "datetime":
-        return [_seconds(s, spec.format) for s in series]
-    labels = [_labels(s, boolean=spec.kind == "boolean") for s in series]
-    codes, _ = pd.factorize(pd.concat(labels, ignore_index=True), use_na_sentinel=True)
-    codes = codes.astype(float)
-    codes[codes < 0] = np.nan
-    return np.split(codes, np.cumsum([len(s) for s in series])[:-1])
+    return [_seconds(s, spec.format) for s in series]
+
+
+def _code_labels(
+    spec: ColumnSpec, series: list[pd.Series], known: pd.Index | None
+) -> tuple[list[np.ndarray], pd.Index]:
+    """Codes of the canonical labels, in order of first appearance after the ``known`` ones
+    (NaN where missing), and all the labels in code order."""
+    labels = pd.concat(
+        [_labels(s, boolean=spec.kind == "boolean") for s in series], ignore_index=True
+    )
+    if known is None:
+        codes, uniques = pd.factorize(labels, use_na_sentinel=True)
+    else:
+        codes = known.get_indexer(labels)
+        new = (codes < 0) & labels.notna().to_numpy()
+        more, extra = pd.factorize(labels[new], use_na_sentinel=True)
+        codes[new] = len(known) + more
+        uniques = known.append(pd.Index(extra))
+    out = codes.astype(float)
+    out[codes < 0] = np.nan
+    return np.split(out, np.cumsum([len(s) for s in series])[:-1]), pd.Index(uniques)
 
 
 def _seconds(series: pd.Series, fmt: str | None) -> np.ndarray:
@@ -166,11 +225,9 @@ _BOOL_TEXT = {"true": "True", "1": "True", "false": "False", "0": "False"}
 
 
 def _canonical(value: object, boolean: bool) -> str:
-    if isinstance(value, (bool, np.bool_)):
-        return "True" if value else "False"
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        value = int(value)
-    text = str(value)
+    """The value's label as the metadata matches it (:func:`~tabsynth.metadata.label_key`:
+    ``2``, ``2.0`` and ``"2"`` are one), with a boolean's spellings made one."""
+    text = label_key(value)
     return _BOOL_TEXT.get(text.lower(), text) if boolean else text
 
 

@@ -140,29 +140,34 @@ class Compression:
         return out
 
     # -- persistence ------------------------------------------------------------------------
+    #: The model file's arrays that belong to the compression start with this; the layout
+    #: (``compression_map_<j>``, ``compression_table_<j>``) is this class's alone.
+    ARRAY_PREFIX = "compression_"
+
     def state(self) -> tuple[list[int], dict[str, np.ndarray]]:
         """The compressed columns' positions and their arrays, for the model file."""
         columns = [j for j, m in enumerate(self.maps) if m is not None]
         arrays: dict[str, np.ndarray] = {}
         for j in columns:
-            arrays[f"compression_map_{j}"] = self.maps[j]  # type: ignore[assignment]
-            arrays[f"compression_table_{j}"] = self.tables[j]  # type: ignore[assignment]
+            arrays[f"{self.ARRAY_PREFIX}map_{j}"] = self.maps[j]  # type: ignore[assignment]
+            arrays[f"{self.ARRAY_PREFIX}table_{j}"] = self.tables[j]  # type: ignore[assignment]
         return columns, arrays
 
     @classmethod
     def from_state(
         cls, columns: Sequence[int], arrays: dict[str, np.ndarray], sizes: Sequence[int]
-    ) -> Compression:
-        """Rebuild from :meth:`state` for an encoder with ``sizes``; a model file whose arrays
-        do not fit the encoder is refused."""
+    ) -> tuple[Compression, dict[str, np.ndarray]]:
+        """Rebuild from :meth:`state` for an encoder with ``sizes``, and hand back the model
+        file's other arrays; a model file whose arrays do not fit the encoder is refused. A
+        file from before compression (no columns) gives :meth:`identity`."""
         maps: list[np.ndarray | None] = [None] * len(sizes)
         tables: list[np.ndarray | None] = [None] * len(sizes)
         for j in columns:
             if not isinstance(j, int) or not 0 <= j < len(sizes):
                 raise ModelFileError(f"the code compression names a column {j!r} it lacks")
             try:
-                mapping = np.asarray(arrays[f"compression_map_{j}"], dtype=np.int64)
-                table = np.asarray(arrays[f"compression_table_{j}"], dtype=float)
+                mapping = np.asarray(arrays[f"{cls.ARRAY_PREFIX}map_{j}"], dtype=np.int64)
+                table = np.asarray(arrays[f"{cls.ARRAY_PREFIX}table_{j}"], dtype=float)
             except (KeyError, TypeError, IndexError, ValueError):
                 raise ModelFileError(f"the code compression of column {j} is missing") from None
             if (
@@ -176,4 +181,5 @@ class Compression:
             ):
                 raise ModelFileError(f"the code compression of column {j} does not fit its domain")
             maps[j], tables[j] = mapping, table
-        return cls(tuple(maps), tuple(tables))
+        others = {k: v for k, v in arrays.items() if not k.startswith(cls.ARRAY_PREFIX)}
+        return cls(tuple(maps), tuple(tables)), others
