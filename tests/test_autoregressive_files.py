@@ -17,39 +17,27 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_dpsgd_compression import CATEGORIES
+from test_dpsgd_compression import diagnosis_table as compression_table
 
 import tabsynth
-from tabsynth.metadata import ColumnSpec, Metadata
+from tabsynth.metadata import Metadata
 from tabsynth.rules import Combinations
 from tabsynth.synthesizers.autoregressive import AutoregressiveSynthesizer
 
 DATA = Path(__file__).parent / "data"
 MODEL = DATA / "autoregressive-dp-3cfa1e6.tsyn"
 SAMPLE = DATA / "autoregressive-dp-3cfa1e6-sample.csv"
-CATEGORIES = tuple(f"icd{i:03d}" for i in range(300))
 #: A rule on the compressed column: its structural zero lives on the merged codes.
 RULE = Combinations(("diag", "severe"), forbidden=[("icd001", True)])
 
 
 def diagnosis_table(rows: int = 2000) -> tuple[pd.DataFrame, Metadata]:
-    """Four frequent codes of 300 (the rest a rare tail, merged by DP-SGD's compression) and
-    an outcome that follows them and obeys :data:`RULE`."""
-    rng = np.random.default_rng(11)
-    weights = np.r_[np.full(4, 0.2), np.full(296, 0.2 / 296)]
-    diag = rng.choice(np.array(CATEGORIES), rows, p=weights)
-    severe = np.where(diag == CATEGORIES[0], rng.random(rows) < 0.9, rng.random(rows) < 0.1)
-    severe[diag == CATEGORIES[1]] = False
-    data = pd.DataFrame({"diag": diag, "severe": severe, "age": rng.integers(20, 90, rows)})
-    metadata = Metadata(
-        {
-            "diag": ColumnSpec("categorical", categories=CATEGORIES, nullable=False),
-            "severe": ColumnSpec("boolean", nullable=False),
-            "age": ColumnSpec("numerical", dtype="int", lower=0, upper=120, nullable=False),
-        },
-        public=True,
-        rules=(RULE,),
-    )
-    return data, metadata
+    """The compression tests' table (four frequent codes of 300, the rest a rare tail merged
+    by DP-SGD's compression), made to obey :data:`RULE`."""
+    data, metadata = compression_table(rows, seed=11)
+    data.loc[data["diag"] == CATEGORIES[1], "severe"] = False
+    return data, Metadata(metadata.columns, public=True, rules=(RULE,))
 
 
 def fitted(rows: int = 2000, epochs: int = 2) -> AutoregressiveSynthesizer:

@@ -109,10 +109,10 @@ def test_model_file_arrays_are_checked() -> None:
 CATEGORIES = tuple(f"icd{i:03d}" for i in range(300))
 
 
-def diagnosis_table(rows: int = 3000) -> tuple[pd.DataFrame, Metadata]:
+def diagnosis_table(rows: int = 3000, seed: int = 5) -> tuple[pd.DataFrame, Metadata]:
     """A 300-code diagnosis column (a few frequent codes, a long rare tail) and an outcome
     that follows it: only the frequent codes can rise above the 1-way noise."""
-    rng = np.random.default_rng(5)
+    rng = np.random.default_rng(seed)
     weights = np.r_[np.full(4, 0.2), np.full(296, 0.2 / 296)]
     diag = rng.choice(np.array(CATEGORIES), rows, p=weights)
     severe = np.where(diag == CATEGORIES[0], rng.random(rows) < 0.9, rng.random(rows) < 0.1)
