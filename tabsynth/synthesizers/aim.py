@@ -47,6 +47,7 @@ from tabsynth.metadata import OutOfBounds
 from tabsynth.privacy import NoiseSource, PrivacyLedger, exponential_mechanism
 from tabsynth.rules.zeros import structural_zeros
 from tabsynth.synthesizers.aim_groups import group_rounds
+from tabsynth.synthesizers.aim_resolution import Variant, coarse_maps, variants
 from tabsynth.synthesizers.dp_base import DEFAULT_BUDGET_SPLIT, DEFAULT_DELTA, check_count
 from tabsynth.synthesizers.dp_domain import Binning
 from tabsynth.synthesizers.marginal import (
@@ -229,17 +230,10 @@ class AIMSynthesizer(MarginalSynthesizer):
 
         measurements: list[Measurement] = []
 
-        def take(clique: Clique, scale: float, phase: str = "measure") -> None:
+        def take(clique: Clique, scale: float, maps: tuple[np.ndarray, ...] | None = None) -> None:
             measurements.append(
                 measure(
-                    codes,
-                    shape,
-                    clique,
-                    scale,
-                    names=names,
-                    ledger=ledger,
-                    noise=noise,
-                    phase=phase,
+                    codes, shape, clique, scale, names=names, ledger=ledger, noise=noise, maps=maps
                 )
             )
 
@@ -248,6 +242,7 @@ class AIMSynthesizer(MarginalSynthesizer):
         one_way = list(measurements)
         zeros = structural_zeros(self.metadata_, encoder)  # public: cells the rules rule out
         model = estimate(shape, measurements, iters=self.round_iters, zeros=zeros)
+        binned = [c.bins if isinstance(c, BinnedCodec) else None for c in encoder.codecs.values()]
         if sensitive:
 
             def refit(m: Measurement, previous: GraphicalModel) -> GraphicalModel:
@@ -256,9 +251,6 @@ class AIMSynthesizer(MarginalSynthesizer):
                     shape, measurements, iters=self.round_iters, warm_start=previous, zeros=zeros
                 )
 
-            binned = [
-                c.bins if isinstance(c, BinnedCodec) else None for c in encoder.codecs.values()
-            ]
             model = group_rounds(
                 codes,
                 shape,
@@ -273,11 +265,27 @@ class AIMSynthesizer(MarginalSynthesizer):
                 noise=noise,
             )
         truth: dict[Clique, np.ndarray] = {}  # filled as candidates are first scored
+        cuts = coarse_maps(one_way, binned)  # post-processing of the noisy 1-way marginals
+        resolutions: dict[Clique, list[Variant]] = {}
 
-        def error(r: Clique) -> float:
-            if r not in truth:
-                truth[r] = data_marginal(codes, shape, r)
-            return float(np.abs(truth[r] - model.project(r).ravel()).sum())
+        def offered(allowed: list[Clique]) -> list[Variant]:
+            """Each allowed candidate at each of its resolutions."""
+            for r in allowed:
+                if r not in resolutions:
+                    resolutions[r] = variants(r, shape, cuts)
+            return [v for r in allowed for v in resolutions[r]]
+
+        def errors(options: list[Variant]) -> list[float]:
+            """The current model's L1 error on each option's cells."""
+            out, diff = [], {}
+            for v in options:
+                r = v.clique
+                if r not in diff:
+                    if r not in truth:
+                        truth[r] = data_marginal(codes, shape, r)
+                    diff[r] = truth[r] - model.project(r).ravel()
+                out.append(float(np.abs(v.coarsen(diff[r])).sum()))
+            return out
 
         with tqdm(total=100, desc="AIM rounds (% of ρ)", disable=None, leave=False) as bar:
             while (left := ledger.remaining_rho()) > RHO_DUST * rho:
@@ -287,11 +295,12 @@ class AIMSynthesizer(MarginalSynthesizer):
                 pool = self._pool(candidates, noise)
                 allowed = self._fitting(shape, model, pool, used / rho * self.max_model_size)
                 bias = math.sqrt(2 / math.pi) * sigma
+                options = offered(allowed)
                 scores = [
-                    candidates[r] * (error(r) - bias * math.prod(shape[a] for a in r))
-                    for r in allowed
+                    candidates[v.clique] * (e - bias * v.cells)
+                    for v, e in zip(options, errors(options), strict=True)
                 ]
-                pick = allowed[
+                pick = options[
                     exponential_mechanism(
                         scores,
                         sensitivity=max(candidates[r] for r in allowed),
@@ -302,12 +311,13 @@ class AIMSynthesizer(MarginalSynthesizer):
                         noise=noise,
                     )
                 ]
-                before = model.project(pick)
-                take(pick, sigma)
+                before = pick.coarsen(model.project(pick.clique))
+                take(pick.clique, sigma, pick.maps)
                 model = estimate(
                     shape, measurements, iters=self.round_iters, warm_start=model, zeros=zeros
                 )
-                if np.abs(model.project(pick) - before).sum() <= bias * before.size:
+                moved = pick.coarsen(model.project(pick.clique)) - before
+                if np.abs(moved).sum() <= bias * pick.cells:
                     sigma, epsilon = sigma / 2, epsilon * 2
                 bar.update(round(100 * (1 - ledger.remaining_rho() / rho)) - bar.n)
         with tqdm(total=self.max_iters, desc="AIM estimation", disable=None, leave=False) as bar:
