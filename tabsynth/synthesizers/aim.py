@@ -124,6 +124,15 @@ class AIMSynthesizer(MarginalSynthesizer):
         above the noise and pick, by the exponential mechanism, the marginals where the
         groups, each weighted by the smallest group's size over its own, differ most from
         the model. Measurements on Adult and diabetes130: ``benchmarks/groups/results.md``.
+    coarse_pairs:
+        Also offer every 2-way candidate on coarse cells, about 8 a column (runs of bins of
+        equal noisy mass; common values and one cell for the rest), and let the selection
+        pick either (:mod:`tabsynth.synthesizers.aim_resolution`). Why: at small ε the
+        noise a 32 × 32 marginal would leave outweighs any error it could fix, so AIM never
+        measures how numeric columns move together; on 64 cells it can. Measured at ε = 1
+        (``benchmarks/results/aim_resolution/``): Taiwan credit +48 and +51 k-marginal
+        points at 1.4 to 1.9 times the fit time; Adult +2 at 5 times (the coarse pairs grow
+        the model to its size cap). Off by default for that time.
     degree:
         Size of the marginals of the default workload.
     max_model_size:
@@ -164,6 +173,7 @@ class AIMSynthesizer(MarginalSynthesizer):
         workload_weights: Sequence[float] | None = None,
         sensitive_weight: float = 1.0,
         group_share: float = 0.0,
+        coarse_pairs: bool = False,
         degree: int = 3,
         max_model_size: float = MAX_MODEL_SIZE,
         max_rounds: int | None = None,
@@ -191,6 +201,7 @@ class AIMSynthesizer(MarginalSynthesizer):
         self.workload_weights = workload_weights
         self.sensitive_weight = sensitive_weight
         self.group_share = group_share
+        self.coarse_pairs = coarse_pairs
         self.degree = degree
         self.max_model_size = max_model_size
         self.max_rounds = max_rounds
@@ -211,6 +222,8 @@ class AIMSynthesizer(MarginalSynthesizer):
         share = self.group_share
         if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share < 1:
             raise ParameterError(f"group_share must be a number in [0, 1), got {share!r}")
+        if not isinstance(self.coarse_pairs, bool):
+            raise ParameterError(f"coarse_pairs must be True or False, got {self.coarse_pairs!r}")
 
     def _fit_codes(
         self, codes: np.ndarray, encoder: DomainEncoder, ledger: PrivacyLedger, noise: NoiseSource
@@ -265,7 +278,8 @@ class AIMSynthesizer(MarginalSynthesizer):
                 noise=noise,
             )
         truth: dict[Clique, np.ndarray] = {}  # filled as candidates are first scored
-        cuts = coarse_maps(one_way, binned)  # post-processing of the noisy 1-way marginals
+        # post-processing of the noisy 1-way marginals
+        cuts = coarse_maps(one_way, binned) if self.coarse_pairs else [None] * len(shape)
         resolutions: dict[Clique, list[Variant]] = {}
 
         def offered(allowed: list[Clique]) -> list[Variant]:
