@@ -122,6 +122,21 @@ def test_aim(table, tmp_path, extra) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("extra", ["missing value", "new category", "extreme outlier"])
+def test_aim_with_coarse_pairs(table, tmp_path, extra) -> None:
+    """The coarse cuts come from the noisy 1-way marginals, so neighbours offer, score and
+    measure the same coarse cells; the fits must measure some (else the test proves nothing)."""
+    make = lambda: AIMSynthesizer(  # noqa: E731
+        epsilon=EPSILON, max_rounds=12, round_iters=30, max_iters=100, coarse_pairs=True, **COMMON
+    )
+    left, right, (fit, _) = play(
+        make, table, extra, declared_schema(), tmp_path, rounds_follow_noise=True
+    )
+    assert_same(left, right)
+    assert any("coarse cells" in e.purpose for e in fit.privacy_.entries)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("extra", EXTRAS)
 def test_dpsgd_with_a_public_row_count(table, tmp_path, extra) -> None:
     make = lambda: dpsgd(public_rows=len(table))  # noqa: E731

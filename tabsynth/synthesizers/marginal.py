@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tabsynth.cells import fine_to_coarse, row_cells
+from tabsynth.cells import coarse_sizes, fine_to_coarse, row_cells
 from tabsynth.domain import DomainEncoder
 from tabsynth.errors import ModelFileError, ParameterError
 from tabsynth.privacy import NoiseSource, PrivacyLedger, gaussian_counts
@@ -148,18 +148,26 @@ def measure(
     ledger: PrivacyLedger,
     noise: NoiseSource,
     phase: str = "measure",
+    maps: tuple[np.ndarray, ...] | None = None,
 ) -> Measurement:
-    """Gaussian mechanism on one marginal (each row adds 1 to one cell: L2 sensitivity 1)."""
-    purpose = "marginal (" + ", ".join(repr(names[a]) for a in clique) + ")"
+    """Gaussian mechanism on one marginal (each row adds 1 to one cell: L2 sensitivity 1), on
+    the model's codes or, with ``maps``, on coarser cells (see :class:`Measurement`)."""
+    purpose = "marginal (" + ", ".join(repr(names[a]) for a in clique)
+    if maps is None:
+        counts = data_marginal(codes, shape, clique)
+    else:
+        sizes = coarse_sizes(maps)
+        counts = np.bincount(row_cells(codes, clique, maps), minlength=math.prod(sizes))
+        purpose += "; " + " x ".join(map(str, sizes)) + " coarse cells"
     values = gaussian_counts(
-        data_marginal(codes, shape, clique),
+        counts.astype(float),
         sigma,
         ledger=ledger,
-        purpose=purpose,
+        purpose=purpose + ")",
         phase=phase,
         noise=noise,
     )
-    return Measurement(clique, values, float(sigma))
+    return Measurement(clique, values, float(sigma), maps)
 
 
 def estimate_total(measurements: Sequence[Measurement]) -> float:
