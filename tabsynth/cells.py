@@ -1,7 +1,8 @@
 """Flat cell indexes of marginals over encoded codes, on the codes themselves or coarser ones.
 
 Several parts count a marginal on coarser codes than the model's: MST's merged codes, AIM's
-group cells, the rules' zeros after MST's merge, an audit reading a released marginal. Each
+group cells and coarse pairs, the rules' zeros after MST's merge, an audit reading a
+released marginal. Each
 gives, per attribute of the marginal, a map from the encoder's codes to the coarse codes;
 these helpers turn such maps into flat (C order) cell indexes.
 """
@@ -30,3 +31,12 @@ def row_cells(codes: np.ndarray, columns: Sequence[int], maps: Sequence[np.ndarr
     on ``columns``."""
     mapped = tuple(m[codes[:, a]] for m, a in zip(maps, columns, strict=True))
     return np.ravel_multi_index(mapped, coarse_sizes(maps))
+
+
+def cell_counts(
+    codes: np.ndarray, columns: Sequence[int], maps: Sequence[np.ndarray]
+) -> np.ndarray:
+    """Exact counts of the marginal on ``columns`` over the coarse cells of ``maps``, flat in
+    C order (the private input of a coarse measurement)."""
+    size = int(np.prod(coarse_sizes(maps)))
+    return np.bincount(row_cells(codes, columns, maps), minlength=size).astype(float)

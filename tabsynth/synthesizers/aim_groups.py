@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tabsynth.cells import coarse_sizes, row_cells
+from tabsynth.cells import cell_counts, coarse_sizes
 from tabsynth.privacy import NoiseSource, PrivacyLedger, exponential_mechanism, gaussian_counts
 from tabsynth.synthesizers.marginal import SUPPORT_SIGMAS, GraphicalModel, Measurement
 
@@ -61,8 +61,7 @@ class Candidate:
 
     def counts(self, codes: np.ndarray) -> np.ndarray:
         """Exact coarse counts (the private input), flattened in C order."""
-        flat = row_cells(codes, self.clique, self.maps)
-        return np.bincount(flat, minlength=math.prod(self.sizes)).astype(float)
+        return cell_counts(codes, self.clique, self.maps)
 
     def by_group(self, table: np.ndarray, coarse: bool = False) -> np.ndarray:
         """A table over the clique's codes (or, ``coarse``, over its coarse cells) as coarse

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tabsynth.cells import coarse_sizes, fine_to_coarse, row_cells
+from tabsynth.cells import cell_counts, coarse_sizes, fine_to_coarse, row_cells
 from tabsynth.domain import DomainEncoder
 from tabsynth.errors import ModelFileError, ParameterError
 from tabsynth.privacy import NoiseSource, PrivacyLedger, gaussian_counts
@@ -156,11 +156,10 @@ def measure(
     if maps is None:
         counts = data_marginal(codes, shape, clique)
     else:
-        sizes = coarse_sizes(maps)
-        counts = np.bincount(row_cells(codes, clique, maps), minlength=math.prod(sizes))
-        purpose += "; " + " x ".join(map(str, sizes)) + " coarse cells"
+        counts = cell_counts(codes, clique, maps)
+        purpose += "; " + " x ".join(map(str, coarse_sizes(maps))) + " coarse cells"
     values = gaussian_counts(
-        counts.astype(float),
+        counts,
         sigma,
         ledger=ledger,
         purpose=purpose + ")",

@@ -188,14 +188,12 @@ def _code_labels(
     labels = pd.concat(
         [_labels(s, boolean=spec.kind == "boolean") for s in series], ignore_index=True
     )
-    if known is None:
-        codes, uniques = pd.factorize(labels, use_na_sentinel=True)
-    else:
-        codes = known.get_indexer(labels)
-        new = (codes < 0) & labels.notna().to_numpy()
-        more, extra = pd.factorize(labels[new], use_na_sentinel=True)
-        codes[new] = len(known) + more
-        uniques = known.append(pd.Index(extra))
+    known = pd.Index([], dtype=object) if known is None else known
+    codes = known.get_indexer(labels)
+    new = (codes < 0) & labels.notna().to_numpy()
+    more, extra = pd.factorize(labels[new], use_na_sentinel=True)
+    codes[new] = len(known) + more
+    uniques = known.append(pd.Index(extra))
     out = codes.astype(float)
     out[codes < 0] = np.nan
     return np.split(out, np.cumsum([len(s) for s in series])[:-1]), pd.Index(uniques)
