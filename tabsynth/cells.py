@@ -1,10 +1,9 @@
 """Flat cell indexes of marginals over encoded codes, on the codes themselves or coarser ones.
 
 Several parts count a marginal on coarser codes than the model's: MST's merged codes, AIM's
-group cells and coarse pairs, the rules' zeros after MST's merge, an audit reading a
-released marginal. Each
-gives, per attribute of the marginal, a map from the encoder's codes to the coarse codes;
-these helpers turn such maps into flat (C order) cell indexes.
+group cells and coarse pairs, the rules' zeros after MST's merge, an audit reading a released
+marginal. Each gives, per attribute of the marginal, a map from the encoder's codes to the
+coarse codes; these helpers turn such maps into flat (C order) cell indexes and counts.
 """
 
 from __future__ import annotations
