@@ -26,7 +26,7 @@ from benchmarks.harness import venvs
 COLUMNS = [
     "dataset", "method", "library", "private", "epsilon", "metadata", "repeat", "status",
     "rows_train", "rows_holdout", "rows_synthetic",
-    "fit_s", "sample_s", "sample_rows_per_s", "peak_rss_mb", "wall_s", "timeout_s",
+    "fit_s", "sample_s", "sample_rows_per_s", "peak_rss_mb", "wall_s", "timeout_s", "epochs_run",
     "epsilon_spent", "delta_spent",
     "k_marginal", "k_marginal_ref", "two_way_accuracy", "two_way_accuracy_ref", "two_way_tvd",
     "detection_auc", "tstr_auc", "trtr_auc", "mia_advantage", "privacy_risk", "eval_s",

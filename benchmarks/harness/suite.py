@@ -109,6 +109,7 @@ def run_one(
             sample_rows_per_s=res["rows_sampled"] / max(res["sample_s"], 1e-9),
             epsilon_spent=res.get("epsilon_spent"),
             delta_spent=res.get("delta_spent"),
+            epochs_run=res.get("epochs_run"),
             config=json.dumps(res.get("config"), default=str, sort_keys=True),
         )
         if res.get("note"):

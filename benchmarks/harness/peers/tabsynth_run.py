@@ -41,6 +41,9 @@ def fit_and_sample(
         "delta_spent": None if ledger is None else float(ledger.spent_delta),
         "epsilon_target": None if ledger is None else float(ledger.epsilon),
         "delta_target": None if ledger is None else float(ledger.delta),
+        # early stopping decides a non-private neural fit's length: without it, fit times of
+        # two commits cannot be told apart from a change in when training stopped
+        "epochs_run": getattr(synth, "history_", {}).get("epochs_run"),
     }
     return synthetic, info
 

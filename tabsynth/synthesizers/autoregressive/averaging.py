@@ -1,4 +1,4 @@
-"""An exponential moving average of the DP-SGD iterates, the weights a DP fit keeps.
+"""An exponential moving average of the training iterates: the weights every fit keeps.
 
 Why average. DP-SGD takes few steps (200 on Adult) with a large step size, and every step
 adds Gaussian noise to the summed gradient. The last iterate therefore carries the noise of
@@ -8,6 +8,12 @@ Averaging the iterates of a window of ``W`` steps keeps the trend and shrinks th
 noise of those steps by about ``sqrt(W)`` (Polyak and Juditsky 1992; averaged DP-SGD iterates
 are a standard ingredient of DP training, e.g. De et al. 2022, "Unlocking high-accuracy
 differentially private image classification through scale").
+
+Non-private fits average too. Their minibatch gradients are noisy for a different reason
+(sampling, not DP), and the effect was the same: on diabetes130 the last iterates missed single
+columns' shares by several points (gender 61 % Female against 54 %), and the average lifted
+the 3-way score by 5.6 points at no cost in time (``benchmarks/results/autoregressive_wide``).
+Early stopping there validates the averaged weights, and keeps them.
 
 Why it costs no privacy. The accounting of DP-SGD covers the release of every noisy gradient
 of the run, in order (adaptive composition of the sampled Gaussian mechanism). Each iterate is
@@ -24,7 +30,8 @@ towards the random initial weights.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 
 import torch
 from torch import nn
@@ -74,6 +81,31 @@ class IterateAverage:
         weight = max(1.0 / self.seen, 1.0 / self.window)  # the new iterate's weight
         for average, parameter in zip(self.averages, self.parameters, strict=True):
             average.lerp_(parameter.detach(), weight)
+
+    @contextlib.contextmanager
+    def swapped(self) -> Iterator[None]:
+        """The parameters hold their average inside the block, their own values again after:
+        training validates (and saves) the average while it goes on from the iterates.
+
+        >>> layer = nn.Linear(1, 1, bias=False)
+        >>> average = IterateAverage(layer.parameters(), steps=2, share=1.0)
+        >>> for value in (1.0, 3.0):
+        ...     _ = layer.weight.data.fill_(value)
+        ...     average.update()
+        >>> with average.swapped():
+        ...     layer.weight.item()
+        2.0
+        >>> layer.weight.item()
+        3.0
+        """
+        saved = [p.detach().clone() for p in self.parameters]
+        self.copy_to()
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for value, parameter in zip(saved, self.parameters, strict=True):
+                    parameter.copy_(value)
 
     @torch.no_grad()
     def copy_to(self) -> None:

@@ -39,7 +39,7 @@ from tabsynth.synthesizers.dp_domain import Binning
 
 #: Defaults of the parameters left as ``None``, per mode (measured on Adult, see module doc).
 NON_PRIVATE_DEFAULTS: dict[str, Any] = {
-    "epochs": None,  # see training.default_schedule: 15, more for small tables
+    "epochs": None,  # see training.default_schedule: about 1,000 steps
     "batch_size": None,  # 512, less for small tables
     "width": 128,
     "blocks": 0,

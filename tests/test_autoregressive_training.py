@@ -1,0 +1,84 @@
+"""Non-private training of the autoregressive model: the default schedule and the averaged
+weights a fit keeps (training.py)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from tabsynth.synthesizers.autoregressive import AutoregressiveSynthesizer, training
+from tabsynth.synthesizers.autoregressive.averaging import IterateAverage
+
+
+@pytest.mark.parametrize(
+    ("rows", "epochs", "batch"),
+    [
+        (81_390, 7, 512),  # diabetes130: 144 steps an epoch, 1,000 steps in 7 epochs
+        (39_074, 15, 512),  # Adult: 69 steps an epoch
+        (1_000, 100, 90),  # small: 10 batches an epoch, more epochs
+        (2_000_000, 3, 512),  # very large: the floor of 3 epochs
+    ],
+)
+def test_default_schedule_plans_about_a_thousand_steps(rows: int, epochs: int, batch: int) -> None:
+    assert training.default_schedule(rows, 0.1, None, None) == (epochs, batch)
+
+
+def test_default_schedule_keeps_what_the_user_set() -> None:
+    assert training.default_schedule(81_390, 0.1, 2, 64) == (2, 64)
+
+
+class Snapshots(IterateAverage):
+    """Records the averaged weights each time training validates them."""
+
+    made: list[Snapshots] = []  # noqa: RUF012 - a test's record, reset by the fixture
+
+    def __init__(self, parameters, steps: int, share: float = 0.1):
+        super().__init__(parameters, steps, share)
+        self.validated: list[list[torch.Tensor]] = []
+        Snapshots.made.append(self)
+
+    @contextlib.contextmanager
+    def swapped(self) -> Iterator[None]:
+        with super().swapped():
+            self.validated.append([p.detach().clone() for p in self.parameters])
+            yield
+
+
+@pytest.fixture
+def snapshots(monkeypatch) -> type[Snapshots]:
+    Snapshots.made = []
+    monkeypatch.setattr(training, "IterateAverage", Snapshots)
+    return Snapshots
+
+
+def linked_table(rows: int = 400) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 4, rows)
+    return pd.DataFrame({"a": a.astype(str), "b": (a + rng.integers(0, 2, rows)).astype(str)})
+
+
+def test_a_fit_keeps_the_averaged_weights_of_its_best_epoch(snapshots) -> None:
+    synth = AutoregressiveSynthesizer(epochs=6, width=8, seed=0, progress=False)
+    synth.fit(linked_table())
+    (average,) = snapshots.made
+    valid = synth.history_["valid_nll"]
+    assert len(average.validated) == len(valid) == synth.history_["epochs_run"]
+    best = average.validated[int(np.argmin(valid))]
+    kept = [p for p in synth.net_.parameters() if p.requires_grad]
+    for param, validated in zip(kept, best, strict=True):
+        assert torch.equal(param, validated)
+
+
+def test_without_validation_a_fit_keeps_the_final_average(snapshots) -> None:
+    synth = AutoregressiveSynthesizer(epochs=3, width=8, validation=0.0, seed=0, progress=False)
+    synth.fit(linked_table())
+    (average,) = snapshots.made
+    assert average.validated == [] and average.seen > 1
+    kept = [p for p in synth.net_.parameters() if p.requires_grad]
+    for param, mean in zip(kept, average.averages, strict=True):
+        assert torch.equal(param, mean)
