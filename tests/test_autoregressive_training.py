@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from tabsynth.synthesizers.autoregressive import AutoregressiveSynthesizer, training
-from tabsynth.synthesizers.autoregressive.averaging import IterateAverage
+from tabsynth.synthesizers.autoregressive.averaging import AVERAGE_SHARE, IterateAverage
 
 
 @pytest.mark.parametrize(
@@ -37,7 +37,7 @@ class Snapshots(IterateAverage):
 
     made: list[Snapshots] = []  # noqa: RUF012 - a test's record, reset by the fixture
 
-    def __init__(self, parameters, steps: int, share: float = 0.1):
+    def __init__(self, parameters, steps: int, share: float = AVERAGE_SHARE):
         super().__init__(parameters, steps, share)
         self.validated: list[list[torch.Tensor]] = []
         Snapshots.made.append(self)
@@ -62,16 +62,36 @@ def linked_table(rows: int = 400) -> pd.DataFrame:
     return pd.DataFrame({"a": a.astype(str), "b": (a + rng.integers(0, 2, rows)).astype(str)})
 
 
-def test_a_fit_keeps_the_averaged_weights_of_its_best_epoch(snapshots) -> None:
-    synth = AutoregressiveSynthesizer(epochs=6, width=8, seed=0, progress=False)
+def test_a_fit_keeps_the_averaged_weights_of_its_best_epoch(snapshots, monkeypatch) -> None:
+    scripted = iter([3.0, 1.0, 2.0, 2.0, 2.0, 2.0])  # the second epoch is the best
+    monkeypatch.setattr(training, "evaluate_nll", lambda *args, **kwargs: next(scripted))
+    synth = AutoregressiveSynthesizer(epochs=6, width=8, patience=10, seed=0, progress=False)
     synth.fit(linked_table())
     (average,) = snapshots.made
-    valid = synth.history_["valid_nll"]
-    assert len(average.validated) == len(valid) == synth.history_["epochs_run"]
-    best = average.validated[int(np.argmin(valid))]
+    assert synth.history_["valid_nll"] == [3.0, 1.0, 2.0, 2.0, 2.0, 2.0]
+    assert len(average.validated) == 6
     kept = [p for p in synth.net_.parameters() if p.requires_grad]
-    for param, validated in zip(kept, best, strict=True):
+    for param, validated, final in zip(kept, average.validated[1], average.averages, strict=True):
         assert torch.equal(param, validated)
+        assert not torch.equal(param, final)  # not the last average: the best epoch's
+
+
+def test_swapped_gives_the_iterates_back_even_after_an_error() -> None:
+    layer = torch.nn.Linear(2, 1)
+    optimizer = torch.optim.Adam(layer.parameters(), lr=0.1, fused=True)
+    average = IterateAverage(layer.parameters(), steps=4, share=1.0)
+    for _ in range(3):
+        layer(torch.ones(1, 2)).sum().backward()
+        optimizer.step()
+        average.update()
+    iterates = [p.detach().clone() for p in layer.parameters()]
+    moments = [optimizer.state[p]["exp_avg"].clone() for p in layer.parameters()]
+    with pytest.raises(RuntimeError), average.swapped():
+        assert not torch.equal(layer.weight, iterates[0])  # the average, inside
+        raise RuntimeError("evaluation failed")
+    for param, iterate, moment in zip(layer.parameters(), iterates, moments, strict=True):
+        assert torch.equal(param, iterate)
+        assert torch.equal(optimizer.state[param]["exp_avg"], moment)
 
 
 def test_without_validation_a_fit_keeps_the_final_average(snapshots) -> None:

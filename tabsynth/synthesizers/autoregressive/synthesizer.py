@@ -55,9 +55,15 @@ DP_DEFAULTS: dict[str, Any] = {
     # 32 on Adult, ε = 3: 2-way accuracy 0.931 at 3e-3, 0.944 at 1e-2, 0.934 at 3e-2).
     "learning_rate": 1e-2,
 }
-#: Bins per numeric column. Fine, because numbers are decoded uniformly inside their bin. The
-#: same default serves DP fits: on Adult at ε = 3, 32 bins scored no better (0.943 vs 0.944).
+#: Bins per numeric column of a non-private fit. Fine, because numbers are decoded uniformly
+#: inside their bin.
 DEFAULT_FINE_BINS = 100
+#: Bins per numeric column of a DP fit. Coarse, because every code is an output logit (and an
+#: input vector per head) that DP-SGD's noisy steps must train. Taiwan credit at ε = 3, 14 of
+#: its 24 columns numeric: 746.7 and 744.0 k-marginal at 16 bins against 696.3 at 100 (32:
+#: 715.2, 8: 707.1; MST 733); Adult 911.7 against 908.2
+#: (``benchmarks/results/dpsgd_bins/README.md``).
+DEFAULT_DP_BINS = 16
 ORDERS = ("mixed", "random", "fixed")
 
 Conditions = Mapping[str, Any] | pd.DataFrame | None
@@ -83,7 +89,9 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         with more than 128 codes are merged (:mod:`.compression`).
     bins:
         Bins per numeric or datetime column (integer columns with fewer values get one bin per
-        value). Numbers are decoded uniformly inside their bin.
+        value). Numbers are decoded uniformly inside their bin. ``None``: 100 without DP
+        (:data:`DEFAULT_FINE_BINS`), 16 with DP (:data:`DEFAULT_DP_BINS`), where every code is
+        a weight DP-SGD's noise must train.
     binning:
         DP only: where bin edges go (see :class:`~tabsynth.synthesizers.dp_base.DPSynthesizer`);
         non-private fits always cut at the data's quantiles.
@@ -94,8 +102,8 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         then work only on a leading run of columns.
     validation, patience:
         Non-private only: fraction of rows held out to stop training when their likelihood has
-        not improved for ``patience`` epochs (the best epoch is kept). ``validation=0`` trains
-        all ``epochs`` on every row.
+        not improved for ``patience`` epochs (the best epoch's averaged weights are kept).
+        ``validation=0`` trains all ``epochs`` on every row and keeps the final average.
     max_grad_norm:
         DP only: per-row gradient clipping norm of DP-SGD.
     public_rows:
@@ -136,7 +144,7 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         width: int | None = None,
         blocks: int | None = None,
         learning_rate: float | None = None,
-        bins: int = DEFAULT_FINE_BINS,
+        bins: int | None = None,
         binning: Binning = "quantile",
         order: str = "mixed",
         validation: float = 0.1,
@@ -153,7 +161,7 @@ class AutoregressiveSynthesizer(DPSynthesizer):
             epsilon,  # type: ignore[arg-type] - None selects the non-private mode
             delta,
             budget_split=budget_split,
-            bins=bins,
+            bins=_default_bins(epsilon) if bins is None else bins,
             binning=binning,
             seed=seed,
             noise_seed=noise_seed,
@@ -438,6 +446,10 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         net.eval()
         self.net_ = net
         self.zeros_ = self._network_zeros()
+
+
+def _default_bins(epsilon: float | None) -> int:
+    return DEFAULT_FINE_BINS if epsilon is None else DEFAULT_DP_BINS
 
 
 def _is_missing(value: Any) -> bool:

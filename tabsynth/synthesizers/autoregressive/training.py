@@ -1,4 +1,5 @@
-"""Non-private training: Adam on the column-wise log-likelihood, early stopping on held-out rows.
+"""Non-private training: Adam on the column-wise log-likelihood, an average of the iterates
+(:mod:`.averaging`), early stopping of that average on held-out rows.
 
 Orders. With ``order="mixed"`` (the default) half of the training rows, drawn at random, use
 the table's column order and the other half a fresh random order each. The random half makes
@@ -56,11 +57,11 @@ def default_schedule(
     rows: int, validation: float, epochs: int | None, batch_size: int | None
 ) -> tuple[int, int]:
     """Epochs and batch size for those left ``None``: 512-row batches (smaller for small tables)
-    and as many epochs as make about 1,000 steps: 18 on Adult, 7 on diabetes130's 81k rows.
+    and as many epochs as make about 1,000 steps: 15 on Adult's 39k rows, 7 on diabetes130's 81k.
 
     A fixed number of steps, not of epochs, because the step size follows a cosine over the
     planned steps: when a large table was given a fixed 15 epochs, held-out likelihood stopped
-    improving halfway, at a step size still near its peak, and early stopping kept weights
+    improving halfway, at two thirds of the peak step size, and early stopping kept weights
     that missed single columns' shares by up to 7 points (diabetes130: 938.6 k-marginal in
     540 s, against 974.6 in 280 s with 6 epochs; ``benchmarks/results/autoregressive_wide``).
     Small tables get more epochs, held-out rows stopping the fit before it memorises the table.
@@ -115,7 +116,8 @@ def train_network(
     seed: int | None,
     progress: bool,
 ) -> tuple[AutoregressiveNet, dict[str, object]]:
-    """Fit the network to ``(n, d)`` codes; returns it (best validation epoch) and a history."""
+    """Fit the network to ``(n, d)`` codes; returns it (the averaged weights of the best
+    validation epoch, or the final average without validation rows) and a history."""
     generator = torch.Generator()
     if seed is None:
         generator.seed()
