@@ -3,16 +3,14 @@ weights a fit keeps (training.py)."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
-import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from tabsynth.synthesizers.autoregressive import AutoregressiveSynthesizer, training
-from tabsynth.synthesizers.autoregressive.averaging import AVERAGE_SHARE, IterateAverage
+from tabsynth.synthesizers.autoregressive.averaging import IterateAverage
+
+from recorded_average import Recorded, record
 
 
 @pytest.mark.parametrize(
@@ -32,41 +30,18 @@ def test_default_schedule_keeps_what_the_user_set() -> None:
     assert training.default_schedule(81_390, 0.1, 2, 64) == (2, 64)
 
 
-class Snapshots(IterateAverage):
-    """Records the averaged weights each time training validates them."""
-
-    made: list[Snapshots] = []  # noqa: RUF012 - a test's record, reset by the fixture
-
-    def __init__(self, parameters, steps: int, share: float = AVERAGE_SHARE):
-        super().__init__(parameters, steps, share)
-        self.validated: list[list[torch.Tensor]] = []
-        Snapshots.made.append(self)
-
-    @contextlib.contextmanager
-    def swapped(self) -> Iterator[None]:
-        with super().swapped():
-            self.validated.append([p.detach().clone() for p in self.parameters])
-            yield
-
-
 @pytest.fixture
-def snapshots(monkeypatch) -> type[Snapshots]:
-    Snapshots.made = []
-    monkeypatch.setattr(training, "IterateAverage", Snapshots)
-    return Snapshots
+def snapshots(monkeypatch) -> type[Recorded]:
+    return record(monkeypatch, training)
 
 
-def linked_table(rows: int = 400) -> pd.DataFrame:
-    rng = np.random.default_rng(0)
-    a = rng.integers(0, 4, rows)
-    return pd.DataFrame({"a": a.astype(str), "b": (a + rng.integers(0, 2, rows)).astype(str)})
-
-
-def test_a_fit_keeps_the_averaged_weights_of_its_best_epoch(snapshots, monkeypatch) -> None:
+def test_a_fit_keeps_the_averaged_weights_of_its_best_epoch(
+    snapshots, monkeypatch, mixed_frame: pd.DataFrame
+) -> None:
     scripted = iter([3.0, 1.0, 2.0, 2.0, 2.0, 2.0])  # the second epoch is the best
     monkeypatch.setattr(training, "evaluate_nll", lambda *args, **kwargs: next(scripted))
     synth = AutoregressiveSynthesizer(epochs=6, width=8, patience=10, seed=0, progress=False)
-    synth.fit(linked_table())
+    synth.fit(mixed_frame)
     (average,) = snapshots.made
     assert synth.history_["valid_nll"] == [3.0, 1.0, 2.0, 2.0, 2.0, 2.0]
     assert len(average.validated) == 6
@@ -94,9 +69,11 @@ def test_swapped_gives_the_iterates_back_even_after_an_error() -> None:
         assert torch.equal(optimizer.state[param]["exp_avg"], moment)
 
 
-def test_without_validation_a_fit_keeps_the_final_average(snapshots) -> None:
+def test_without_validation_a_fit_keeps_the_final_average(
+    snapshots, mixed_frame: pd.DataFrame
+) -> None:
     synth = AutoregressiveSynthesizer(epochs=3, width=8, validation=0.0, seed=0, progress=False)
-    synth.fit(linked_table())
+    synth.fit(mixed_frame)
     (average,) = snapshots.made
     assert average.validated == [] and average.seen > 1
     kept = [p for p in synth.net_.parameters() if p.requires_grad]

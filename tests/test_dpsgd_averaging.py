@@ -11,6 +11,7 @@ from tabsynth.synthesizers.autoregressive.averaging import AVERAGE_SHARE, Iterat
 
 from neighbours import base_table, declared_schema, differences, fingerprint, fit_and_watch
 from neighbours import neighbour as add_row
+from recorded_average import Recorded, record
 
 
 def scalar_weight(values: list[float], steps: int, share: float) -> float:
@@ -63,26 +64,9 @@ def test_parameters_without_gradient_and_runs_without_steps_are_left_alone() -> 
     assert trained.tolist() == [3.0, 3.0] and frozen.tolist() == [7.0, 7.0]
 
 
-class Recorded(IterateAverage):
-    """Remembers every average built in a fit, and the last iterate before copying."""
-
-    made: list[Recorded] = []  # noqa: RUF012 - a test's record, reset by the fixture
-
-    def __init__(self, parameters, steps: int, share: float = AVERAGE_SHARE):
-        super().__init__(parameters, steps, share)
-        self.last: list[torch.Tensor] = []
-        Recorded.made.append(self)
-
-    def copy_to(self) -> None:
-        self.last = [p.detach().clone() for p in self.parameters]
-        super().copy_to()
-
-
 @pytest.fixture
 def recorded(monkeypatch) -> type[Recorded]:
-    Recorded.made = []
-    monkeypatch.setattr(dp, "IterateAverage", Recorded)
-    return Recorded
+    return record(monkeypatch, dp)
 
 
 def dpsgd(rows: int) -> AutoregressiveSynthesizer:
