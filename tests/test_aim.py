@@ -20,7 +20,7 @@ from tabsynth.privacy import NoiseSource
 from tabsynth.schema import output_dtypes, schema_from_dtypes
 from tabsynth.synthesizers.aim import AIMSynthesizer, downward_closure
 from tabsynth.synthesizers.base import load
-from tabsynth.synthesizers.marginal import model_size_mb
+from tabsynth.synthesizers.marginal import BYTES_PER_CELL
 from tabsynth.synthesizers.mst import MSTSynthesizer
 
 #: Tests seed the noise on purpose; the warning that says so is checked elsewhere.
@@ -174,7 +174,7 @@ def test_model_size_limit_is_respected() -> None:
     def size(limit: float) -> float:
         params = {**FAST, "max_rounds": 20}
         synth = AIMSynthesizer(20.0, max_model_size=limit, noise_seed=3, **params).fit(frame, md)
-        return model_size_mb(synth.model_.shape, list(synth.model_.tree.cliques))
+        return synth.model_.tree.cells(synth.model_.shape) * BYTES_PER_CELL / 2**20
 
     assert size(80.0) > 0.02 >= size(0.02)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ import tabsynth as ts
 import tabsynth.synthesizers.aim as aim
 from benchmarks.harness.datasets import load
 from benchmarks.marginal.probe import Scores
-from tabsynth.synthesizers.marginal import triangulate
 
 
 def main() -> None:
@@ -45,11 +43,11 @@ def main() -> None:
         took, between = time.process_time() - start, start - last[0]
         totals["estimate"] += took
         totals["between"] += between
-        cliques = [m.clique for m in measurements]
-        cells = sum(math.prod(shape[a] for a in c) for c in triangulate(shape, cliques))
+        cells = model.tree.cells(shape)
         print(
             f"measurements={len(measurements):3d} iters={kwargs.get('iters')} "
-            f"estimate={took:6.2f}s before={between:6.2f}s cells={cells:,} last={cliques[-1]}",
+            f"estimate={took:6.2f}s before={between:6.2f}s cells={cells:,} "
+            f"last={measurements[-1].clique}",
             flush=True,
         )
         last[0] = time.process_time()
