@@ -702,7 +702,11 @@ def sample_rows(table: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -
 class _Inference:
     """Sum-product message passing in log space on a fixed junction tree."""
 
-    def __init__(self, shape: tuple[int, ...], cliques: Sequence[Clique], cover: Sequence[Clique]):
+    def __init__(
+        self, shape: tuple[int, ...], cliques: Sequence[Clique], cover: Sequence[Clique] = ()
+    ):
+        """The junction tree of ``cliques``, triangulated with ``cover`` (cliques that the
+        tree must also hold, e.g. a previous tree's: see :func:`_grown_cover`)."""
         self.shape = shape
         self.tree = JunctionTree.build(shape, [*cliques, *cover])
         tree = self.tree
