@@ -421,10 +421,10 @@ def test_projection_across_disconnected_parts_is_their_product() -> None:
 
 
 def test_local_growth_matches_the_whole_triangulation() -> None:
-    """AIM checks a candidate whose cheap bound does not fit by re-triangulating only the
-    subtree it joins (JunctionTree.local_growth). On random structures, with chains of up to
-    14 measured cliques, that gives the size of triangulating the whole model with the
-    candidate, never more than the cheap bound, and nothing for a marginal already covered."""
+    """AIM sizes a candidate by re-triangulating only the subtree it joins
+    (JunctionTree.local_growth). On random structures of up to 14 measured cliques that gives
+    the size of triangulating the whole model with the candidate (the argument is in the
+    docstring), and nothing for a marginal already covered."""
     rng = np.random.default_rng(11)
     joined = 0
     for _ in range(300):
@@ -439,7 +439,6 @@ def test_local_growth_matches_the_whole_triangulation() -> None:
         whole = clique_cells(shape, triangulate(shape, [*tree.cliques, r]))
         local = tree.local_growth(shape, r)
         assert tree.cells(shape) + local == whole
-        assert local <= tree.growth(shape, r)
         if tree.containing(r, shape) is None:
             joined += 1
         else:
@@ -474,22 +473,3 @@ def test_a_warm_start_grows_its_tree_no_more_than_aim_checked() -> None:
         scratch = triangulate(shape, [*sorted(cliques), new])
         scratch_larger += clique_cells(shape, scratch) > checked
     assert scratch_larger >= 3  # cases where the scratch triangulation would have broken it
-
-
-def test_grown_cells_bounds_the_triangulated_size() -> None:
-    """AIM screens candidates with JunctionTree.grown_cells, an upper bound from adding the
-    candidate along the tree path; on random structures it never falls below the cells of
-    the re-triangulated model, and equals the current size for a marginal already covered."""
-    rng = np.random.default_rng(5)
-    for _ in range(200):
-        shape = rng.integers(2, 6, 9).tolist()
-        cliques = [
-            tuple(sorted(rng.choice(9, int(rng.integers(1, 4)), replace=False).tolist()))
-            for _ in range(int(rng.integers(2, 7)))
-        ]
-        tree = JunctionTree.build(shape, cliques)
-        r = tuple(sorted(rng.choice(9, 3, replace=False).tolist()))
-        exact = clique_cells(shape, triangulate(shape, [*cliques, r]))
-        if tree.containing(r, shape) is not None:
-            assert tree.grown_cells(shape, r) == tree.cells(shape)
-        assert tree.grown_cells(shape, r) >= exact

@@ -428,20 +428,13 @@ class AIMSynthesizer(MarginalSynthesizer):
         shape: list[int], model: GraphicalModel, candidates: dict[Clique, float], limit: float
     ) -> list[Clique]:
         """Candidates whose addition keeps the model within ``limit`` MB. A candidate inside a
-        current clique adds nothing, so the 1-way marginals always qualify. Growth is first
-        bounded cheaply (:meth:`JunctionTree.growth`); only a candidate whose bound does
-        not fit has the part of the tree it joins re-triangulated
-        (:meth:`JunctionTree.local_growth`). All of it reads the public structure, never the
-        data."""
+        current clique adds nothing, so the 1-way marginals always qualify. The growth of the
+        others is that of the tree the next estimate builds (:meth:`JunctionTree.local_growth`,
+        :func:`~tabsynth.synthesizers.marginal.estimate`), so the model never outgrows the
+        limit. It reads the public structure, never the data."""
         tree = model.tree
         room = limit * 2**20 / BYTES_PER_CELL - tree.cells(shape)
-        return [
-            r
-            for r in candidates
-            if tree.containing(r, shape) is not None
-            or tree.growth(shape, r) <= room
-            or tree.local_growth(shape, r) <= room
-        ]
+        return [r for r in candidates if tree.local_growth(shape, r) <= room]
 
 
 def downward_closure(workload: dict[Clique, float]) -> dict[Clique, float]:

@@ -269,61 +269,35 @@ class JunctionTree:
             out.append(i if parent < 0 or not self.separator(i) else out[parent])
         return tuple(out)
 
-    def grown_cells(self, shape: Sequence[int], attrs: Sequence[int]) -> int:
-        """Cells of a junction tree that also covers ``attrs`` (see :meth:`growth`)."""
-        return self.cells(shape) + self.growth(shape, attrs)
-
-    def growth(self, shape: Sequence[int], attrs: Sequence[int]) -> int:
-        """Cells added to cover ``attrs``: an upper bound, in O(depth), of what
-        re-triangulating with ``attrs`` as one more clique would add (0 when a clique holds
-        them already).
-
-        Adding ``attrs`` to every clique on the subtree that joins one holder of each of its
-        attributes keeps the running-intersection property (each attribute's cliques stay
-        connected through its holder), and the subtree's top clique then holds them all. AIM
-        asks this of every candidate in every round, where a triangulation per candidate
-        stalled wide tables.
-        """
-        if self.containing(attrs, shape) is not None:
-            return 0
-        need = set(attrs)
-        return sum(
-            math.prod(shape[a] for a in need.union(self.cliques[i]))
-            - math.prod(shape[a] for a in self.cliques[i])
-            for i in self._joining(attrs)
-        )
-
     def local_growth(self, shape: Sequence[int], attrs: Sequence[int]) -> int:
-        """Cells added when ``attrs`` becomes one more clique and only the subtree that joins
-        its holders is re-triangulated (0 when a clique holds them already).
+        """Cells that triangulating the model with ``attrs`` as one more clique adds (0 when a
+        clique holds them already), found by re-triangulating only the subtree that joins
+        the topmost holders of ``attrs``.
 
-        The rest of the tree is kept: it hangs on the subtree through separators that stay
-        complete in the new triangulation, and chordal graphs glued along complete
-        separators stay chordal, so this is the size of a junction tree of the grown model.
-        :meth:`growth` bounds it from above; triangulating the whole model with ``attrs``
-        gave the same size in every case compared (``tests/test_mst.py``), at a fraction of
-        the time: on a 48-column table AIM checked about 2,000 candidates a round this way,
-        and whole triangulations took 2-4 s of each round. A round's measurement changes
-        the tree in one place, so most subtrees recur in the next round: the answer is
-        cached by subtree.
+        Why it is the whole triangulation's answer: the rest of the tree hangs on that
+        subtree through separators that stay complete. While any vertex outside remains,
+        one of them is simplicial (each branch is chordal and meets the subtree in a
+        complete separator), and :func:`triangulate` eliminates fill-free vertices first, so
+        both runs eliminate the outside without fill and then face the same graph, with the
+        same costs and order. AIM asks this of thousands of candidates a round: whole
+        triangulations took 2-4 s of each round on a 48-column table. One round's
+        measurement changes the tree in one place, so the answer is cached by subtree.
         """
         if self.containing(attrs, shape) is not None:
             return 0
-        subtree = tuple(sorted(self.cliques[i] for i in self._joining(attrs)))
-        return _retriangulated_growth(tuple(shape), subtree, tuple(attrs))
+        cliques = [self.cliques[i] for i in self._joining(attrs)]
+        local = sorted(set(attrs).union(*cliques))
+        position = {a: k for k, a in enumerate(local)}
+        parts = tuple(sorted(tuple(position[a] for a in c) for c in cliques))
+        joined = tuple(sorted(position[a] for a in set(attrs)))
+        return _retriangulated_growth(tuple(shape[a] for a in local), parts, joined)
 
     def _joining(self, attrs: Sequence[int]) -> set[int]:
         """The cliques on the paths from the topmost holder of each attribute of ``attrs`` up
         to their lowest common ancestor."""
         paths = [self.ancestors[h] for h in {min(self.holding[a]) for a in attrs}]
-        top = self.meeting(paths)
+        top = _meeting(paths)
         return {n for path in paths for n in path[: path.index(top) + 1]}
-
-    @staticmethod
-    def meeting(paths: Sequence[tuple[int, ...]]) -> int:
-        """The lowest clique on every one of these paths to the root (their lowest common
-        ancestor): ancestors have smaller indices."""
-        return max(set(paths[0]).intersection(*paths[1:]))
 
     def cells(self, shape: Sequence[int]) -> int:
         """Cells of all clique tables."""
@@ -349,12 +323,16 @@ def clique_cells(shape: Sequence[int], cliques: Sequence[Clique]) -> int:
 def _retriangulated_growth(
     shape: tuple[int, ...], cliques: tuple[Clique, ...], attrs: Clique
 ) -> int:
-    """Cells that triangulating ``cliques`` with ``attrs`` as one more clique adds to them."""
-    local = sorted(set(attrs).union(*cliques))
-    position = {a: k for k, a in enumerate(local)}
-    parts = [tuple(position[a] for a in c) for c in [*cliques, attrs]]
-    grown = [tuple(local[k] for k in c) for c in triangulate([shape[a] for a in local], parts)]
-    return clique_cells(shape, grown) - clique_cells(shape, cliques)
+    """Cells that triangulating ``cliques`` with ``attrs`` as one more clique adds to them
+    (attributes numbered 0 .. len(shape) - 1 in their original order, so that tables met in
+    any part of any model share one entry)."""
+    return clique_cells(shape, triangulate(shape, [*cliques, attrs])) - clique_cells(shape, cliques)
+
+
+def _meeting(paths: Sequence[tuple[int, ...]]) -> int:
+    """The lowest clique on every one of these paths to the root (their lowest common
+    ancestor): ancestors have smaller indices."""
+    return max(set(paths[0]).intersection(*paths[1:]))
 
 
 def triangulate(shape: Sequence[int], cliques: Sequence[Clique]) -> list[Clique]:
@@ -494,7 +472,7 @@ class GraphicalModel:
         subtree covering them, leaves first (see :meth:`_message`)."""
         tree = self.tree
         holders = {a: min(tree.holding[a]) for a in attrs}
-        top = tree.meeting([tree.ancestors[h] for h in set(holders.values())])
+        top = _meeting([tree.ancestors[h] for h in set(holders.values())])
         messages = self._messages_into(top, attrs, holders)
         linked = {a for attrs_, _ in messages for a in attrs_}
         need = tuple(a for a in tree.cliques[top] if a in holders or a in linked)
