@@ -200,10 +200,12 @@ class JunctionTree:
     def build(cls, shape: Sequence[int], cliques: Sequence[Clique]) -> JunctionTree:
         """The junction tree of :func:`triangulate`'s maximal cliques: a maximum spanning tree
         on separator sizes, which is a junction tree for a chordal graph."""
-        return cls._spanning_tree(triangulate(shape, cliques))
+        return cls.spanning(triangulate(shape, cliques))
 
     @classmethod
-    def _spanning_tree(cls, maximal: list[Clique]) -> JunctionTree:
+    def spanning(cls, maximal: list[Clique]) -> JunctionTree:
+        """The junction tree of the maximal cliques of a chordal graph (as :func:`triangulate`
+        returns them)."""
         pairs = sorted(
             itertools.combinations(range(len(maximal)), 2),
             key=lambda p: (-len(set(maximal[p[0]]) & set(maximal[p[1]])), p),
@@ -681,12 +683,12 @@ class _Inference:
     """Sum-product message passing in log space on a fixed junction tree."""
 
     def __init__(
-        self, shape: tuple[int, ...], cliques: Sequence[Clique], cover: Sequence[Clique] = ()
+        self, shape: tuple[int, ...], cliques: Sequence[Clique], tree: JunctionTree | None = None
     ):
-        """The junction tree of ``cliques``, triangulated with ``cover`` (cliques that the
-        tree must also hold, e.g. a previous tree's: see :func:`_grown_cover`)."""
+        """Message passing for the potentials of ``cliques`` on ``tree``, which must hold
+        them (default: the junction tree of their triangulation)."""
         self.shape = shape
-        self.tree = JunctionTree.build(shape, [*cliques, *cover])
+        self.tree = JunctionTree.build(shape, cliques) if tree is None else tree
         tree = self.tree
         self.home = {c: tree.containing(c, shape) for c in cliques}
         self.expand = {c: _broadcast_shape(c, tree.cliques[self.home[c]], shape) for c in cliques}
@@ -764,22 +766,23 @@ def _lipschitz(shape: Sequence[int], measurements: Sequence[Measurement]) -> flo
     return max(blocks.values())
 
 
-def _grown_cover(
+def _estimate_tree(
     shape: Sequence[int], cliques: Sequence[Clique], warm_start: GraphicalModel | None
-) -> Sequence[Clique]:
-    """Extra cliques for the estimate's triangulation: the warm start's tree grown by the new
-    cliques, where that is smaller than triangulating the measured cliques from scratch.
+) -> JunctionTree:
+    """The junction tree of the estimate: the triangulation of ``cliques``, or with a warm
+    start its tree grown by them where that is smaller.
 
     AIM sized each candidate's growth against the current tree
     (:meth:`JunctionTree.local_growth`); from scratch, the greedy triangulation can cost far
     more (diabetes130 at ε = 1: a 151 k-cell tree plus one 3-way marginal became 3.6 M cells,
     and the fit took twice as long), or sometimes less. Taking the smaller keeps the model
     within the size the selection allowed."""
-    if warm_start is None:
-        return ()
-    grown = triangulate(shape, [*warm_start.tree.cliques, *cliques])
-    smaller = clique_cells(shape, grown) < clique_cells(shape, triangulate(shape, cliques))
-    return grown if smaller else ()
+    maximal = triangulate(shape, cliques)
+    if warm_start is not None:
+        grown = triangulate(shape, [*warm_start.tree.cliques, *cliques])
+        if clique_cells(shape, grown) < clique_cells(shape, maximal):
+            maximal = grown
+    return JunctionTree.spanning(maximal)
 
 
 def estimate(
@@ -798,7 +801,7 @@ def estimate(
     distributions with ``total`` rows, by mirror descent on the log-potentials of the measured
     cliques (McKenna, Sheldon & Miklau 2019, Algorithm 1): the maximum-entropy solution, whose
     junction tree is the triangulation of the measured cliques (with ``warm_start``, or of its
-    tree grown by them where that is smaller: :func:`_grown_cover`). Steps start at ``2 / (L *
+    tree grown by them where that is smaller: :func:`_estimate_tree`). Steps start at ``2 / (L *
     total)`` and follow an Armijo search: grow by :data:`STEP_GROWTH` on sufficient decrease,
     else halve. ``warm_start`` reuses a previous model's log-potentials *and step size*: AIM
     re-estimates after each round, and restarting from the conservative first step left its
@@ -813,7 +816,7 @@ def estimate(
     total = estimate_total(measurements) if total is None else total
     cliques = sorted({m.clique for m in measurements})
     structure = sorted({*cliques, *(z.clique for z in zeros)})
-    inference = _Inference(shape, structure, _grown_cover(shape, structure, warm_start))
+    inference = _Inference(shape, structure, _estimate_tree(shape, structure, warm_start))
     fixed: dict[Clique, np.ndarray] = {}
     for z in zeros:
         fixed[z.clique] = fixed.get(z.clique, 0.0) + z.log_mask()
