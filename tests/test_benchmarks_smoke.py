@@ -50,12 +50,17 @@ def test_quick_benchmark_writes_expected_rows(tmp_path: Path) -> None:
     assert set(runs.status.iloc[1:]) <= {"ok", "unavailable"}
     ok = runs[runs.status == "ok"]
     assert {"ts-gaussian_copula", "ts-mst"} <= set(ok.method)
-    for column in ("fit_s", "sample_s", "peak_rss_mb", "k_marginal", "two_way_accuracy",
-                   "detection_auc", "tstr_auc", "trtr_auc", "mia_advantage"):  # fmt: skip
+    for column in ("fit_s", "sample_s", "peak_rss_mb", "k_marginal", "k_marginal_matched",
+                   "two_way_accuracy", "detection_auc", "tstr_auc", "trtr_auc",
+                   "mia_advantage"):  # fmt: skip
         assert ok[column].notna().all(), column
     private = ok[ok.private]
     assert (private.epsilon == 1.0).all()
     assert (private.epsilon_spent <= 1.0 + 1e-9).all()
     assert (ok[~ok.private].epsilon.isna()).all()
+    # every method samples as many rows as it trained on, more than the holdout holds: the
+    # like-for-like score is on a subsample, so the two differ
+    assert (ok.rows_synthetic > ok.rows_holdout).all()
+    assert (ok.k_marginal_matched != ok.k_marginal).all()
     assert (tmp_path / "medical.md").is_file()
     assert (tmp_path / "plots" / "medical_fidelity_vs_epsilon.png").is_file()
