@@ -21,6 +21,7 @@ from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.schema import output_dtypes, schema_from_dtypes
 from tabsynth.synthesizers.base import REGISTRY, load
 from tabsynth.synthesizers.marginal import (
+    STOP_WINDOW,
     GraphicalModel,
     JunctionTree,
     Measurement,
@@ -360,6 +361,31 @@ def test_estimate_warm_start_continues(fitted_model: GraphicalModel) -> None:
     warm = estimate(SHAPE, measurements, iters=20, warm_start=fitted_model)
     assert loss(warm) < loss(cold)
     assert loss(warm) <= loss(fitted_model) * (1 + 1e-6)
+
+
+def test_estimate_until_converged_stops_where_the_noise_hides_progress() -> None:
+    """The early stop is a prefix of the same descent, taken once a window gains less than
+    the loss's spread under the noise, and it leaves less than that spread on the table."""
+    measurements = noisy_measurements(chain_codes(5000), 10.0)
+
+    def loss(model: GraphicalModel) -> float:
+        return sum(
+            0.5 * float(np.sum(((model.project(m.clique).ravel() - m.values) / m.stddev) ** 2))
+            for m in measurements
+        )
+
+    ticks: list[int] = []
+    early = estimate(SHAPE, measurements, iters=3000, until_converged=True, progress=ticks.append)
+    full = estimate(SHAPE, measurements, iters=3000)
+    assert full.iterations == 3000
+    assert STOP_WINDOW <= early.iterations < 3000
+    assert sum(ticks) == 3000  # the progress bar is filled
+    prefix = estimate(SHAPE, measurements, iters=early.iterations)
+    assert all(np.array_equal(a, b) for a, b in zip(prefix.marginals, early.marginals, strict=True))
+    spread = np.sqrt(sum(m.values.size for m in measurements) / 2)
+    window = estimate(SHAPE, measurements, iters=early.iterations - STOP_WINDOW)
+    assert loss(window) - loss(early) < spread
+    assert 0 <= loss(early) - loss(full) < spread
 
 
 def test_sampling_follows_the_model(fitted_model: GraphicalModel) -> None:

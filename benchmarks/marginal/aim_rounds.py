@@ -45,7 +45,7 @@ def main() -> None:
         totals["between"] += between
         cells = model.tree.cells(shape)
         print(
-            f"measurements={len(measurements):3d} iters={kwargs.get('iters')} "
+            f"measurements={len(measurements):3d} iters={model.iterations}/{kwargs.get('iters')} "
             f"estimate={took:6.2f}s before={between:6.2f}s cells={cells:,} "
             f"last={measurements[-1].clique}",
             flush=True,

@@ -24,8 +24,8 @@ statistics matter; AIM spends the model's zCDP budget ρ in rounds:
    scale ``sqrt(2/π) σ_t n_r``, halve σ and double ε (each round then costs 4× more); when
    what is left would pay for less than two rounds, the last round spends all of it.
 
-After the budget is spent, a longer final estimate gives the model that is sampled. Every
-estimate holds the cells that the declared rules make impossible at zero
+After the budget is spent, a longer final estimate (until converged) gives the model that is
+sampled. Every estimate holds the cells that the declared rules make impossible at zero
 (:mod:`tabsynth.rules.zeros`). Codes that
 exist only because the domain was not public ("missing", "other") and whose noisy 1-way count
 is below 3σ₀ are conditioned away (post-processing).
@@ -150,7 +150,9 @@ class AIMSynthesizer(MarginalSynthesizer):
     round_iters:
         Private-PGM iterations after each round (warm-started from the previous estimate).
     max_iters:
-        Iterations of the final estimate.
+        Most iterations of the final estimate, which stops sooner once it gains less than
+        the measurements can tell apart (``until_converged`` of
+        :func:`~tabsynth.synthesizers.marginal.estimate`).
 
     Examples
     --------
@@ -346,6 +348,7 @@ class AIMSynthesizer(MarginalSynthesizer):
                 warm_start=model,
                 progress=bar.update,
                 zeros=zeros,
+                until_converged=True,
             )
         unused = unused_codes(encoder, one_way)
         self.model_ = model.condition({i: ~u for i, u in enumerate(unused) if u.any()})
