@@ -102,7 +102,7 @@ def split(
     groups = table[ids[0]].to_numpy() if ids else np.arange(len(table))
     unique = np.unique(groups)
     train_groups = rng.permutation(unique)[: round(TRAIN_SHARE * len(unique))]
-    # hashed: np.isin compares object ids (diabetes130's patient numbers) pairwise, 67 s
+    # hashed: np.isin compares object ids (diabetes130's patient numbers) pairwise, 68 s
     in_train = pd.Series(groups).isin(set(train_groups)).to_numpy()
     table = table.drop(columns=ids).reset_index(drop=True)
     return Dataset(

@@ -243,6 +243,11 @@ def summarise(frame: pd.DataFrame) -> pd.DataFrame:
         _order=range(len(frame)),
         **{c: pd.to_numeric(frame[c], errors="coerce") for c in numeric},
     )
+    # a run resumed from files older than the matched score has it for some repeats only: a
+    # mean over those beside a mean over all would compare different fits
+    unmatched = frame.k_marginal.notna() & frame.k_marginal_matched.isna()
+    partial = unmatched.groupby([frame[k] for k in keys], dropna=False, sort=False).transform("any")
+    frame.loc[partial, "k_marginal_matched"] = float("nan")
     grouped = frame.groupby(keys, dropna=False, sort=False)
     out = grouped[numeric].mean(numeric_only=True)
     firsts = grouped[["status", "metadata", "library", "private", "note", "_order"]].first()
