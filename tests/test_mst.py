@@ -348,14 +348,19 @@ def test_estimate_fits_noiseless_measurements() -> None:
         assert np.abs(model.project(m.clique).ravel() - m.values).sum() / 4000 < 2e-3
 
 
+def estimate_loss(model: GraphicalModel, measurements: list[Measurement]) -> float:
+    """Private-PGM's loss: half the chi-square of the model's residuals on the measurements."""
+    return sum(
+        0.5 * float(np.sum(((model.project(m.clique).ravel() - m.values) / m.stddev) ** 2))
+        for m in measurements
+    )
+
+
 def test_estimate_warm_start_continues(fitted_model: GraphicalModel) -> None:
     measurements = noisy_measurements(chain_codes(5000), 10.0)
 
     def loss(model: GraphicalModel) -> float:
-        return sum(
-            0.5 * float(np.sum(((model.project(m.clique).ravel() - m.values) / m.stddev) ** 2))
-            for m in measurements
-        )
+        return estimate_loss(model, measurements)
 
     cold = estimate(SHAPE, measurements, iters=20)
     warm = estimate(SHAPE, measurements, iters=20, warm_start=fitted_model)
@@ -369,10 +374,7 @@ def test_estimate_until_converged_stops_where_the_noise_hides_progress() -> None
     measurements = noisy_measurements(chain_codes(5000), 10.0)
 
     def loss(model: GraphicalModel) -> float:
-        return sum(
-            0.5 * float(np.sum(((model.project(m.clique).ravel() - m.values) / m.stddev) ** 2))
-            for m in measurements
-        )
+        return estimate_loss(model, measurements)
 
     ticks: list[int] = []
     early = estimate(SHAPE, measurements, iters=3000, until_converged=True, progress=ticks.append)
