@@ -25,6 +25,7 @@ import pytest
 from tabsynth.errors import DataError
 from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.synthesizers import AIMSynthesizer, MSTSynthesizer
+from tabsynth.synthesizers import aim as aim_module
 from tabsynth.synthesizers.autoregressive import AutoregressiveSynthesizer, dp
 from tabsynth.synthesizers.autoregressive.dp import default_dp_schedule
 
@@ -119,6 +120,30 @@ def test_mst_schema_from_dtypes(tmp_path, extra) -> None:
 def test_aim(table, tmp_path, extra) -> None:
     left, right, _ = play(aim, table, extra, declared_schema(), tmp_path, rounds_follow_noise=True)
     assert_same(left, right)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("extra", ["missing value", "new category", "extreme outlier"])
+def test_aim_final_estimate_stops_early(table, tmp_path, extra, monkeypatch) -> None:
+    """The final estimate stops once converged (``until_converged``), after a number of
+    iterations that follows the noisy measurements; neighbours still show and store the same
+    things, and the stop must happen on both sides (else the test proves nothing)."""
+    stopped: list[int] = []
+    real_estimate = aim_module.estimate
+
+    def watched(*args, **kwargs):
+        model = real_estimate(*args, **kwargs)
+        if kwargs.get("until_converged"):
+            stopped.append(model.iterations)
+        return model
+
+    monkeypatch.setattr(aim_module, "estimate", watched)
+    make = lambda: AIMSynthesizer(  # noqa: E731
+        epsilon=EPSILON, max_rounds=8, round_iters=30, max_iters=2000, **COMMON
+    )
+    left, right, _ = play(make, table, extra, declared_schema(), tmp_path, rounds_follow_noise=True)
+    assert_same(left, right)
+    assert len(stopped) == 2 and max(stopped) < 2000, stopped
 
 
 @pytest.mark.slow

@@ -900,8 +900,9 @@ def estimate(
             progress(PROGRESS_EVERY)
         if len(window) > STOP_WINDOW and window[0] - loss < spread:
             break
-    if progress is not None and iters - done + done % PROGRESS_EVERY:
-        progress(iters - done + done % PROGRESS_EVERY)  # a converged estimate fills the bar
+    reported = done - done % PROGRESS_EVERY
+    if progress is not None and iters > reported:
+        progress(iters - reported)  # the last part step, and what a converged estimate skipped
     return GraphicalModel(
         shape, inference.tree, [m / total for m in mu], float(total), theta, step, done
     )
