@@ -18,7 +18,10 @@ from tabsynth.privacy import NoiseSource, PrivacyLedger
 from tabsynth.synthesizers import MSTSynthesizer
 from tabsynth.synthesizers.dp_domain import (
     MAX_CATEGORIES,
+    PRIVATE_DOMAIN_SHARE,
+    PUBLIC_DOMAIN_SHARE,
     columns_to_estimate,
+    domain_share,
     private_domain,
 )
 
@@ -273,3 +276,39 @@ def test_marginal_model_samples_the_frequent_values() -> None:
         synth.fit(frame, metadata=schema(frame))
     out = synth.sample(5_000, seed=0)
     assert np.isin(out["rate"], levels).mean() > 0.95
+
+
+def test_domain_share_grows_with_what_the_metadata_leaves_to_estimate() -> None:
+    """0.1 of ρ when every learned column's domain is declared, 0.3 when none is, linear in
+    between; generated columns (ids) and booleans (their domain is always known) count as
+    declared or not at all."""
+    declared = {
+        "age": ColumnSpec("numerical", dtype="int", lower=0, upper=120),
+        "city": ColumnSpec("categorical", categories=("Lyon", "Paris")),
+        "smoker": ColumnSpec("boolean"),
+        "patient": ColumnSpec("id"),
+    }
+    public = Metadata(declared, source="user", public=True)
+    assert domain_share(public) == pytest.approx(PUBLIC_DOMAIN_SHARE)
+    half = Metadata({**declared, "age": ColumnSpec("numerical", dtype="int")}, public=False)
+    assert domain_share(half) == pytest.approx(
+        PUBLIC_DOMAIN_SHARE + (PRIVATE_DOMAIN_SHARE - PUBLIC_DOMAIN_SHARE) / 3
+    )
+    none = Metadata({k: v for k, v in declared.items() if k != "smoker"}).schema_only()
+    assert domain_share(none) == pytest.approx(PRIVATE_DOMAIN_SHARE)
+
+
+def test_a_fit_spends_the_default_domain_share(table: pd.DataFrame) -> None:
+    """With the schema only, five of the six columns have no declared domain (a boolean
+    always has one): the default spends 0.1 + 0.2 · 5/6 of ρ on the domain, 8/3 times what
+    budget_split=0.1 spends, release by release (each σ² is rounded up alike)."""
+    frame = table.drop(columns=["patient"]).head(5000)
+    metadata = schema(frame)
+
+    def domain_rho(**kwargs) -> list[float]:
+        fit = MSTSynthesizer(EPSILON, noise_seed=4, max_iters=10, **kwargs).fit(frame, metadata)
+        return [e.rho for e in fit.privacy.entries if e.phase == "domain"]
+
+    default, tenth = domain_rho(), domain_rho(budget_split=0.1)
+    assert len(default) == len(tenth) > 0
+    assert np.array(default) == pytest.approx(8 / 3 * np.array(tenth), rel=1e-6)

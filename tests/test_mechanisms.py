@@ -431,6 +431,74 @@ def test_dp_bounds_keep_a_thin_tail() -> None:
     assert bounds[0] <= 2.0 and bounds[1] >= 64.0
 
 
+def bounds_over_seeds(values, sigma: float, seeds: int, **kwargs) -> list:
+    """dp_bounds at noise scale ``sigma`` with noise seeds 0 .. seeds-1 ("error" where it
+    refuses)."""
+    out = []
+    for seed in range(seeds):
+        try:
+            out.append(
+                dp_bounds(
+                    values,
+                    1 / (2 * sigma**2),
+                    ledger=roomy_ledger(),
+                    purpose="b",
+                    noise=NoiseSource.seeded(seed),
+                    **kwargs,
+                )
+            )
+        except DomainEstimationError:
+            out.append("error")
+    return out
+
+
+def test_dp_bounds_of_an_integer_column_grow_from_zero_to_one() -> None:
+    """A count of procedures (5,596 rows of diabetes130): 46 % zeros, then 1 .. 6. At σ = 254
+    only the zero bucket clears 5σ. On the integer grid (magnitudes from 2^0) the bucket of 1
+    (1,166 rows, 4.6σ) is zero's neighbour and the growth through buckets above 1σ reaches it
+    unless its noise is below -3.6σ (p = 1.6e-4); the buckets of 2 and of 3-4 (2.7σ and 2.9σ)
+    pass with probability 0.95 and 0.97. On the real-valued grid 32 empty buckets of tiny
+    magnitudes separate 0 from 1 (the range came back as [0, 0] in a fit)."""
+    counts = np.repeat(np.arange(7.0), [2567, 1166, 691, 522, 214, 166, 270])
+    found = bounds_over_seeds(counts, 254.0, 50, integer=True)
+    assert all(b != "error" and b[0] <= 0.0 and b[1] >= 1.0 for b in found)
+    assert sum(b[1] >= 4.0 for b in found) >= 40  # about 46 expected
+    ledger = roomy_ledger()
+    dp_bounds(counts, 0.1, ledger=ledger, purpose="b", noise=NoiseSource.seeded(0), integer=True)
+    assert ledger.entries[0].params["buckets"] == 2 * 63 + 1  # ±2^0 .. ±2^62 and {0}
+
+
+def test_dp_bounds_find_rows_spread_too_thinly_for_any_bucket() -> None:
+    """5,000 amounts spread evenly over the ten buckets of 2^8 .. 2^18 (about 500 rows, 3.3σ
+    at σ = 150, each): a single bucket clears 5σ only now and then, and a fit used to stop
+    with DomainEstimationError. Their run's sum (33σ) clears 5.8·√10 = 18σ in every seed, and
+    its ends stay where the rows are (an empty bucket joins it when its noise beats 1.5σ)."""
+    rng = np.random.default_rng(0)
+    amounts = np.round(np.exp2(rng.uniform(8, 18, 5000)))
+    found = bounds_over_seeds(amounts, 150.0, 20, integer=True)
+    assert "error" not in found
+    assert all(2.0**5 <= low <= 2.0**9 and 2.0**17 <= high <= 2.0**21 for low, high in found)
+    assert sum(b == (256.0, 262144.0) for b in found) >= 10  # exactly the data's buckets
+
+
+def test_dp_bounds_stay_tight_around_one_bucket() -> None:
+    """All rows in (32, 64] at 50σ: the range grows one empty bucket per side with probability
+    0.16 (noise above 1σ), two with 0.026; the run may add one with 0.07 (noise above 1.5σ).
+    A run that swallowed empty buckets (an earlier draft: ranges six buckets too wide) would
+    fail the count; the seeds are fixed, so the test is deterministic."""
+    found = bounds_over_seeds(np.full(5000, 40.0), 100.0, 300)
+    assert all(low >= 2.0 and high <= 2.0**10 for low, high in found)  # 5 buckets: p < 1e-3
+    assert sum(high >= 256.0 for _, high in found) <= 15  # about 8 expected
+    assert sum(b == (32.0, 64.0) for b in found) >= 200  # about 0.84² · 0.93² ≈ 0.61 · 300
+
+
+def test_dp_bounds_read_no_range_off_pure_noise() -> None:
+    """No rows: single buckets pass 5σ with probability 191 × 2.9e-7 and the best run of the
+    ~18,000 clears 5.8σ·√w with at most 18,000 × 3.3e-9 per fit, so a range here would be
+    noise. A run threshold without √w (the sum of w noises has variance w) would fail at once."""
+    assert bounds_over_seeds(np.empty(0), 100.0, 1000) == ["error"] * 1000
+
+
 def test_dp_bounds_handles_zero_and_huge_values() -> None:
     ledger = roomy_ledger()
     source = NoiseSource.seeded(2)

@@ -24,6 +24,7 @@ import pytest
 
 from tabsynth.errors import DataError
 from tabsynth.metadata import ColumnSpec, Metadata
+from tabsynth.privacy import mechanisms
 from tabsynth.synthesizers import AIMSynthesizer, MSTSynthesizer
 from tabsynth.synthesizers import aim as aim_module
 from tabsynth.synthesizers.autoregressive import AutoregressiveSynthesizer, dp
@@ -113,6 +114,33 @@ def test_mst_on_frames_typed_by_pandas_inference(table, tmp_path, extra) -> None
 def test_mst_schema_from_dtypes(tmp_path, extra) -> None:
     left, right, _ = play(mst, typed_frame(base_table()), extra, None, tmp_path)
     assert_same(left, right)
+
+
+@pytest.mark.parametrize("extra", EXTRAS)
+def test_mst_range_from_a_run_of_buckets(tmp_path, extra, monkeypatch) -> None:
+    """Amounts spread over ten power-of-two buckets, about 200 rows each: at ε = 1 no bucket
+    clears dp_bounds' 5σ alone, and the range comes from the run of buckets (post-processing
+    of the same noisy histogram). Both sides must take it (else the test proves nothing)."""
+    runs: list[tuple[int, int]] = []
+    real_occupied = mechanisms._occupied_buckets
+
+    def watched(z, threshold):
+        occupied = real_occupied(z, threshold)
+        runs.append((int((z > threshold).sum()), occupied.size))
+        return occupied
+
+    monkeypatch.setattr(mechanisms, "_occupied_buckets", watched)
+    data = base_table()
+    rng = np.random.default_rng(5)
+    data["amount"] = np.round(np.exp2(rng.uniform(4, 14, len(data)))).astype(int).astype(object)
+    # first, so that its noise comes before the draws a new category adds to the seeded stream
+    columns = {"amount": ColumnSpec("numerical", dtype="int"), **declared_schema().columns}
+    metadata = Metadata(columns, public=False)
+    make = lambda: MSTSynthesizer(epsilon=1.0, max_iters=200, **COMMON)  # noqa: E731
+    left, right, _ = play(make, data, extra, metadata, tmp_path)
+    assert_same(left, right)
+    amount_calls = runs[0::3]  # amount, age, income: the numeric columns in order
+    assert len(amount_calls) == 2 and all(single == 0 < size for single, size in amount_calls)
 
 
 @pytest.mark.slow

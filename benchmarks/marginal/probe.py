@@ -90,7 +90,9 @@ def main() -> None:
         f"noise_seed={args.noise_seed} fit={fit_s:.1f}s "
         f"cpu={cpu_s:.1f}s load={os.getloadavg()[0]:.2f} kmarg={score:.1f} real={reference:.1f}"
     )
-    rows = sorted(column_report(disc, real, fake), key=lambda r: r["score"] or 1.0)[:6]
+    # a score of 0.0 (no category kept) is the worst, not missing
+    unscored = lambda r: 1.0 if r["score"] is None else r["score"]  # noqa: E731
+    rows = sorted(column_report(disc, real, fake), key=unscored)[:6]
     print("  worst 1-way:", ", ".join(f"{r['column']}={r['score']:.3f}" for r in rows))
     sets, _ = choose_sets(len(disc.columns), 3, 1000, 0)
     excess: dict[str, list[float]] = {}

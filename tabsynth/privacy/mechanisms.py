@@ -60,6 +60,17 @@ BOUNDS_MIN_EXPONENT = -32
 BOUNDS_MAX_EXPONENT = 62
 #: dp_bounds grows its range through adjacent buckets whose noisy count exceeds this many σ.
 EXTEND_SIGMAS = 1.0
+#: dp_bounds also looks for rows spread too thinly for any one bucket to clear its threshold
+#: (bill amounts of a few thousand rows over 2^8 .. 2^19): the run of adjacent buckets whose
+#: noisy counts exceed this many σ on the whole (the largest sum of z − 1.5). An empty bucket at
+#: a run's end lowers that sum unless its noise exceeds 1.5σ (p = 0.07), and k of them unless
+#: their mean does (p = P(N > 1.5·√k)), so the run stays where the rows are.
+RUN_DRIFT_SIGMAS = 1.5
+#: The run counts when its noisy sum exceeds (threshold + this)·σ·√w for its w buckets (the sum's
+#: noise has variance w·σ²). The run is one of ~18,000 of the grid; 5.8σ keeps the false alarms
+#: of an empty grid to 18,000 × P(N > 5.8) ≈ 6e-5 per column, as many as the 191 single buckets
+#: give at 5σ (191 × 2.9e-7).
+RUN_EXTRA_SIGMAS = 0.8
 
 #: The discrete Gaussian's σ² is rounded up to p/2^k with p ≥ 2^32, a relative change below
 #: 2^-32 ≈ 2.3e-10. That is under the ledger's 1e-9 tolerance, so budget plans that spend "what
@@ -283,13 +294,13 @@ def exponential_mechanism(
 # -- domain estimation ---------------------------------------------------------------------------
 
 
-def _bounds_grid() -> tuple[np.ndarray, np.ndarray]:
+def _bounds_grid(min_exponent: int = BOUNDS_MIN_EXPONENT) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper edges of dp_bounds' buckets, in increasing order of value.
 
     Buckets are: [−2^k, −2^(k−1)) for k from the top exponent down, then {0}, then
     (2^(k−1), 2^k] upwards; the innermost buckets extend to 0: [−2^kmin, 0) and (0, 2^kmin].
     """
-    exponents = np.arange(BOUNDS_MIN_EXPONENT, BOUNDS_MAX_EXPONENT + 1, dtype=float)
+    exponents = np.arange(min_exponent, BOUNDS_MAX_EXPONENT + 1, dtype=float)
     tops = np.exp2(exponents)
     bottoms = np.concatenate([[0.0], tops[:-1]])
     lower = np.concatenate([-tops[::-1], [0.0], bottoms])
@@ -297,7 +308,7 @@ def _bounds_grid() -> tuple[np.ndarray, np.ndarray]:
     return lower, upper
 
 
-def _bucket_indices(values: np.ndarray) -> np.ndarray:
+def _bucket_indices(values: np.ndarray, min_exponent: int = BOUNDS_MIN_EXPONENT) -> np.ndarray:
     """Index of each (finite or infinite, non-NaN) value's bucket on dp_bounds' grid."""
     top = 2.0**BOUNDS_MAX_EXPONENT
     clipped = np.clip(values, -top, top)
@@ -305,8 +316,8 @@ def _bucket_indices(values: np.ndarray) -> np.ndarray:
     # |x| = m·2^e with m in [0.5, 1): the bucket (2^(k−1), 2^k] holding |x| has k = e, except
     # that an exact power of two (m = 0.5) is the top of the bucket below.
     k = np.where(mantissa > 0.5, exponent, exponent - 1)
-    offset = np.clip(k, BOUNDS_MIN_EXPONENT, BOUNDS_MAX_EXPONENT) - BOUNDS_MIN_EXPONENT
-    zero = BOUNDS_MAX_EXPONENT - BOUNDS_MIN_EXPONENT + 1
+    offset = np.clip(k, min_exponent, BOUNDS_MAX_EXPONENT) - min_exponent
+    zero = BOUNDS_MAX_EXPONENT - min_exponent + 1
     return np.where(clipped > 0, zero + 1 + offset, np.where(clipped < 0, zero - 1 - offset, zero))
 
 
@@ -319,43 +330,57 @@ def dp_bounds(
     phase: str = "",
     noise: NoiseSource | None = None,
     threshold: float = 5.0,
+    integer: bool = False,
 ) -> tuple[float, float]:
     """Public (lower, upper) bounds of a numeric column whose range was not declared.
 
     Method: the public grid of signed powers of two splits the reals into buckets
     ``[−2^k, −2^(k−1))``, ``{0}`` and ``(2^(k−1), 2^k]`` for k in
     [:data:`BOUNDS_MIN_EXPONENT`, :data:`BOUNDS_MAX_EXPONENT`] (values smaller in magnitude than
-    2^-32 share the innermost buckets, values beyond ±2^62 the outermost ones). Each row falls
-    in exactly one bucket, so the bucket histogram has L2 sensitivity 1; discrete Gaussian
-    noise with σ² = 1/(2ρ) (rounded up) is added, and the result spans from the lowest to the
-    highest bucket whose noisy count exceeds ``threshold``·σ, grown outwards through adjacent
-    buckets whose noisy count exceeds :data:`EXTEND_SIGMAS`·σ. With the default 5σ, each of the
-    191 empty buckets passes with probability about 3e-7 (the discrete Gaussian's tail beyond
-    k ≥ 1 is below the continuous one's beyond k − 1), so a spurious far-away bound is very
-    unlikely; growing through neighbours at 1σ keeps thin tails that no single bucket shows at
-    5σ (a 10th percentile of 7 came back as 512 on a 7,000-row table at a small budget), while
-    a false step, one bucket further than the data, happens with probability about 0.16 per
-    side and costs only a wider range. Values outside the returned bounds must be clipped to
-    them afterwards. The bounds are ±powers of two or 0: ages in [0, 97] give
-    upper = 128 and, when the few rows aged 0 to 3 do not clear the threshold, lower = 4 (they
-    are then clipped to 4).
+    2^-32 share the innermost buckets, values beyond ±2^62 the outermost ones). ``integer``
+    (public: the column's dtype) starts the magnitudes at 2^0, so that 1 is the neighbour of
+    0: whole numbers never fall between them, and 32 empty buckets there stopped the growth
+    described below (a count of procedures, 46 % zeros, came back as the range [0, 0]). Each
+    row falls in exactly one bucket, so the bucket histogram has L2 sensitivity 1; discrete
+    Gaussian noise with σ² = 1/(2ρ) (rounded up) is added, and everything after is
+    post-processing of that one histogram:
 
-    If no bucket clears the threshold (too few rows for this ρ), :class:`DomainEstimationError`
-    is raised: any bound read off pure noise would be arbitrary (an age range of [0, 0], an
-    income of -2.8e14), so the fix is the user's: declare the column's bounds, raise ε, or use
-    more rows. ``lower == upper == 0`` happens only when the zero bucket is the only one
-    selected (e.g. an all-zero column). NaNs are ignored (missingness is accounted for
-    elsewhere); ±inf count as ±2^62.
+    * a bucket is *occupied* when its noisy count exceeds ``threshold``·σ; with the default
+      5σ each of the 191 empty buckets passes with probability about 3e-7 (the discrete
+      Gaussian's tail beyond k ≥ 1 is below the continuous one's beyond k − 1), so a
+      spurious far-away bound is very unlikely;
+    * so is every bucket of the run of adjacent buckets with the largest sum of noisy counts
+      less :data:`RUN_DRIFT_SIGMAS`·σ each, when its w buckets' noisy sum exceeds
+      (``threshold`` + :data:`RUN_EXTRA_SIGMAS`)·σ·√w (the sum's noise has variance w·σ²).
+      This is what degrades gracefully at small budgets: a few thousand bill amounts spread
+      over ten buckets clear no bucket at 5σ, but their run does;
+    * the range spans from the lowest to the highest occupied bucket, grown outwards through
+      adjacent buckets whose noisy count exceeds :data:`EXTEND_SIGMAS`·σ. Growing keeps thin
+      tails that no bucket shows at 5σ (a 10th percentile of 7 came back as 512 on a
+      7,000-row table at a small budget), while a false step, one bucket further than the
+      data, happens with probability about 0.16 per side and costs only a wider range.
+
+    Values outside the returned bounds must be clipped to them afterwards. The bounds are
+    ±powers of two or 0: ages in [0, 97] give upper = 128 and, when the few rows aged 0 to 3
+    are not seen, lower = 4 (they are then clipped to 4).
+
+    If nothing is occupied (too few rows for this ρ), :class:`DomainEstimationError` is raised:
+    any bound read off pure noise would be arbitrary (an age range of [0, 0], an income of
+    -2.8e14), so the fix is the user's: declare the column's bounds, raise ε, or use more rows.
+    ``lower == upper == 0`` happens only when the zero bucket is the only one selected (e.g.
+    an all-zero column). NaNs are ignored (missingness is accounted for elsewhere); ±inf count
+    as ±2^62.
 
     Privacy cost recorded: 1/(2σ²) ≤ ρ for the rounded σ² (discrete Gaussian mechanism, L2
-    sensitivity 1; CKS 2020), mechanism ``"dp_bounds"``. The threshold is post-processing.
+    sensitivity 1; CKS 2020), mechanism ``"dp_bounds"``. The thresholds are post-processing.
     """
     rho = _positive("rho", rho)
     threshold = _positive("threshold", threshold)
     observed = _numeric_values(values)
     noise = _checked_source(noise)
     variance = _variance_for_rho(rho)
-    lower_edges, upper_edges = _bounds_grid()
+    min_exponent = 0 if integer else BOUNDS_MIN_EXPONENT
+    lower_edges, upper_edges = _bounds_grid(min_exponent)
     _record(
         ledger,
         noise,
@@ -369,17 +394,17 @@ def dp_bounds(
             "buckets": int(lower_edges.size),
         },
     )
-    counts = np.bincount(_bucket_indices(observed), minlength=lower_edges.size)
+    counts = np.bincount(_bucket_indices(observed, min_exponent), minlength=lower_edges.size)
     noisy = counts + noise.discrete_gaussian(variance, lower_edges.size)
-    cleared = np.flatnonzero(noisy > threshold * math.sqrt(variance))
-    if not cleared.size:
+    occupied = _occupied_buckets(noisy / math.sqrt(variance), threshold)
+    if not occupied.size:
         raise DomainEstimationError(
             f"{purpose}: no range could be released under differential privacy (no "
-            "power-of-two bucket's noisy count cleared the threshold): the column has too few "
-            "rows for the privacy budget spent on it. Declare the column's bounds (lower and "
-            "upper) in the metadata, raise epsilon, or use more rows."
+            "power-of-two bucket's noisy count, nor any run of them, cleared the threshold): "
+            "the column has too few rows for the privacy budget spent on it. Declare the "
+            "column's bounds (lower and upper) in the metadata, raise epsilon, or use more rows."
         )
-    low, high = int(cleared[0]), int(cleared[-1])
+    low, high = int(occupied[0]), int(occupied[-1])
     # grow outwards through neighbours that look occupied: a tail spread thinly over a few
     # buckets (ages 0 to 15 in a table of adults) clears no 5σ threshold, yet clipping it is
     # the worse error; contiguity keeps a false step rare (16 % each) and one bucket wide
@@ -389,6 +414,32 @@ def dp_bounds(
     while high < noisy.size - 1 and noisy[high + 1] > reach:
         high += 1
     return float(lower_edges[low]), float(upper_edges[high])
+
+
+def _occupied_buckets(z: np.ndarray, threshold: float) -> np.ndarray:
+    """Sorted indices of the buckets dp_bounds counts as occupied, from the noisy counts in
+    units of σ: each bucket above ``threshold``, and the run of adjacent buckets that
+    maximises the sum of ``z −`` :data:`RUN_DRIFT_SIGMAS` when its sum of ``z`` exceeds
+    (``threshold`` + :data:`RUN_EXTRA_SIGMAS`)·√(its length)."""
+    occupied = z > threshold
+    first, last = _best_run(z - RUN_DRIFT_SIGMAS)
+    width = last - first + 1
+    if z[first : last + 1].sum() > (threshold + RUN_EXTRA_SIGMAS) * math.sqrt(width):
+        occupied[first : last + 1] = True
+    return np.flatnonzero(occupied)
+
+
+def _best_run(gains: np.ndarray) -> tuple[int, int]:
+    """First and last index of the contiguous run with the largest sum (Kadane)."""
+    best, best_run = -math.inf, (0, 0)
+    total, start = 0.0, 0
+    for i, gain in enumerate(gains.tolist()):
+        if total <= 0.0:
+            total, start = 0.0, i
+        total += gain
+        if total > best:
+            best, best_run = total, (start, i)
+    return best_run
 
 
 def _quantile_grid(lower: float, upper: float, bins: int, grid: str) -> tuple[np.ndarray, str]:

@@ -48,7 +48,7 @@ from tabsynth.privacy import NoiseSource, PrivacyLedger, exponential_mechanism
 from tabsynth.rules.zeros import structural_zeros
 from tabsynth.synthesizers.aim_groups import group_rounds
 from tabsynth.synthesizers.aim_resolution import Variant, coarse_maps, variants
-from tabsynth.synthesizers.dp_base import DEFAULT_BUDGET_SPLIT, DEFAULT_DELTA, check_count
+from tabsynth.synthesizers.dp_base import DEFAULT_DELTA, check_count
 from tabsynth.synthesizers.dp_domain import Binning
 from tabsynth.synthesizers.marginal import (
     BYTES_PER_CELL,
@@ -184,7 +184,7 @@ class AIMSynthesizer(MarginalSynthesizer):
         max_candidates: int | None = MAX_CANDIDATES,
         round_iters: int = 100,
         max_iters: int = 1000,
-        budget_split: float = DEFAULT_BUDGET_SPLIT,
+        budget_split: float | None = None,
         bins: int = DEFAULT_BINS,
         binning: Binning = "quantile",
         seed: int | None = None,

@@ -26,7 +26,9 @@ is either public or paid for, so :class:`DPSynthesizer` fixes the policy once fo
 * **Output types** come from the metadata alone (:func:`~tabsynth.schema.output_dtype`).
 * **Domain.** Columns without a public domain get one from
   :func:`~tabsynth.synthesizers.dp_domain.private_domain`, paid with the fraction
-  ``budget_split`` of the zCDP budget ρ. Declared bounds and categories cost nothing, but by
+  ``budget_split`` of the zCDP budget ρ (by default 0.1 to 0.3, the more the less of the domain
+  is public: :func:`~tabsynth.synthesizers.dp_domain.domain_share`). Declared bounds and
+  categories cost nothing, but by
   default (``binning="quantile"``) numeric bin edges are still placed at DP quantiles inside
   public bounds, from the same ``budget_split``; ``binning="auto"`` makes a fully public domain
   free. ``id``, ``pii`` and ``text`` columns are never learned (generated fresh on sampling).
@@ -61,15 +63,13 @@ from tabsynth.synthesizers.base import MetadataLike, Synthesizer
 from tabsynth.synthesizers.dp_domain import (
     BINNINGS,
     Binning,
+    domain_share,
     private_domain,
     thresholded_columns,
 )
 
 #: Default δ: far below 1/n for any table, so the guarantee is not "release one row".
 DEFAULT_DELTA = 1e-9
-#: Default fraction of ρ for estimating the domain of columns that have no public one. Bin edges
-#: and category lists need far less precision than the marginals the model learns.
-DEFAULT_BUDGET_SPLIT = 0.1
 #: Fraction of δ set aside for the additive δ of thresholded domain releases (categories, and
 #: the frequent values of numeric columns) when some column needs one; the rest converts zCDP to
 #: (ε, δ). Either part barely moves ε.
@@ -88,6 +88,9 @@ class DPSynthesizer(Synthesizer):
     budget_split:
         Fraction of the zCDP budget ρ spent on estimating the domain (bounds, bin edges,
         categories) where it is not public; unused when nothing is left to estimate.
+        ``None`` (default): 0.1 when the metadata declares every learned column's bounds or
+        categories, up to 0.3 when it declares none, in proportion
+        (:func:`~tabsynth.synthesizers.dp_domain.domain_share`).
     bins:
         Bins of each numeric or datetime column. Integer columns with fewer values get one
         bin per value. A pair of numeric columns costs ``bins²`` cells in noise and model
@@ -123,7 +126,7 @@ class DPSynthesizer(Synthesizer):
         epsilon: float,
         delta: float = DEFAULT_DELTA,
         *,
-        budget_split: float = DEFAULT_BUDGET_SPLIT,
+        budget_split: float | None = None,
         bins: int = DEFAULT_BINS,
         binning: Binning = "quantile",
         seed: int | None = None,
@@ -167,7 +170,7 @@ class DPSynthesizer(Synthesizer):
                 f"{DEFAULT_DELTA:g})"
             )
         split = self.budget_split
-        if not _is_number(split) or not 0 < split < 1:
+        if split is not None and (not _is_number(split) or not 0 < split < 1):
             raise ParameterError(f"budget_split must be a fraction in (0, 1), got {split!r}")
         if self.binning not in BINNINGS:
             raise ParameterError(f"binning must be one of {BINNINGS}, got {self.binning!r}")
@@ -215,7 +218,7 @@ class DPSynthesizer(Synthesizer):
             data[modelled.names],
             modelled,
             ledger=ledger,
-            rho=self.budget_split * ledger.rho_budget,
+            rho=self._domain_share(modelled) * ledger.rho_budget,
             delta=reserved,
             noise=noise,
             bins=self.bins,
@@ -242,6 +245,12 @@ class DPSynthesizer(Synthesizer):
             stacklevel=5,
         )
         return NoiseSource.seeded(self.noise_seed)
+
+    def _domain_share(self, modelled: Metadata) -> float:
+        """``budget_split``, or the default for what ``modelled`` leaves to estimate."""
+        if self.budget_split is None:
+            return domain_share(modelled)
+        return self.budget_split
 
     @abstractmethod
     def _fit_codes(

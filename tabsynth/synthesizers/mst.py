@@ -34,7 +34,7 @@ from tabsynth.domain import DEFAULT_BINS, DomainEncoder
 from tabsynth.metadata import OutOfBounds
 from tabsynth.privacy import NoiseSource, PrivacyLedger, exponential_mechanism
 from tabsynth.rules.zeros import structural_zeros
-from tabsynth.synthesizers.dp_base import DEFAULT_BUDGET_SPLIT, DEFAULT_DELTA, check_count
+from tabsynth.synthesizers.dp_base import DEFAULT_DELTA, check_count
 from tabsynth.synthesizers.dp_domain import Binning
 from tabsynth.synthesizers.marginal import (
     SUPPORT_SIGMAS,
@@ -81,7 +81,7 @@ class MSTSynthesizer(MarginalSynthesizer):
         delta: float = DEFAULT_DELTA,
         *,
         max_iters: int = 2000,
-        budget_split: float = DEFAULT_BUDGET_SPLIT,
+        budget_split: float | None = None,
         bins: int = DEFAULT_BINS,
         binning: Binning = "quantile",
         seed: int | None = None,

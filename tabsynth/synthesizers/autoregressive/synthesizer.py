@@ -34,7 +34,7 @@ from tabsynth.synthesizers.autoregressive.training import (
 )
 from tabsynth.synthesizers.base import MetadataLike, Synthesizer, check_count, check_seed
 from tabsynth.synthesizers.conditional import Shares, check_released, sample_shares
-from tabsynth.synthesizers.dp_base import DEFAULT_BUDGET_SPLIT, DEFAULT_DELTA, DPSynthesizer
+from tabsynth.synthesizers.dp_base import DEFAULT_DELTA, DPSynthesizer
 from tabsynth.synthesizers.dp_domain import Binning
 
 #: Defaults of the parameters left as ``None``, per mode (measured on Adult, see module doc).
@@ -151,7 +151,7 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         patience: int = 3,
         max_grad_norm: float = 1.0,
         public_rows: int | None = None,
-        budget_split: float = DEFAULT_BUDGET_SPLIT,
+        budget_split: float | None = None,
         progress: bool = True,
         seed: int | None = None,
         noise_seed: int | None = None,
