@@ -25,7 +25,7 @@ import pytest
 from tabsynth.errors import DataError
 from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.privacy import mechanisms
-from tabsynth.synthesizers import AIMSynthesizer, MSTSynthesizer
+from tabsynth.synthesizers import AIMSynthesizer, MSTSynthesizer, dp_domain
 from tabsynth.synthesizers import aim as aim_module
 from tabsynth.synthesizers.autoregressive import AutoregressiveSynthesizer, dp
 from tabsynth.synthesizers.autoregressive.dp import default_dp_schedule
@@ -117,30 +117,57 @@ def test_mst_schema_from_dtypes(tmp_path, extra) -> None:
 
 
 @pytest.mark.parametrize("extra", EXTRAS)
-def test_mst_range_from_a_run_of_buckets(tmp_path, extra, monkeypatch) -> None:
-    """Amounts spread over ten power-of-two buckets, about 200 rows each: at ε = 1 no bucket
-    clears dp_bounds' 5σ alone, and the range comes from the run of buckets (post-processing
-    of the same noisy histogram). Both sides must take it (else the test proves nothing)."""
-    runs: list[tuple[int, int]] = []
-    real_occupied = mechanisms._occupied_buckets
+def test_mst_ranges_from_runs_of_thin_cells(tmp_path, extra, monkeypatch) -> None:
+    """Amounts spread over ten power-of-two buckets and dates over ten years, about 200 rows
+    per cell: at ε = 0.6 few cells or none clear 5σ alone, and a run of cells widens both
+    ranges (:func:`~tabsynth.privacy.occupied_span`, post-processing of the same noisy
+    histograms). Both sides must use the run (else the test proves nothing)."""
+    spans: list[tuple[int, int]] = []  # cells spanned without the run, and with it
+    real_span = mechanisms.occupied_span
 
     def watched(z, threshold):
-        occupied = real_occupied(z, threshold)
-        runs.append((int((z > threshold).sum()), occupied.size))
-        return occupied
+        span = real_span(z, threshold)
+        spans.append((width(single_cells_grown(z, threshold)), width(span)))
+        return span
 
-    monkeypatch.setattr(mechanisms, "_occupied_buckets", watched)
+    monkeypatch.setattr(mechanisms, "occupied_span", watched)
+    monkeypatch.setattr(dp_domain, "occupied_span", watched)
     data = base_table()
     rng = np.random.default_rng(5)
     data["amount"] = np.round(np.exp2(rng.uniform(4, 14, len(data)))).astype(int).astype(object)
-    # first, so that its noise comes before the draws a new category adds to the seeded stream
-    columns = {"amount": ColumnSpec("numerical", dtype="int"), **declared_schema().columns}
+    days = pd.to_timedelta(rng.integers(0, 10 * 365, len(data)), unit="D")
+    data["since"] = (pd.Timestamp("1990-01-01") + days).strftime("%Y-%m-%d").astype(object)
+    # first, so that their noise comes before the draws a new category adds to the seeded stream
+    columns = {
+        "amount": ColumnSpec("numerical", dtype="int"),
+        "since": ColumnSpec("datetime", format="%Y-%m-%d"),
+        **declared_schema().columns,
+    }
     metadata = Metadata(columns, public=False)
-    make = lambda: MSTSynthesizer(epsilon=1.0, max_iters=200, **COMMON)  # noqa: E731
+    make = lambda: MSTSynthesizer(epsilon=0.6, max_iters=200, **COMMON)  # noqa: E731
     left, right, _ = play(make, data, extra, metadata, tmp_path)
     assert_same(left, right)
-    amount_calls = runs[0::3]  # amount, age, income: the numeric columns in order
-    assert len(amount_calls) == 2 and all(single == 0 < size for single, size in amount_calls)
+    # per fit: amount, since, then age, income and visit (the estimated ranges, in order)
+    thin = spans[0:2] + spans[5:7]
+    assert len(spans) == 10 and all(alone < size for alone, size in thin), spans
+
+
+def single_cells_grown(z: np.ndarray, threshold: float) -> tuple[int, int] | None:
+    """The span occupied_span would give without its run: cells above ``threshold``, grown
+    through neighbours above EXTEND_SIGMAS."""
+    cells = np.flatnonzero(z > threshold)
+    if not cells.size:
+        return None
+    low, high = int(cells[0]), int(cells[-1])
+    while low > 0 and z[low - 1] > mechanisms.EXTEND_SIGMAS:
+        low -= 1
+    while high < z.size - 1 and z[high + 1] > mechanisms.EXTEND_SIGMAS:
+        high += 1
+    return low, high
+
+
+def width(span: tuple[int, int] | None) -> int:
+    return 0 if span is None else span[1] - span[0] + 1
 
 
 @pytest.mark.slow

@@ -30,6 +30,7 @@ from tabsynth.privacy.mechanisms import (
     dp_quantiles,
     exponential_mechanism,
     gaussian_counts,
+    occupied_span,
     rational_variance,
     sigma_for_rho,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "epsilon_from_rho",
     "exponential_mechanism",
     "gaussian_counts",
+    "occupied_span",
     "rational_variance",
     "rho_from_epsilon",
     "sigma_for_rho",

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import special
 from scipy.special import log_ndtr, logsumexp
 
 from tabsynth.errors import DomainEstimationError, ParameterError
@@ -49,6 +50,7 @@ __all__ = [
     "dp_quantiles",
     "exponential_mechanism",
     "gaussian_counts",
+    "occupied_span",
     "rational_variance",
     "sigma_for_rho",
 ]
@@ -60,17 +62,12 @@ BOUNDS_MIN_EXPONENT = -32
 BOUNDS_MAX_EXPONENT = 62
 #: dp_bounds grows its range through adjacent buckets whose noisy count exceeds this many σ.
 EXTEND_SIGMAS = 1.0
-#: dp_bounds also looks for rows spread too thinly for any one bucket to clear its threshold
-#: (bill amounts of a few thousand rows over 2^8 .. 2^19): the run of adjacent buckets whose
-#: noisy counts exceed this many σ on the whole (the largest sum of z − 1.5). An empty bucket at
-#: a run's end lowers that sum unless its noise exceeds 1.5σ (p = 0.07), and k of them unless
-#: their mean does (p = P(N > 1.5·√k)), so the run stays where the rows are.
+#: occupied_span also looks for rows spread too thinly for any one cell to clear its threshold
+#: (bill amounts of a few thousand rows over 2^8 .. 2^19): the run of adjacent cells whose noisy
+#: counts exceed this many σ on the whole (the largest sum of z − 1.5). An empty cell at a run's
+#: end lowers that sum unless its noise exceeds 1.5σ (p = 0.07), and k of them unless their mean
+#: does (p = P(N > 1.5·√k)), so the run stays where the rows are.
 RUN_DRIFT_SIGMAS = 1.5
-#: The run counts when its noisy sum exceeds (threshold + this)·σ·√w for its w buckets (the sum's
-#: noise has variance w·σ²). The run is one of ~18,000 of the grid; 5.8σ keeps the false alarms
-#: of an empty grid to 18,000 × P(N > 5.8) ≈ 6e-5 per column, as many as the 191 single buckets
-#: give at 5σ (191 × 2.9e-7).
-RUN_EXTRA_SIGMAS = 0.8
 
 #: The discrete Gaussian's σ² is rounded up to p/2^k with p ≥ 2^32, a relative change below
 #: 2^-32 ≈ 2.3e-10. That is under the ledger's 1e-9 tolerance, so budget plans that spend "what
@@ -349,16 +346,12 @@ def dp_bounds(
       5σ each of the 191 empty buckets passes with probability about 3e-7 (the discrete
       Gaussian's tail beyond k ≥ 1 is below the continuous one's beyond k − 1), so a
       spurious far-away bound is very unlikely;
-    * so is every bucket of the run of adjacent buckets with the largest sum of noisy counts
-      less :data:`RUN_DRIFT_SIGMAS`·σ each, when its w buckets' noisy sum exceeds
-      (``threshold`` + :data:`RUN_EXTRA_SIGMAS`)·σ·√w (the sum's noise has variance w·σ²).
-      This is what degrades gracefully at small budgets: a few thousand bill amounts spread
-      over ten buckets clear no bucket at 5σ, but their run does;
-    * the range spans from the lowest to the highest occupied bucket, grown outwards through
-      adjacent buckets whose noisy count exceeds :data:`EXTEND_SIGMAS`·σ. Growing keeps thin
-      tails that no bucket shows at 5σ (a 10th percentile of 7 came back as 512 on a
-      7,000-row table at a small budget), while a false step, one bucket further than the
-      data, happens with probability about 0.16 per side and costs only a wider range.
+    * so is the run of adjacent buckets that stands out of the noise as a whole
+      (:func:`occupied_span`). This is what degrades gracefully at small budgets: a few
+      thousand bill amounts spread over ten buckets clear no bucket at 5σ, but their run does;
+    * the range spans the occupied buckets, grown outwards through adjacent buckets above
+      :data:`EXTEND_SIGMAS`·σ (a false step, one bucket further than the data, has
+      probability about 0.16 per side and costs only a wider range).
 
     Values outside the returned bounds must be clipped to them afterwards. The bounds are
     ±powers of two or 0: ages in [0, 97] give upper = 128 and, when the few rows aged 0 to 3
@@ -396,37 +389,50 @@ def dp_bounds(
     )
     counts = np.bincount(_bucket_indices(observed, min_exponent), minlength=lower_edges.size)
     noisy = counts + noise.discrete_gaussian(variance, lower_edges.size)
-    occupied = _occupied_buckets(noisy / math.sqrt(variance), threshold)
-    if not occupied.size:
+    span = occupied_span(noisy / math.sqrt(variance), threshold)
+    if span is None:
         raise DomainEstimationError(
             f"{purpose}: no range could be released under differential privacy (no "
             "power-of-two bucket's noisy count, nor any run of them, cleared the threshold): "
             "the column has too few rows for the privacy budget spent on it. Declare the "
             "column's bounds (lower and upper) in the metadata, raise epsilon, or use more rows."
         )
-    low, high = int(occupied[0]), int(occupied[-1])
-    # grow outwards through neighbours that look occupied: a tail spread thinly over a few
-    # buckets (ages 0 to 15 in a table of adults) clears no 5σ threshold, yet clipping it is
-    # the worse error; contiguity keeps a false step rare (16 % each) and one bucket wide
-    reach = EXTEND_SIGMAS * math.sqrt(variance)
-    while low > 0 and noisy[low - 1] > reach:
-        low -= 1
-    while high < noisy.size - 1 and noisy[high + 1] > reach:
-        high += 1
+    low, high = span
     return float(lower_edges[low]), float(upper_edges[high])
 
 
-def _occupied_buckets(z: np.ndarray, threshold: float) -> np.ndarray:
-    """Sorted indices of the buckets dp_bounds counts as occupied, from the noisy counts in
-    units of σ: each bucket above ``threshold``, and the run of adjacent buckets that
-    maximises the sum of ``z −`` :data:`RUN_DRIFT_SIGMAS` when its sum of ``z`` exceeds
-    (``threshold`` + :data:`RUN_EXTRA_SIGMAS`)·√(its length)."""
+def occupied_span(z: np.ndarray, threshold: float) -> tuple[int, int] | None:
+    """First and last cell of what a noisy histogram on a public grid shows occupied, from its
+    counts in units of σ (``z``); ``None`` when nothing stands out of the noise. Pure
+    post-processing of the histogram (dp_bounds' powers of two, the years of a date range):
+
+    * a cell is occupied when its z exceeds ``threshold``;
+    * so is every cell of the run of adjacent cells with the largest sum of
+      ``z −`` :data:`RUN_DRIFT_SIGMAS`, when the run's sum of z exceeds z_run·√w for its w cells
+      (the sum's noise has variance w). z_run is set so that the grid's n(n + 1)/2 runs
+      together pass pure noise no more often than its n cells pass ``threshold``: 5.8 for
+      dp_bounds' 191 buckets at 5σ (both ~6e-5 per column), 6.0 for 584 years;
+    * the span, from the first to the last occupied cell, grows outwards through adjacent cells
+      whose z exceeds :data:`EXTEND_SIGMAS`. Growing keeps thin tails that no cell shows at
+      ``threshold`` (a 10th percentile of 7 came back as 512 on a 7,000-row table at a small
+      budget), while a false step, one cell further than the data, happens with probability
+      about 0.16 per side and costs only a wider range.
+    """
     occupied = z > threshold
     first, last = _best_run(z - RUN_DRIFT_SIGMAS)
-    width = last - first + 1
-    if z[first : last + 1].sum() > (threshold + RUN_EXTRA_SIGMAS) * math.sqrt(width):
+    tail = float(special.ndtr(-threshold))
+    run_sigmas = -float(special.ndtri(2.0 * tail / (z.size + 1)))
+    if z[first : last + 1].sum() > run_sigmas * math.sqrt(last - first + 1):
         occupied[first : last + 1] = True
-    return np.flatnonzero(occupied)
+    cells = np.flatnonzero(occupied)
+    if not cells.size:
+        return None
+    low, high = int(cells[0]), int(cells[-1])
+    while low > 0 and z[low - 1] > EXTEND_SIGMAS:
+        low -= 1
+    while high < z.size - 1 and z[high + 1] > EXTEND_SIGMAS:
+        high += 1
+    return low, high
 
 
 def _best_run(gains: np.ndarray) -> tuple[int, int]:
