@@ -279,9 +279,9 @@ def test_marginal_model_samples_the_frequent_values() -> None:
 
 
 def test_domain_share_grows_with_what_the_metadata_leaves_to_estimate() -> None:
-    """0.1 of ρ when every learned column's domain is declared, 0.3 when none is, linear in
-    between; generated columns (ids) and booleans (their domain is always known) count as
-    declared or not at all."""
+    """0.1 of ρ when every learned column's domain is declared, 0.3 when none is, with the
+    square of the undeclared fraction in between; generated columns (ids) do not count, and
+    booleans (their domain is always known) count as declared."""
     declared = {
         "age": ColumnSpec("numerical", dtype="int", lower=0, upper=120),
         "city": ColumnSpec("categorical", categories=("Lyon", "Paris")),
@@ -292,7 +292,7 @@ def test_domain_share_grows_with_what_the_metadata_leaves_to_estimate() -> None:
     assert domain_share(public) == pytest.approx(PUBLIC_DOMAIN_SHARE)
     half = Metadata({**declared, "age": ColumnSpec("numerical", dtype="int")}, public=False)
     assert domain_share(half) == pytest.approx(
-        PUBLIC_DOMAIN_SHARE + (PRIVATE_DOMAIN_SHARE - PUBLIC_DOMAIN_SHARE) / 3
+        PUBLIC_DOMAIN_SHARE + (PRIVATE_DOMAIN_SHARE - PUBLIC_DOMAIN_SHARE) / 9
     )
     none = Metadata({k: v for k, v in declared.items() if k != "smoker"}).schema_only()
     assert domain_share(none) == pytest.approx(PRIVATE_DOMAIN_SHARE)
@@ -300,8 +300,8 @@ def test_domain_share_grows_with_what_the_metadata_leaves_to_estimate() -> None:
 
 def test_a_fit_spends_the_default_domain_share(table: pd.DataFrame) -> None:
     """With the schema only, five of the six columns have no declared domain (a boolean
-    always has one): the default spends 0.1 + 0.2 · 5/6 of ρ on the domain, 8/3 times what
-    budget_split=0.1 spends, release by release (each σ² is rounded up alike)."""
+    always has one): the default spends 0.1 + 0.2 · (5/6)² = 43/180 of ρ on the domain, 43/18
+    times what budget_split=0.1 spends, release by release (each σ² is rounded up alike)."""
     frame = table.drop(columns=["patient"]).head(5000)
     metadata = schema(frame)
 
@@ -311,7 +311,7 @@ def test_a_fit_spends_the_default_domain_share(table: pd.DataFrame) -> None:
 
     default, tenth = domain_rho(), domain_rho(budget_split=0.1)
     assert len(default) == len(tenth) > 0
-    assert np.array(default) == pytest.approx(8 / 3 * np.array(tenth), rel=1e-6)
+    assert np.array(default) == pytest.approx(43 / 18 * np.array(tenth), rel=1e-6)
 
 
 @pytest.mark.parametrize("seed", range(5))

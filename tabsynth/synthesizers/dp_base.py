@@ -89,8 +89,8 @@ class DPSynthesizer(Synthesizer):
         Fraction of the zCDP budget ρ spent on estimating the domain (bounds, bin edges,
         categories) where it is not public; unused when nothing is left to estimate.
         ``None`` (default): 0.1 when the metadata declares every learned column's bounds or
-        categories, up to 0.3 when it declares none, in proportion
-        (:func:`~tabsynth.synthesizers.dp_domain.domain_share`).
+        categories, up to 0.3 when it declares none (with the square of the undeclared
+        share of columns: :func:`~tabsynth.synthesizers.dp_domain.domain_share`).
     bins:
         Bins of each numeric or datetime column. Integer columns with fewer values get one
         bin per value. A pair of numeric columns costs ``bins²`` cells in noise and model
