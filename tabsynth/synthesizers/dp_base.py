@@ -26,12 +26,13 @@ is either public or paid for, so :class:`DPSynthesizer` fixes the policy once fo
 * **Output types** come from the metadata alone (:func:`~tabsynth.schema.output_dtype`).
 * **Domain.** Columns without a public domain get one from
   :func:`~tabsynth.synthesizers.dp_domain.private_domain`, paid with the fraction
-  ``budget_split`` of the zCDP budget ρ (by default 0.1 to 0.3, the more the less of the domain
-  is public: :func:`~tabsynth.synthesizers.dp_domain.domain_share`). Declared bounds and
-  categories cost nothing, but by
-  default (``binning="quantile"``) numeric bin edges are still placed at DP quantiles inside
-  public bounds, from the same ``budget_split``; ``binning="auto"`` makes a fully public domain
-  free. ``id``, ``pii`` and ``text`` columns are never learned (generated fresh on sampling).
+  ``budget_split`` of the zCDP budget ρ (by default 0.1 when the metadata declares every
+  domain, rising to 0.3 when it declares none:
+  :func:`~tabsynth.synthesizers.dp_domain.domain_share`). Declared bounds and categories cost
+  nothing, but by default (``binning="quantile"``) numeric bin edges are still placed at DP
+  quantiles inside public bounds, from the same ``budget_split``; ``binning="auto"`` makes a
+  fully public domain free. ``id``, ``pii`` and ``text`` columns are never learned (generated
+  fresh on sampling).
 * **Noise.** All DP noise comes from :class:`~tabsynth.privacy.NoiseSource` (the OS CSPRNG).
   ``seed`` never touches it; ``noise_seed`` is an explicit, test-only way to make noise
   reproducible, and the ledger then flags every measurement as not private.

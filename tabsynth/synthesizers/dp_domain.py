@@ -129,9 +129,9 @@ def domain_share(metadata: Metadata) -> float:
     AIM by 6 and 1 points on Adult, 4 and 16 on Taiwan credit, and 30 to 80 on 7,000-row
     samples of Adult, credit and diabetes130; with the data card's metadata it cost AIM 5 points
     on Adult and 10 on credit. Why f² and not f: a card that leaves a few columns undeclared
-    is nearly the public case. diabetes130's card leaves its 4 code columns of 48 (f = 1/12):
-    linear in f gave 0.117, which kept more ICD-9 codes and made AIM 1.5 to 4.5 times slower
-    for 2.5 points; f² gives 0.101."""
+    is nearly the public case. diabetes130's card leaves 4 of its 48 columns undeclared
+    (medical_specialty and the ICD-9 codes, f = 1/12): linear in f gave 0.117, which kept more
+    ICD-9 codes and made AIM 1.5 to 4.5 times slower for 2.5 points; f² gives 0.101."""
     learned = [spec for spec in metadata.columns.values() if spec.kind not in GENERATED_KINDS]
     if not learned:
         return PUBLIC_DOMAIN_SHARE
