@@ -343,7 +343,8 @@ def dp_bounds(
     post-processing of that one histogram:
 
     * a bucket is *occupied* when its noisy count exceeds ``threshold``·σ; with the default
-      5σ each of the 191 empty buckets passes with probability about 3e-7 (the discrete
+      5σ each of the 191 empty buckets (127 on the integer grid) passes with probability
+      about 3e-7 (the discrete
       Gaussian's tail beyond k ≥ 1 is below the continuous one's beyond k − 1), so a
       spurious far-away bound is very unlikely;
     * so is the run of adjacent buckets that stands out of the noise as a whole
@@ -417,7 +418,11 @@ def occupied_span(z: np.ndarray, threshold: float) -> tuple[int, int] | None:
       ``threshold`` (a 10th percentile of 7 came back as 512 on a 7,000-row table at a small
       budget), while a false step, one cell further than the data, happens with probability
       about 0.16 per side and costs only a wider range.
+
+    The run's test assumes Gaussian tails for sums of discrete Gaussian noise, which holds
+    for the σ ≥ 1 of every budget that could release a range.
     """
+    z = np.asarray(z, dtype=float)
     occupied = z > threshold
     first, last = _best_run(z - RUN_DRIFT_SIGMAS)
     tail = float(special.ndtr(-threshold))
