@@ -189,8 +189,10 @@ class DPSynthesizer(Synthesizer):
                 "categories are functions of the private rows, so a DP synthesizer cannot use "
                 "them for free. Either pass metadata whose domain you declare public "
                 "(source 'user', public true: bounds and categories known without looking at "
-                "the table), or pass metadata=None (or metadata.schema_only()) to let tabsynth "
-                "estimate the domain under DP from the same budget"
+                "the table), or pass metadata=None to let tabsynth estimate the domain under DP "
+                "from the same budget (the frame's dtypes are the schema). metadata.schema_only() "
+                "keeps kinds and int/float types that detection read from the values: pass it "
+                "only once you have checked each kind as public knowledge"
             )
         if metadata.public:
             return metadata
