@@ -11,7 +11,6 @@ Wraps :func:`tabsynth.synthesizers.aim.estimate` to time it; the fit itself is u
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import tabsynth as ts
 import tabsynth.synthesizers.aim as aim
 from benchmarks.harness.datasets import load
-from benchmarks.marginal.probe import Scores
+from benchmarks.marginal.probe import Scores, parse_params
 
 
 def main() -> None:
@@ -30,7 +29,7 @@ def main() -> None:
     parser.add_argument("--noise-seed", type=int, default=1)
     parser.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE")
     args = parser.parse_args()
-    params = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    params = parse_params(args.set)
     data = load(args.table, Path(args.data_dir))
 
     original = aim.estimate

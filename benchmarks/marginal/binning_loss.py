@@ -15,7 +15,6 @@ Not private (it scores training rows); a diagnostic between harness runs.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ import pandas as pd
 
 import tabsynth as ts
 from benchmarks.harness.datasets import load
-from tabsynth.evaluation.fidelity import Discretizer, k_marginal_detail
+from benchmarks.marginal.probe import Scorer, parse_params
 
 
 def main() -> None:
@@ -37,20 +36,17 @@ def main() -> None:
     args = parser.parse_args()
     data = load(args.table, Path(args.data_dir))
     metadata = data.metadata if args.meta else data.metadata.schema_only()
-    params = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    params = parse_params(args.set)
     fit = ts.MSTSynthesizer(epsilon=args.eps, noise_seed=args.noise_seed, max_iters=1, **params)
     encoder = fit.fit(data.train, metadata=metadata).encoder_
     rows = data.train.sample(len(data.holdout), random_state=0).reset_index(drop=True)
     rng = np.random.default_rng(0)
     codes = encoder.encode(rows)
     decoded = encoder.decode(codes, rng)
-    disc = Discretizer.fit(data.train, data.metadata, bins=20)
-    real = disc.encode(data.train)
+    scorer = Scorer.of(data)
 
     def score(frame: pd.DataFrame) -> float:
-        return k_marginal_detail(disc, real, disc.encode(frame), k=3, max_sets=1000, seed=0)[
-            "score"
-        ]
+        return scorer.k_marginal(scorer.disc.encode(frame))
 
     oracle = decoded.copy()
     train_codes = encoder.encode(data.train)

@@ -31,6 +31,28 @@ from tabsynth.evaluation.fidelity import (
 SYNTHESIZERS = {"mst": ts.MSTSynthesizer, "aim": ts.AIMSynthesizer}
 
 
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """Synthesizer parameters from ``--set PARAM=VALUE`` options (each VALUE is JSON)."""
+    return {k: json.loads(v) for k, v in (item.split("=", 1) for item in items)}
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """The harness's 3-way k-marginal against a table's training rows (20 quantile bins)."""
+
+    disc: Discretizer
+    real: Any
+
+    @classmethod
+    def of(cls, data: Any) -> Scorer:
+        disc = Discretizer.fit(data.train, data.metadata, bins=20)
+        return cls(disc, disc.encode(data.train))
+
+    def k_marginal(self, encoded: Any) -> float:
+        """Score of an already encoded table (``self.disc.encode(frame)``)."""
+        return k_marginal_detail(self.disc, self.real, encoded, k=3, max_sets=1000, seed=0)["score"]
+
+
 @dataclass(frozen=True)
 class Scores:
     """A holdout-sized sample of a fitted synthesizer scored like the harness: the 3-way
@@ -45,12 +67,11 @@ class Scores:
 
     @classmethod
     def of(cls, synth: Any, data: Any) -> Scores:
-        out = synth.sample(len(data.holdout), seed=0)
-        disc = Discretizer.fit(data.train, data.metadata, bins=20)
-        real, fake, held = disc.encode(data.train), disc.encode(out), disc.encode(data.holdout)
-        score = k_marginal_detail(disc, real, fake, k=3, max_sets=1000, seed=0)["score"]
-        reference = k_marginal_detail(disc, real, held, k=3, max_sets=1000, seed=0)["score"]
-        return cls(disc, real, fake, held, score, reference)
+        scorer = Scorer.of(data)
+        disc = scorer.disc
+        fake = disc.encode(synth.sample(len(data.holdout), seed=0))
+        held = disc.encode(data.holdout)
+        return cls(disc, scorer.real, fake, held, scorer.k_marginal(fake), scorer.k_marginal(held))
 
 
 def main() -> None:
@@ -77,7 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     data = load(args.table, Path(args.data_dir), rows=args.rows)
     metadata = data.metadata if args.meta else data.metadata.schema_only()
-    params = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    params = parse_params(args.set)
     synth = SYNTHESIZERS[args.method](epsilon=args.eps, noise_seed=args.noise_seed, **params)
     start, cpu = time.time(), time.process_time()
     synth.fit(data.train, metadata=metadata)

@@ -894,12 +894,12 @@ def estimate(
         else:
             step *= 0.5
         done += 1
-        if until_converged:
-            window.append(loss)
         if progress is not None and done % PROGRESS_EVERY == 0:
             progress(PROGRESS_EVERY)
-        if len(window) > STOP_WINDOW and window[0] - loss < spread:
-            break
+        if until_converged:
+            window.append(loss)
+            if len(window) > STOP_WINDOW and window[0] - loss < spread:
+                break
     reported = done - done % PROGRESS_EVERY
     if progress is not None and iters > reported:
         progress(iters - reported)  # the last part step, and what a converged estimate skipped
