@@ -243,8 +243,9 @@ def _fit_private(args: argparse.Namespace, synth: Any) -> None:
         raise ParameterError(
             "a differentially private fit of a CSV file needs --metadata: a CSV stores no "
             "column types, and guessing them from the values would leak. Write one with "
-            "'tabsynth metadata detect DATA --schema-only --out M.json', check the kinds, and "
-            "pass --metadata M.json (or use a Parquet file, whose schema is declared)"
+            "'tabsynth metadata detect DATA --schema-only --out M.json', check the kinds, set "
+            '"source": "user", and pass --metadata M.json (or use a Parquet file, whose schema '
+            "is declared)"
         )
     try:
         data = read_table(args.data, as_text=csv)
@@ -282,7 +283,9 @@ def _metadata_detect(args: argparse.Namespace) -> None:
         md.save(args.out)
         _status(
             f"wrote the kinds of {len(md)} columns to {args.out}, without bounds or "
-            "categories. The kinds were read from the values: check each one before a DP fit"
+            "categories. The kinds were read from the values (source: data), so DP "
+            'synthesizers refuse the file until you have checked each one and set "source": '
+            '"user"'
         )
         return
     md.save(args.out)

@@ -285,11 +285,27 @@ class Metadata:
         return [name for name, spec in self.columns.items() if spec.sensitive]
 
     def schema_only(self) -> Metadata:
-        """Names and kinds only: every data-derived domain removed (see module docstring), and
-        the rules too, whose values (mappings, combinations, constants) may have been read
-        off the rows just like bounds; a DP fit uses rules only from public metadata."""
+        """Names and kinds only: every domain removed (see module docstring), and the rules
+        too, whose values (mappings, combinations, constants) may have been read off the rows
+        just like bounds; a DP fit uses rules only from public metadata.
+
+        The source is kept. Detected kinds and int/float types are functions of the values
+        too (one more distinct value turns a categorical int column numerical), so the schema
+        of detected metadata stays ``source="data"`` and DP synthesizers refuse it until you
+        have checked each kind and said so with :meth:`declared`.
+        """
         cols = {name: spec.without_domain() for name, spec in self.columns.items()}
-        return Metadata(cols, source="user", public=False)
+        return Metadata(cols, source=self.source, public=False)
+
+    def declared(self) -> Metadata:
+        """This metadata as your own declaration (``source="user"``), not public.
+
+        Call it only once you have checked every part as knowledge that does not come from
+        the private rows; for detected metadata that means :meth:`schema_only` first, then
+        each kind and int/float type. Declaring a domain public takes one more explicit
+        step (``dataclasses.replace(md, public=True)``, or ``"public": true`` in the file).
+        """
+        return Metadata(self.columns, source="user", public=False, rules=self.rules)
 
     def with_columns(self, **specs: ColumnSpec) -> Metadata:
         """A copy with some column specs replaced (order kept, new ones appended)."""

@@ -35,6 +35,21 @@ def test_metadata_detect_writes_data_sourced_metadata(tmp_path, table):
     assert json.loads(out.read_text())["source"] == "data"
 
 
+def test_a_detected_schema_is_refused_by_a_dp_fit_until_declared(tmp_path, table, capsys):
+    """The kinds ``detect --schema-only`` writes were read from the values: the file says
+    source "data", and a DP fit takes it only once the user has checked it and said so."""
+    schema = tmp_path / "schema.json"
+    assert main(["metadata", "detect", str(table), "--schema-only", "-o", str(schema)]) == 0
+    raw = json.loads(schema.read_text())
+    assert raw["source"] == "data" and '"source": "user"' in capsys.readouterr().err
+    fit = ["fit", str(table), "-s", "mst", "--epsilon", "10", "--metadata", str(schema)]
+    fit += ["-o", str(tmp_path / "m.tsyn")]
+    assert main(fit) == 2
+    assert '"source": "user"' in capsys.readouterr().err
+    schema.write_text(json.dumps({**raw, "source": "user"}))
+    assert main(fit) == 0
+
+
 def test_demo_writes_a_synthetic_table_and_a_report(tmp_path):
     assert main(["demo", "--out-dir", str(tmp_path), "--synthesizer", "gaussian_copula"]) == 0
     out = pd.read_csv(tmp_path / "synthetic_medical.csv")

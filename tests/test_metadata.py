@@ -49,11 +49,17 @@ def test_detected_metadata_cannot_be_public(mixed_frame):
 
 def test_schema_only_drops_every_data_derived_part(mixed_frame):
     schema = Metadata.detect(mixed_frame).schema_only()
-    assert schema.source == "user" and not schema.public
+    assert schema.source == "data" and not schema.public  # detected kinds: still data
     for spec in schema.columns.values():
         assert spec.lower is None and spec.upper is None and spec.categories is None
         assert spec.nullable or spec.kind in ("id", "pii", "text")
     assert schema["age"].precision == 0
+
+
+def test_declared_makes_checked_metadata_the_users_own_but_not_public(mixed_frame):
+    schema = Metadata.detect(mixed_frame).schema_only()
+    mine = schema.declared()
+    assert mine.source == "user" and not mine.public and mine.columns == schema.columns
 
 
 def test_user_metadata_declares_itself_public():

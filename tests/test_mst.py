@@ -145,7 +145,7 @@ def test_detected_metadata_is_refused(medical: tuple[pd.DataFrame, Metadata]) ->
     with pytest.raises(PrivacyError) as info:
         MSTSynthesizer(1.0).fit(frame, Metadata.detect(frame))
     message = str(info.value)
-    assert "public" in message and "schema_only" in message
+    assert "public" in message and "schema_only().declared()" in message
 
 
 def test_metadata_not_declared_public_is_estimated(medical: tuple[pd.DataFrame, Metadata]) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tabsynth.errors import DataError
+from tabsynth.errors import DataError, PrivacyError
 from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.privacy import mechanisms
 from tabsynth.synthesizers import AIMSynthesizer, MSTSynthesizer, dp_domain
@@ -277,6 +277,25 @@ def test_refusals_do_not_quote_the_row(table, extra) -> None:
     for value in EXTRA_ROWS[extra].values():
         assert str(value) not in message
     assert not re.search(r"\d+ (values|rows)|e\.g\.", message), message  # no count, example
+
+
+def test_detected_kinds_are_refused_on_both_neighbours() -> None:
+    """Detected kinds and types are functions of the values: one row of 2.5 turns a float64
+    column of whole numbers from int to float, one malformed date turns a date column written
+    as text an identifier. So the schema of detected metadata stays ``source="data"``, and a DP
+    fit refuses it on both neighbours with the same message."""
+    days = pd.date_range("2020-01-01", periods=500).strftime("%Y-%m-%d")
+    frame = pd.DataFrame({"amount": np.arange(500) % 40 * 1.0, "when": days})
+    plus = pd.concat([frame, pd.DataFrame({"amount": [2.5], "when": ["not a date"]})])
+    schemas = [Metadata.detect(f).schema_only() for f in (frame, plus)]
+    assert [s["amount"].dtype for s in schemas] == ["int", "float"]  # what would leak
+    assert [s["when"].kind for s in schemas] == ["datetime", "id"]
+    messages = []
+    for f, schema in zip((frame, plus), schemas, strict=True):
+        with pytest.raises(PrivacyError) as caught:
+            MSTSynthesizer(epsilon=EPSILON, noise_seed=3).fit(f, schema)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
 
 
 @pytest.mark.slow

@@ -190,9 +190,10 @@ class DPSynthesizer(Synthesizer):
                 "them for free. Either pass metadata whose domain you declare public "
                 "(source 'user', public true: bounds and categories known without looking at "
                 "the table), or pass metadata=None to let tabsynth estimate the domain under DP "
-                "from the same budget (the frame's dtypes are the schema). metadata.schema_only() "
-                "keeps kinds and int/float types that detection read from the values: pass it "
-                "only once you have checked each kind as public knowledge"
+                "from the same budget (the frame's dtypes are the schema). Detected kinds and "
+                "int/float types were read from the values too: to use them, check each one "
+                "and pass metadata.schema_only().declared() (in a metadata file, without bounds "
+                'or categories: "source": "user")'
             )
         if metadata.public:
             return metadata
