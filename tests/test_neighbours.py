@@ -152,6 +152,27 @@ def test_mst_ranges_from_runs_of_thin_cells(tmp_path, extra, monkeypatch) -> Non
     assert len(spans) == 10 and all(alone < size for alone, size in thin), spans
 
 
+@pytest.mark.parametrize("extra", EXTRAS)
+def test_mst_second_look_at_a_long_tail(tmp_path, extra) -> None:
+    """A code column of three values held by 400 rows each and a tail of sixteen held by 50
+    (:mod:`~tabsynth.synthesizers.dp_tails`): the tally of its tail, which the extra row
+    joins, decides a second look, and both sides must take it (else the test proves
+    nothing) with the same noise scale."""
+    data = base_table()
+    tail = [f"t{i:02d}" for i in range(16)]
+    codes = np.array([*np.repeat(tail, 50), *np.repeat(["A", "B", "C"], 400)], dtype=object)
+    np.random.default_rng(8).shuffle(codes)
+    codes[7] = "t00"  # the extra rows copy row 7: its value is in the tail
+    data["code"] = codes
+    # first, so that its noise comes before the draws a new category adds to the seeded stream
+    metadata = Metadata({"code": ColumnSpec("categorical"), **declared_schema().columns})
+    left, right, fits = play(mst, data, extra, metadata, tmp_path)
+    assert_same(left, right)
+    for synth in fits:
+        (second,) = [e for e in synth.privacy.entries if "second look" in e.purpose]
+        assert "'code'" in second.purpose
+
+
 def single_cells_grown(z: np.ndarray, threshold: float) -> tuple[int, int] | None:
     """The span occupied_span would give without its run: cells above ``threshold``, grown
     through neighbours above EXTEND_SIGMAS."""

@@ -660,6 +660,113 @@ def _singleton_threshold(variance: Fraction, delta: float) -> int:
     return high + 1
 
 
+#: Blocks of X₁'s values summed one by one by :func:`_log_combined_tail_bound`.
+_COMBINED_BLOCKS = 4096
+
+
+def _ceil_down(t: np.ndarray) -> np.ndarray:
+    """⌈t⌉, except that a t within float error above a whole number k gives k: a threshold
+    computed in floating point may sit on a value the sum can take, and skipping that value
+    would understate a tail."""
+    return np.ceil(t - 1e-9 * np.maximum(1.0, np.abs(t)))
+
+
+def _log_normaliser(variance: float) -> float:
+    """log of a lower bound on Z = Σ_x exp(−x²/(2σ²)), as in :func:`_log_tail_bound`."""
+    near = np.arange(-_TAIL_TERMS, _TAIL_TERMS + 1)
+    return max(_log_integral(-math.inf, variance), float(logsumexp(_log_density(near, variance))))
+
+
+def _log_tail_bounds(k: np.ndarray, variance: float) -> np.ndarray:
+    """log of upper bounds on P(X ≥ k), X ~ N_Z(0, σ²), for an array of integers k.
+
+    Looser than :func:`_log_tail_bound` by at most one term but vectorised: for k ≥ 1,
+    Σ_{x≥k} f(x) ≤ f(k) + ∫_k^∞ f (f decreases on [0, ∞)), over the same lower bound on Z;
+    1 for k ≤ 0.
+    """
+    sigma = math.sqrt(variance)
+    log_root = math.log(sigma * math.sqrt(2.0 * math.pi))
+    k = np.asarray(k, dtype=float)
+    bound = np.logaddexp(-np.square(k) / (2.0 * variance), log_root + log_ndtr(-k / sigma))
+    return np.where(k >= 1, np.minimum(bound - _log_normaliser(variance), 0.0), 0.0)
+
+
+def _log_combined_tail_bound(
+    u: float, first: float, second: float, blocks: int = _COMBINED_BLOCKS
+) -> float:
+    """log of an upper bound on P(a·X₁ + b·X₂ ≥ u), X_i ~ N_Z(0, σ_i²) independent, with the
+    inverse-variance weights a = σ_c²/σ₁², b = σ_c²/σ₂² of :func:`dp_category_look`.
+
+    P = Σ_x P(X₁ = x)·P(X₂ ≥ (u − a·x)/b). X₁'s values from −40σ₁ to 40σ₁ beyond
+    min(u/a, 40σ₁) are cut into at most ``blocks`` blocks of w integers: in each,
+    P(X₁ = x) ≤ exp(−x²/(2σ₁²))/Z₁ (Z₁ bounded below) at the block's point nearest 0, times w,
+    and X₂'s tail (increasing in x) is bounded at the block's top. Values above the range add
+    at most P(X₁ > top); values below it at most P(X₁ < bottom) times X₂'s tail at the bottom.
+    Every step rounds up, ceilings included (:func:`_ceil_down`).
+    """
+    var1, var2 = first, second
+    combined = 1.0 / (1.0 / var1 + 1.0 / var2)
+    a, b = combined / var1, combined / var2
+    s1 = math.sqrt(var1)
+    low = -math.ceil(40.0 * s1)
+    high = math.ceil(min(max(u / a, 0.0), 40.0 * s1) + 40.0 * s1) + 1
+    width = max(1, math.ceil((high - low) / blocks))
+    starts = np.arange(low, high, width, dtype=float)
+    tops = starts + width - 1
+    nearest = np.where(starts > 0, starts, np.where(tops < 0, tops, 0.0))
+    log_mass = math.log(width) - np.square(nearest) / (2.0 * var1) - _log_normaliser(var1)
+    log_tail2 = _log_tail_bounds(_ceil_down((u - a * tops) / b), var2)
+    above = _log_tail_bound(int(starts[-1] + width), var1)
+    below = _log_tail_bound(-low + 1, var1) + float(
+        _log_tail_bounds(_ceil_down(np.array([(u - a * low) / b])), var2)[0]
+    )
+    return float(logsumexp(np.concatenate([log_mass + log_tail2, [above, below]])))
+
+
+def _combined_threshold(first: float, second: float, delta: float) -> float:
+    """The smallest τ (to within 1e-6·σ_c above it) with P(1 + a·X₁ + b·X₂ ≥ τ) ≤ δ, from
+    :func:`_log_combined_tail_bound`: a value held by one row passes a combined look with
+    probability at most δ. Close to 1 + σ_c·Φ⁻¹(1 − δ), where a Chernoff bound would give
+    1 + σ_c·sqrt(2 ln(1/δ)), about 6 % more at δ = 1e-11. The margin added at the end keeps
+    the float error of a combined count (an inverse-variance sum) from crossing a value the
+    noise can take exactly at τ."""
+    combined = 1.0 / (1.0 / first + 1.0 / second)
+    log_delta = math.log(delta) + math.log1p(-_TAIL_MARGIN)
+    low, high = 0.0, math.sqrt(2.0 * combined * math.log(1.0 / delta))
+    while _log_combined_tail_bound(high, first, second) > log_delta:
+        low, high = high, 2.0 * high + 1.0
+    while high - low > 1e-6 * math.sqrt(combined):
+        middle = (low + high) / 2
+        if _log_combined_tail_bound(middle, first, second) > log_delta:
+            low = middle
+        else:
+            high = middle
+    return 1.0 + high + 1e-9 * max(1.0, high)
+
+
+def in_release_order(values: Sequence[Any]) -> list[Any]:
+    """``values`` in the order :func:`dp_categories` returns them: by type name, then value."""
+    values = list(values)
+    return [values[i] for i in _value_order(values)]
+
+
+class UnreleasedCounts:
+    """The noisy counts a category release drew for the values it did not keep.
+
+    Internal state of one fit, for a second look at the same values (:func:`dp_category_look`
+    with ``earlier=``): never released, printed or saved, so its repr shows nothing of it.
+    """
+
+    __slots__ = ("noisy", "variance")
+
+    def __init__(self, noisy: dict[Any, float], variance: float) -> None:
+        self.noisy = noisy
+        self.variance = variance
+
+    def __repr__(self) -> str:
+        return "UnreleasedCounts(<not shown>)"
+
+
 def dp_categories(
     values: Any,
     rho: float,
@@ -695,6 +802,46 @@ def dp_categories(
     Privacy cost recorded: 1/(2σ²) ≤ ρ and additive δ (paid from the ledger's
     ``delta_reserved``), mechanism ``"dp_categories"``.
     """
+    kept, _ = dp_category_look(
+        values,
+        rho,
+        delta,
+        max_categories=max_categories,
+        ledger=ledger,
+        purpose=purpose,
+        phase=phase,
+        noise=noise,
+    )
+    return kept
+
+
+def dp_category_look(
+    values: Any,
+    rho: float,
+    delta: float,
+    *,
+    earlier: UnreleasedCounts | None = None,
+    max_categories: int | None = None,
+    ledger: PrivacyLedger,
+    purpose: str,
+    phase: str = "",
+    noise: NoiseSource | None = None,
+) -> tuple[list[Any], UnreleasedCounts]:
+    """:func:`dp_categories`, also returning the noisy counts of the values it did not keep,
+    for a second look at them.
+
+    With ``earlier`` (what a first look at a superset of these rows left unreleased, every
+    value here among them), each value's fresh noisy count y₂ (variance σ₂²) is combined with
+    its earlier one y₁ (variance σ₁²) by inverse variance, ŷ = (y₁/σ₁² + y₂/σ₂²)·σ_c² with
+    σ_c² = 1/(1/σ₁² + 1/σ₂²): together as good as one look with both budgets. The two noise
+    terms are independent, and τ_c is set from a numerical upper bound on the tail of their
+    weighted sum (:func:`_combined_threshold`), so a value held by one row passes ŷ ≥ τ_c
+    with probability at most δ; over both looks at most δ₁ + δ₂ (a union bound, whatever the
+    first look did). For values in both neighbours the outputs are post-processing
+    of two discrete Gaussian releases of the same counts: 1/(2σ₂²)-zCDP for this look.
+
+    Privacy cost recorded: 1/(2σ₂²) ≤ ρ and additive δ, mechanism ``"dp_categories"``.
+    """
     rho = _positive("rho", rho)
     delta = _positive("delta", delta)
     if delta >= 1.0:
@@ -708,9 +855,15 @@ def dp_categories(
     counts = pd.Series(values, dtype=object).value_counts(dropna=True)
     order = _value_order(counts.index.tolist())
     candidates = [counts.index[i] for i in order]
+    if earlier is not None and not all(c in earlier.noisy for c in candidates):
+        raise ParameterError("a second look may only count values the earlier look left unreleased")
     noise = _checked_source(noise)
     variance = _variance_for_rho(rho)
-    threshold = _singleton_threshold(variance, delta)
+    if earlier is None:
+        combined, threshold = float(variance), float(_singleton_threshold(variance, delta))
+    else:
+        combined = 1.0 / (1.0 / earlier.variance + 1.0 / float(variance))
+        threshold = _combined_threshold(earlier.variance, float(variance), delta)
     _record(
         ledger,
         noise,
@@ -721,13 +874,22 @@ def dp_categories(
         delta=delta,
         params={
             **_noise_params(variance),
-            "threshold": threshold,
+            "threshold": int(threshold) if earlier is None else threshold,
             "max_categories": max_categories,
+            **({} if earlier is None else {"combined_sigma": math.sqrt(combined)}),
         },
     )
     exact = counts.to_numpy(dtype=np.int64)[order]
-    noisy = exact + noise.discrete_gaussian(variance, len(candidates))
+    noisy = (exact + noise.discrete_gaussian(variance, len(candidates))).astype(float)
+    if earlier is not None:
+        before = np.array([earlier.noisy[c] for c in candidates], dtype=float)
+        noisy = (before / earlier.variance + noisy / float(variance)) * combined
     kept = np.flatnonzero(noisy >= threshold)
     if max_categories is not None:
         kept = np.sort(kept[np.argsort(-noisy[kept], kind="stable")[:max_categories]])
-    return [candidates[i] for i in kept]
+    left = np.ones(len(candidates), dtype=bool)
+    left[kept] = False
+    unreleased = UnreleasedCounts(
+        {candidates[i]: float(noisy[i]) for i in np.flatnonzero(left)}, combined
+    )
+    return [candidates[i] for i in kept], unreleased

@@ -33,7 +33,9 @@ estimate:
 * **categories** - :func:`~tabsynth.privacy.dp_categories`: noisy counts above a threshold
   that accounts for the additive δ of values held by a single row; at most 64 categories are
   kept (the largest noisy counts). Values not kept, rare or unseen, share an ``"other"`` code,
-  which compresses high-cardinality columns.
+  which compresses high-cardinality columns. Half of each categorical column's share is
+  pooled, and the columns whose noisy tail of unreleased rows is long take a second look at
+  it with the pool (:mod:`~tabsynth.synthesizers.dp_tails`).
 
 Columns keep their declared nullability (``True`` when only the schema is known), so missing
 values get their own code. Decoding returns the original kinds: numbers in their bins, dates
@@ -69,6 +71,8 @@ from tabsynth.privacy import (
     occupied_span,
     sigma_for_rho,
 )
+from tabsynth.privacy.mechanisms import UnreleasedCounts, dp_category_look
+from tabsynth.synthesizers.dp_tails import CategoryBudget, second_looks
 
 Binning = Literal["auto", "quantile", "uniform"]
 BINNINGS: tuple[str, ...] = ("auto", "quantile", "uniform")
@@ -187,6 +191,8 @@ def private_domain(
         Where each release is recorded (phase ``"domain"``) and where its noise comes from.
     rho:
         zCDP budget shared equally by the columns to estimate; spent only if there are any.
+        Categorical columns pool part of their shares for second looks at long tails, and
+        what no column takes is left in the ledger.
     delta:
         Additive δ shared equally by the categorical columns to estimate (from the ledger's
         ``delta_reserved``).
@@ -209,27 +215,33 @@ def private_domain(
     thresholded = thresholded_columns(metadata, binning, bins)
     categorical = [name for name in thresholded if metadata[name].kind == "categorical"]
     delta_each = delta / len(thresholded) if thresholded else 0.0
+    looks = CategoryBudget.split(share, delta_each, len(categorical))
     estimator = _ColumnEstimator(ledger, noise, bins, binning, delta_each)
     specs = dict(metadata.columns)
     edges: dict[str, np.ndarray] = {}
+    first: dict[str, tuple[list[Any], UnreleasedCounts]] = {}
     for name in todo:
         spec = metadata[name]
         if spec.kind == "categorical":
-            kept = dp_categories(
+            first[name] = dp_category_look(
                 data[name],
-                share,
-                delta_each,
+                looks.first_rho,
+                looks.first_delta,
                 max_categories=max_categories,
                 ledger=ledger,
                 purpose=f"categories of column {name!r}",
                 phase=PHASE,
                 noise=noise,
             )
-            specs[name] = dataclasses.replace(spec, categories=tuple(kept))
         elif spec.kind == "datetime":
             specs[name], edges[name] = estimator.datetime(name, data[name], spec, share)
         else:
             specs[name], edges[name] = estimator.numeric(name, data[name], spec, share)
+    kept = second_looks(
+        data, first, looks, ledger=ledger, noise=noise, max_categories=max_categories, phase=PHASE
+    )
+    for name, values in kept.items():
+        specs[name] = dataclasses.replace(specs[name], categories=tuple(values))
     estimated = Metadata(specs, source="user", public=False)
     return DomainEncoder.from_metadata(
         estimated, bins=bins, edges=edges, other={name: True for name in categorical}

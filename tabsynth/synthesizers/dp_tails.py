@@ -1,0 +1,146 @@
+"""A second look at the long tails of categorical columns, paid from a pool of their budget.
+
+:func:`~tabsynth.privacy.dp_categories` keeps a value only when its noisy count clears a
+threshold of about 6.8 σ (the additive δ of values held by one row). With the domain budget
+split equally between columns, a column of hundreds of codes loses its rare ones to "other"
+while a column of five values loses none: at ε = 1 without metadata, diabetes130's ICD-9 code
+columns kept about 65 % of their rows and Adult's ``native_country`` 93 %. Which columns have
+long tails is a function of the rows, so the split cannot be fixed in advance; it is released:
+
+1. Every estimated categorical column pools :data:`POOL_SHARE` of its share of ρ and takes its
+   first look (:func:`~tabsynth.privacy.mechanisms.dp_category_look`) with the rest.
+2. Each column's *tail*, its non-missing rows outside the values the first look released, is
+   counted with Gaussian noise (:data:`TALLY_SHARE` of the pool, split equally).
+3. Columns whose noisy tail stands out of the tally's noise (above :data:`MIN_TAIL_SIGMAS`
+   σ) count their tail rows again, with the first look's unreleased noisy counts combined by
+   inverse variance: as good as one look with both budgets. Each takes back what it put in
+   the pool, and the contributions of the columns without a tail are shared among them in
+   proportion to their noisy tails, the rows at stake. The threshold falls, so rarer values
+   come through, up to the column's :data:`~tabsynth.synthesizers.dp_domain.MAX_CATEGORIES`
+   in all.
+
+When no tail stands out, every column takes its own share back: the pool is spent whatever
+the tallies say, so the budget left for the model does not follow them. A column of
+identifiers held as text (which a DP fit needs declared, ``kind: id``) would have the longest
+tail of all and nothing to give back.
+
+Privacy. Given the released values K of a column, the rows of D and of D + r whose values lie
+outside K differ by at most r: the tally (sensitivity 1) and the second look are mechanisms on
+neighbouring inputs, and which columns get a second look, and with what ρ, is read from earlier
+releases only. The pool bounds their total ρ whatever those releases are, so adaptive zCDP
+composition holds (a privacy filter: Feldman & Zrnic 2021, "Individual Privacy Accounting via a
+Rényi Filter"; Whitehouse et al. 2023, "Fully-Adaptive Composition in Differential Privacy").
+A value held by one row comes through the first or the second look with probability at most
+δ₁ + δ₂, the column's two halves of its additive δ (the combined look's threshold bounds its
+own chance by δ₂ whatever the first look drew).
+
+Why pool rather than give every column the whole share: when every estimated categorical
+column has a long tail (diabetes130's data card leaves only ``medical_specialty`` and the
+three ICD-9 code columns undeclared), the looks redistribute nothing, and the tallies and the
+split of δ between two looks cost a few percent of the threshold (1 to 2 points of k-marginal
+there); when the tails are a few columns among many (diabetes130 or Adult without metadata),
+the pool multiplies their budget (diabetes130 +14 to +15 at ε = 1,
+``benchmarks/results/dp_tails/README.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from tabsynth.privacy import (
+    NoiseSource,
+    PrivacyLedger,
+    gaussian_counts,
+    in_release_order,
+    sigma_for_rho,
+)
+from tabsynth.privacy.mechanisms import UnreleasedCounts, dp_category_look
+
+#: Fraction of each estimated categorical column's share of ρ pooled for second looks.
+POOL_SHARE = 0.5
+#: Fraction of the pool spent counting the tails that decide who gets the rest.
+TALLY_SHARE = 0.1
+#: A column gets a second look when its noisy tail exceeds this many σ of the tally's noise.
+MIN_TAIL_SIGMAS = 2.0
+#: How a second look's ledger entry names itself.
+SECOND_LOOK = "second look at its tail"
+
+
+@dataclass(frozen=True)
+class CategoryBudget:
+    """How an estimated categorical column's share of ρ and of δ divides between its looks."""
+
+    first_rho: float
+    first_delta: float
+    #: ρ pooled by all the categorical columns, for the tallies and the second looks.
+    pool_rho: float
+    second_delta: float
+
+    @classmethod
+    def split(cls, share: float, delta: float, columns: int) -> CategoryBudget:
+        """Budgets for ``columns`` categorical columns, each with ``share`` of ρ and ``delta``."""
+        return cls(
+            first_rho=(1 - POOL_SHARE) * share,
+            first_delta=delta / 2,
+            pool_rho=POOL_SHARE * share * columns,
+            second_delta=delta / 2,
+        )
+
+
+def second_looks(
+    data: pd.DataFrame,
+    first: dict[str, tuple[list[Any], UnreleasedCounts]],
+    budget: CategoryBudget,
+    *,
+    ledger: PrivacyLedger,
+    noise: NoiseSource,
+    max_categories: int,
+    phase: str,
+) -> dict[str, list[Any]]:
+    """Each column's released values (``first``: the first look's, in metadata order, and what
+    it left unreleased), with those its second look adds, in release order. Spends exactly
+    ``budget.pool_rho`` unless every column is already at ``max_categories``."""
+    if not first:
+        return {}
+    sigma = sigma_for_rho(TALLY_SHARE * budget.pool_rho / len(first))
+    rests: dict[str, pd.Series] = {}
+    sizes: dict[str, float] = {}
+    for name, (values, _) in first.items():
+        present = data[name].dropna()
+        rest = present[~present.isin(values)]
+        (sizes[name],) = gaussian_counts(
+            [len(rest)],
+            sigma,
+            ledger=ledger,
+            purpose=f"rows outside the released categories of column {name!r}",
+            phase=phase,
+            noise=noise,
+        )
+        if len(values) < max_categories:  # room for more
+            rests[name] = rest
+    long = [name for name in rests if sizes[name] > MIN_TAIL_SIGMAS * sigma]
+    own = (1 - TALLY_SHARE) * budget.pool_rho / len(first)
+    out = {name: values for name, (values, _) in first.items()}
+    takers = long or list(rests)
+    if not takers:
+        return out
+    spare = own * (len(first) - len(takers))  # put in by the columns that take nothing
+    for name in takers:
+        values, unreleased = first[name]
+        share = spare * sizes[name] / sum(sizes[n] for n in long) if long else spare / len(takers)
+        more, _ = dp_category_look(
+            rests[name],
+            own + share,
+            budget.second_delta,
+            earlier=unreleased,
+            max_categories=max_categories - len(values),
+            ledger=ledger,
+            purpose=f"rarer categories of column {name!r} ({SECOND_LOOK})",
+            phase=phase,
+            noise=noise,
+        )
+        out[name] = in_release_order(values + more)
+    return out

@@ -1,0 +1,169 @@
+"""Second looks at the long tails of categorical columns (:mod:`tabsynth.synthesizers.dp_tails`).
+
+The table: ten categorical columns of three values each (a few thousand rows per value, no
+tail) and one column ``code`` with three such values and a tail of values held by 160 rows
+each. With the domain budget ρ split over eleven columns, each first look runs at ρ/22
+(σ₁ = 40 below). The pool (half of every share, ρ/2) pays ρ/20 of tallies (ρ/220 each,
+σ = sqrt(10)·σ₁ = 126) and 0.45ρ of second looks: each column that qualifies takes back its
+own 0.45ρ/11, and ``code``, alone with a tail, also what the others put in. Its second look
+runs at 0.45ρ (σ₂ = 12.7), combined with its first σ_c = 12.1. Thresholds at the δ each look
+gets: τ₁ ≈ 273 (6.8σ₁) and τ_c ≈ 84. A tail value of 160 rows passes the first look with
+probability P(N(0,1) > 2.8) = 0.26 %, and the second with probability 1 − P(N(0,1) > 6.3), so
+missing any of 30 happens less than once in 10⁸ fits. A tail of 4,800 rows clears
+MIN_TAIL_SIGMAS·σ = 253 always; a column without a tail clears it with probability 2.3 %, and
+then looks again at nothing (it has no unreleased values); when none clears it, each column
+looks again with its own contribution. The allocation tests below hold whichever columns
+qualify.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabsynth.metadata import ColumnSpec, Metadata
+from tabsynth.privacy import NoiseSource, PrivacyLedger
+from tabsynth.synthesizers import dp_tails
+from tabsynth.synthesizers.dp_domain import private_domain
+from tabsynth.synthesizers.dp_tails import MIN_TAIL_SIGMAS, POOL_SHARE, SECOND_LOOK, TALLY_SHARE
+
+RESERVED = 1e-10
+SIGMA_1 = 40.0
+HEAD = ("a", "b", "c")
+TAIL = tuple(f"t{i:02d}" for i in range(30))
+TAIL_ROWS = 160
+SECOND = SECOND_LOOK
+
+
+def plain_columns(rng: np.random.Generator, rows: int) -> dict[str, np.ndarray]:
+    return {f"plain{i}": rng.choice(HEAD, rows).astype(object) for i in range(10)}
+
+
+def tailed(rng: np.random.Generator, tail: tuple[str, ...], rows_each: int) -> np.ndarray:
+    code = np.array([*np.repeat(tail, rows_each), *np.repeat(HEAD, 4000)], dtype=object)
+    rng.shuffle(code)
+    return code
+
+
+def table(seed: int, tail: tuple[str, ...] = TAIL) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    code = tailed(rng, tail, TAIL_ROWS)
+    return pd.DataFrame({"code": code, **plain_columns(rng, len(code))})
+
+
+@pytest.fixture
+def tallies(monkeypatch) -> dict[str, float]:
+    """The tail sizes the fit releases, by column: what the allocation may read."""
+    released: dict[str, float] = {}
+    real = dp_tails.gaussian_counts
+
+    def spy(counts, sigma, *, purpose, **kwargs):
+        out = real(counts, sigma, purpose=purpose, **kwargs)
+        released[purpose.split("'")[1]] = float(out[0])
+        return out
+
+    monkeypatch.setattr(dp_tails, "gaussian_counts", spy)
+    return released
+
+
+def fit_domain(frame: pd.DataFrame, seed: int, **kwargs):
+    columns = len(frame.columns)
+    rho = 2 * columns / (2 * SIGMA_1**2)  # first looks at ρ/(2·columns): σ₁
+    ledger = PrivacyLedger(50.0, 1e-9, delta_reserved=RESERVED)
+    metadata = Metadata({name: ColumnSpec("categorical") for name in frame.columns})
+    encoder = private_domain(
+        frame,
+        metadata,
+        ledger=ledger,
+        rho=rho,
+        delta=RESERVED,
+        noise=NoiseSource.seeded(seed),
+        **kwargs,
+    )
+    return encoder, ledger, rho
+
+
+def second_looks(ledger: PrivacyLedger) -> dict[str, float]:
+    return {e.purpose.split("'")[1]: e.rho for e in ledger.entries if SECOND in e.purpose}
+
+
+def assert_allocated_from_tallies(ledger, tallies, rho: float, columns: int) -> None:
+    """Second looks where the released tallies clear MIN_TAIL_SIGMAS·σ (or, when none does,
+    everywhere), each at its own contribution to the pool plus, in proportion to the
+    released tallies (or equally), what the others put in: the whole pool is spent, whatever
+    the tallies say (each cost is the asked ρ, or up to 2^-32 below it after σ² is rounded
+    up)."""
+    looks = second_looks(ledger)
+    (sigma,) = {e.params["sigma"] for e in ledger.entries if "rows outside" in e.purpose}
+    long = {name for name, size in tallies.items() if size > MIN_TAIL_SIGMAS * sigma}
+    assert set(looks) == (long or set(tallies))
+    own = (1 - TALLY_SHARE) * POOL_SHARE * rho / columns
+    spare = own * (columns - len(looks))
+    total = sum(tallies[name] for name in long)
+    for name, cost in looks.items():
+        extra = spare * tallies[name] / total if long else spare / len(looks)
+        assert cost == pytest.approx(own + extra, rel=1e-9)
+    assert sum(e.rho for e in ledger.entries) == pytest.approx(rho, rel=1e-9)
+    assert sum(e.rho for e in ledger.entries) <= rho * (1 + 1e-12)
+    assert sum(e.delta for e in ledger.entries) <= RESERVED * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_long_tail_gets_a_second_look_that_keeps_its_rarer_values(seed, tallies) -> None:
+    encoder, ledger, rho = fit_domain(table(seed), seed)
+    assert set(encoder.metadata["code"].categories) == set(HEAD + TAIL)
+    for i in range(10):  # a second look at no unreleased value adds nothing
+        assert set(encoder.metadata[f"plain{i}"].categories) == set(HEAD)
+    assert "code" in second_looks(ledger)
+    assert len(tallies) == 11
+    assert_allocated_from_tallies(ledger, tallies, rho, 11)
+
+
+def test_the_thresholds_the_module_docstring_reasons_with(tallies) -> None:
+    _, ledger, _ = fit_domain(table(0), 0)
+    (first,) = [e for e in ledger.entries if e.purpose == "categories of column 'code'"]
+    (second,) = [e for e in ledger.entries if SECOND in e.purpose]
+    assert math.sqrt(float(Fraction(first.params["variance"]))) == pytest.approx(SIGMA_1)
+    assert first.params["threshold"] in range(270, 277)
+    assert second.params["combined_sigma"] == pytest.approx(12.1, abs=0.05)
+    assert 82 < second.params["threshold"] < 86
+    assert 4000 < tallies["code"] < 5600  # 4,800 rows ± 6σ of the tally
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_two_tails_share_the_spare_budget_in_proportion(seed, tallies) -> None:
+    rng = np.random.default_rng(seed)
+    frame = table(seed)
+    frame["code2"] = tailed(rng, tuple(f"u{i:02d}" for i in range(15)), 2 * TAIL_ROWS)
+    _, ledger, rho = fit_domain(frame, seed)
+    assert {"code", "code2"} <= set(second_looks(ledger))
+    assert_allocated_from_tallies(ledger, tallies, rho, 12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_without_a_tail_nothing_more_is_released(seed, tallies) -> None:
+    frame = pd.DataFrame(plain_columns(np.random.default_rng(seed), 12_000))
+    encoder, ledger, rho = fit_domain(frame, seed)
+    assert all(set(encoder.metadata[n].categories) == set(HEAD) for n in frame.columns)
+    assert len(tallies) == 10
+    assert_allocated_from_tallies(ledger, tallies, rho, 10)
+
+
+def test_a_column_at_max_categories_gets_no_second_look(tallies) -> None:
+    many = tuple(f"t{i:03d}" for i in range(100))
+    encoder, ledger, _ = fit_domain(table(0, tail=many), 0, max_categories=3)
+    assert tallies["code"] > 10_000  # a long tail, but no room for more values
+    assert "code" not in second_looks(ledger)
+    assert set(encoder.metadata["code"].categories) == set(HEAD)
+
+
+def test_a_second_look_keeps_at_most_max_categories_in_all() -> None:
+    many = tuple(f"t{i:03d}" for i in range(100))
+    encoder, _, _ = fit_domain(table(0, tail=many), 0, max_categories=20)
+    kept = encoder.metadata["code"].categories
+    assert len(kept) == 20 and set(HEAD) <= set(kept)
+    assert list(kept) == sorted(kept)  # one release order for both looks' values
