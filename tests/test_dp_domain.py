@@ -118,9 +118,7 @@ def test_every_release_is_charged_with_a_purpose(table: pd.DataFrame) -> None:
         # visits spans 7 values: one bin each, no frequent values or quantiles needed
         "range of column 'visits'": "dp_bounds",
         "categories of column 'city'": "dp_categories",
-        # no tail stands out (one row of "Atlantis"): city takes its pooled share back
-        "rows outside the released categories of column 'city'": "gaussian",
-        "rarer categories of column 'city' (second look at its tail)": "dp_categories",
+        # the only categorical column: one look, nothing to pool (dp_tails)
         "range (years) of column 'admitted'": "gaussian",
         "bin edges of column 'admitted'": "dp_quantiles",
     }

@@ -167,3 +167,13 @@ def test_a_second_look_keeps_at_most_max_categories_in_all() -> None:
     kept = encoder.metadata["code"].categories
     assert len(kept) == 20 and set(HEAD) <= set(kept)
     assert list(kept) == sorted(kept)  # one release order for both looks' values
+
+
+def test_a_single_categorical_column_takes_one_look_with_its_whole_share(tallies) -> None:
+    """With no other column to pool with, a second look could only give the column back what
+    it put in, less the tally: one look at the whole share, as before pooling."""
+    encoder, ledger, rho = fit_domain(table(0)[["code"]], 0)
+    (look,) = ledger.entries
+    assert look.purpose == "categories of column 'code'" and not tallies
+    assert look.rho == pytest.approx(rho, rel=1e-9) and look.delta == RESERVED
+    assert set(HEAD) <= set(encoder.metadata["code"].categories)

@@ -33,9 +33,10 @@ estimate:
 * **categories** - :func:`~tabsynth.privacy.dp_categories`: noisy counts above a threshold
   that accounts for the additive δ of values held by a single row; at most 64 categories are
   kept (the largest noisy counts). Values not kept, rare or unseen, share an ``"other"`` code,
-  which compresses high-cardinality columns. Half of each categorical column's share is
-  pooled, and the columns whose noisy tail of unreleased rows is long take a second look at
-  it with the pool (:mod:`~tabsynth.synthesizers.dp_tails`).
+  which compresses high-cardinality columns. With two or more categorical columns to
+  estimate, half of each one's share is pooled, and the columns whose noisy tail of
+  unreleased rows is long take a second look at it with the pool
+  (:mod:`~tabsynth.synthesizers.dp_tails`).
 
 Columns keep their declared nullability (``True`` when only the schema is known), so missing
 values get their own code. Decoding returns the original kinds: numbers in their bins, dates

@@ -7,8 +7,9 @@ while a column of five values loses none: at ε = 1 without metadata, diabetes13
 columns kept about 65 % of their rows and Adult's ``native_country`` 93 %. Which columns have
 long tails is a function of the rows, so the split cannot be fixed in advance; it is released:
 
-1. Every estimated categorical column pools :data:`POOL_SHARE` of its share of ρ and takes its
-   first look (:func:`~tabsynth.privacy.mechanisms.dp_category_look`) with the rest.
+1. Every estimated categorical column (when there are two or more) pools :data:`POOL_SHARE`
+   of its share of ρ and takes its first look
+   (:func:`~tabsynth.privacy.mechanisms.dp_category_look`) with the rest.
 2. Each column's *tail*, its non-missing rows outside the values the first look released, is
    counted with Gaussian noise (:data:`TALLY_SHARE` of the pool, split equally).
 3. Columns whose noisy tail stands out of the tally's noise (above :data:`MIN_TAIL_SIGMAS`
@@ -81,7 +82,11 @@ class CategoryBudget:
 
     @classmethod
     def split(cls, share: float, delta: float, columns: int) -> CategoryBudget:
-        """Budgets for ``columns`` categorical columns, each with ``share`` of ρ and ``delta``."""
+        """Budgets for ``columns`` categorical columns, each with ``share`` of ρ and ``delta``.
+
+        A single column has no one to share a pool with: it takes one look with all of it."""
+        if columns < 2:
+            return cls(first_rho=share, first_delta=delta, pool_rho=0.0, second_delta=0.0)
         return cls(
             first_rho=(1 - POOL_SHARE) * share,
             first_delta=delta / 2,
@@ -103,8 +108,8 @@ def second_looks(
     """Each column's released values (``first``: the first look's, in metadata order, and what
     it left unreleased), with those its second look adds, in release order. Spends exactly
     ``budget.pool_rho`` unless every column is already at ``max_categories``."""
-    if not first:
-        return {}
+    if not budget.pool_rho:
+        return {name: values for name, (values, _) in first.items()}
     sigma = sigma_for_rho(TALLY_SHARE * budget.pool_rho / len(first))
     rests: dict[str, pd.Series] = {}
     sizes: dict[str, float] = {}
