@@ -610,6 +610,13 @@ def _log_integral(start: float, variance: float) -> float:
     return math.log(sigma * math.sqrt(2.0 * math.pi)) + float(log_ndtr(-start / sigma))
 
 
+def _log_normaliser(variance: float) -> float:
+    """log of the lower bound on the discrete Gaussian's normaliser Z that
+    :func:`_log_tail_bound` describes."""
+    near = np.arange(-_TAIL_TERMS, _TAIL_TERMS + 1)
+    return max(_log_integral(-math.inf, variance), float(logsumexp(_log_density(near, variance))))
+
+
 def _log_tail_bound(k: int, variance: float) -> float:
     """log of an upper bound on P(X ≥ k), X ~ N_Z(0, σ²), for k ≥ 1.
 
@@ -625,8 +632,7 @@ def _log_tail_bound(k: int, variance: float) -> float:
 
     Summed in log space, so a tiny δ neither underflows nor loses precision.
     """
-    near = np.arange(-_TAIL_TERMS, _TAIL_TERMS + 1)
-    log_z = max(_log_integral(-math.inf, variance), float(logsumexp(_log_density(near, variance))))
+    log_z = _log_normaliser(variance)
     if k + _TAIL_TERMS - 0.5 >= math.sqrt(variance):
         terms = _log_density(np.arange(k, k + _TAIL_TERMS), variance)
         rest = _log_integral(k + _TAIL_TERMS - 0.5, variance)
@@ -669,12 +675,6 @@ def _ceil_down(t: np.ndarray) -> np.ndarray:
     computed in floating point may sit on a value the sum can take, and skipping that value
     would understate a tail."""
     return np.ceil(t - 1e-9 * np.maximum(1.0, np.abs(t)))
-
-
-def _log_normaliser(variance: float) -> float:
-    """log of a lower bound on Z = Σ_x exp(−x²/(2σ²)), as in :func:`_log_tail_bound`."""
-    near = np.arange(-_TAIL_TERMS, _TAIL_TERMS + 1)
-    return max(_log_integral(-math.inf, variance), float(logsumexp(_log_density(near, variance))))
 
 
 def _log_tail_bounds(k: np.ndarray, variance: float) -> np.ndarray:
@@ -859,8 +859,9 @@ def dp_category_look(
         raise ParameterError("a second look may only count values the earlier look left unreleased")
     noise = _checked_source(noise)
     variance = _variance_for_rho(rho)
+    threshold: float
     if earlier is None:
-        combined, threshold = float(variance), float(_singleton_threshold(variance, delta))
+        combined, threshold = float(variance), _singleton_threshold(variance, delta)
     else:
         combined = 1.0 / (1.0 / earlier.variance + 1.0 / float(variance))
         threshold = _combined_threshold(earlier.variance, float(variance), delta)
@@ -874,7 +875,7 @@ def dp_category_look(
         delta=delta,
         params={
             **_noise_params(variance),
-            "threshold": int(threshold) if earlier is None else threshold,
+            "threshold": threshold,
             "max_categories": max_categories,
             **({} if earlier is None else {"combined_sigma": math.sqrt(combined)}),
         },

@@ -192,8 +192,8 @@ def private_domain(
         Where each release is recorded (phase ``"domain"``) and where its noise comes from.
     rho:
         zCDP budget shared equally by the columns to estimate; spent only if there are any.
-        Categorical columns pool part of their shares for second looks at long tails, and
-        what no column takes is left in the ledger.
+        Categorical columns pool part of their shares for second looks at long tails
+        (:mod:`~tabsynth.synthesizers.dp_tails`), spent whatever the looks find.
     delta:
         Additive δ shared equally by the categorical columns to estimate (from the ledger's
         ``delta_reserved``).
