@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import zipfile
 from pathlib import Path
 
@@ -21,10 +22,12 @@ from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.schema import output_dtypes, schema_from_dtypes
 from tabsynth.synthesizers.base import REGISTRY, load
 from tabsynth.synthesizers.marginal import (
+    EINSUM_PLAN_CELLS,
     STOP_WINDOW,
     GraphicalModel,
     JunctionTree,
     Measurement,
+    _product_sum,
     clique_cells,
     data_marginal,
     estimate,
@@ -488,6 +491,57 @@ def test_local_growth_matches_the_whole_triangulation() -> None:
         else:
             assert local == 0
     assert joined > 100  # most draws join cliques: the comparison is not vacuous
+
+
+def test_products_agree_planned_or_not() -> None:
+    """_product_sum hands sums over large products to einsum's optimiser and runs the rest,
+    outer products included, as one loop; both give the plain sum of products."""
+    rng = np.random.default_rng(15)
+    a, b = rng.random((6, 7, 8, 9)), rng.random((8, 9, 10, 11))
+    assert EINSUM_PLAN_CELLS < 6 * 7 * 8 * 9 * 10 * 11  # planned
+    expected = np.tensordot(a, b, axes=([2, 3], [0, 1])).transpose(0, 2, 1, 3)
+    out = _product_sum([((0, 1, 2, 3), a), ((2, 3, 4, 5), b)], (0, 4, 1, 5))
+    assert np.allclose(out, expected)
+    small = _product_sum([((0, 1), a[:2, :3, 0, 0]), ((1, 2), b[0, :3, :2, 0])], (0, 2))
+    assert np.allclose(small, a[:2, :3, 0, 0] @ b[0, :3, :2, 0])
+    outer = _product_sum([((0, 1, 2), a[:, :, :, 0]), ((3, 4), b[0, 0])], (0, 1, 2, 3, 4))
+    assert outer.size > EINSUM_PLAN_CELLS  # nothing summed: one loop however large
+    assert np.allclose(outer, np.multiply.outer(a[:, :, :, 0], b[0, 0]))
+
+
+def test_triangulations_hold_at_most_the_product_of_their_domains() -> None:
+    """The bound JunctionTree.grows_within relies on: the maximal cliques of a triangulation
+    hold at most the product of the domains once every domain has two values or more, and
+    not with domains of one value (two one-value columns measured apart: 2 cells > 1)."""
+    rng = np.random.default_rng(13)
+    for _ in range(500):
+        d = int(rng.integers(4, 12))
+        shape = rng.integers(2, 5, d).tolist()
+        cliques = [
+            tuple(sorted(rng.choice(d, int(rng.integers(1, 5)), replace=False).tolist()))
+            for _ in range(int(rng.integers(1, 12)))
+        ]
+        assert clique_cells(shape, triangulate(shape, cliques)) <= math.prod(shape)
+    assert clique_cells([1, 1], triangulate([1, 1], [(0,), (1,)])) == 2
+
+
+def test_the_size_check_answers_as_the_triangulation_does() -> None:
+    """AIM's size check, JunctionTree.grows_within, settles many candidates by that bound
+    instead of triangulating; its answers are local_growth(...) <= room, at the boundary
+    and with one-value domains too."""
+    rng = np.random.default_rng(14)
+    for _ in range(400):
+        d = int(rng.integers(5, 14))
+        shape = rng.integers(1 if rng.random() < 0.3 else 2, 7, d).tolist()
+        cliques = [
+            tuple(sorted(rng.choice(d, int(rng.integers(1, 4)), replace=False).tolist()))
+            for _ in range(int(rng.integers(2, 12)))
+        ]
+        tree = JunctionTree.build(shape, cliques)
+        r = tuple(sorted(rng.choice(d, 3, replace=False).tolist()))
+        growth = tree.local_growth(shape, r)
+        for room in (growth - 1, growth, growth + 0.5, 10**9):
+            assert tree.grows_within(shape, r, room) == (growth <= room)
 
 
 def test_a_warm_start_grows_its_tree_no_more_than_aim_checked() -> None:
