@@ -72,7 +72,8 @@ STEP_GROWTH = 1.05
 #: project`); AIM scores every candidate of a round on one model, then drops it.
 MEMO_BYTES = 1 << 29
 #: A sum over a product of factors whose labels span more cells than this is planned by
-#: einsum's optimiser (BLAS); smaller ones run einsum's plain loop (:func:`_product_sum`).
+#: einsum's optimiser (which contracts through BLAS where the shapes allow); smaller ones run
+#: einsum's plain loop (:func:`_product_sum`).
 #: Replaying the 60,000 slowest products of an AIM fit on diabetes130: 14.7 s at 2**13
 #: against 19.7 s at 2**10, 16.0 s at 2**16 and 26.4 s at 2**19
 #: (``benchmarks/results/aim_speed/``).
@@ -300,13 +301,16 @@ class JunctionTree:
 
     def grows_within(self, shape: Sequence[int], attrs: Sequence[int], room: float) -> bool:
         """Whether ``local_growth(shape, attrs) <= room``, without triangulating when a bound
-        settles it: the maximal cliques of a chordal graph whose domains all have two values
-        or more hold at most the product of its domains, |V| cells. (By induction on a leaf
-        clique S ∪ R of its junction tree, R the attributes no other clique holds: S is a
-        proper subset of V − R, or the leaf's neighbour would lie inside the leaf, so the
-        leaf holds at most |V − R| |R| / 2 <= |V − R| (|R| - 1) cells, and the rest at most
-        |V − R|.) Re-triangulating the joining subtree grows it by at most its product less
-        its cells; on diabetes130 that settles a fifth of AIM's size checks."""
+        settles it. Write Π(X) for the product of the domain sizes of the attributes X. The
+        maximal cliques of a chordal graph on V whose domains all have two values or more
+        hold at most Π(V) cells. (By induction on a leaf clique S ∪ R of its junction tree,
+        R ≠ ∅ the attributes no other clique holds: S is a proper subset of V − R, or the
+        leaf's neighbour would lie inside the leaf, so the leaf holds at most
+        Π(V − R) Π(R) / 2 <= Π(V − R) (Π(R) - 1) cells and the rest at most Π(V − R).)
+        :func:`triangulate` returns every maximal clique of a chordal graph on all the local
+        attributes (the joining cliques' and ``attrs``), so re-triangulating grows the model
+        by at most their Π less the joining cliques' cells. On diabetes130 that settles a
+        fifth of AIM's size checks."""
         if self.containing(attrs, shape) is not None:
             return room >= 0
         cliques = self._joining(attrs)
@@ -376,7 +380,9 @@ def triangulate(shape: Sequence[int], cliques: Sequence[Clique]) -> list[Clique]
     first, then the one forming the smallest table. Min-fill keeps a tree of pairs (MST) a
     tree of pairs; the size rule keeps AIM's tables small. Every attribute is in some clique.
     Graphs are bit masks and the loops are written out: AIM triangulates a hundred thousand
-    small graphs per fit on a wide table (:meth:`JunctionTree.local_growth`).
+    small graphs per fit on a wide table (:meth:`JunctionTree.local_growth`). Log-sizes are
+    added one by one, left to right: the built-in ``sum`` compensates its rounding from
+    Python 3.12 on, which would break near-ties between tables differently by version.
     """
     d = len(shape)
     adjacent = [0] * d
