@@ -467,6 +467,16 @@ def test_projection_across_disconnected_parts_is_their_product() -> None:
         assert np.allclose(full.sum(axis=others), model.project(attrs))
 
 
+def random_cliques(
+    rng: np.random.Generator, d: int, fewest: int, most: int, *, widest: int
+) -> list[tuple[int, ...]]:
+    """Between ``fewest`` and ``most - 1`` cliques of 1 to ``widest`` of ``d`` attributes."""
+    return [
+        tuple(sorted(rng.choice(d, int(rng.integers(1, widest + 1)), replace=False).tolist()))
+        for _ in range(int(rng.integers(fewest, most)))
+    ]
+
+
 def test_local_growth_matches_the_whole_triangulation() -> None:
     """AIM sizes a candidate by re-triangulating only the subtree it joins
     (JunctionTree.local_growth). On random structures of up to 14 measured cliques that gives
@@ -477,10 +487,7 @@ def test_local_growth_matches_the_whole_triangulation() -> None:
     for _ in range(300):
         d = int(rng.integers(6, 16))
         shape = rng.integers(2, 9, d).tolist()
-        cliques = [
-            tuple(sorted(rng.choice(d, int(rng.integers(1, 4)), replace=False).tolist()))
-            for _ in range(int(rng.integers(2, 15)))
-        ]
+        cliques = random_cliques(rng, d, 2, 15, widest=3)
         tree = JunctionTree.build(shape, cliques)
         r = tuple(sorted(rng.choice(d, 3, replace=False).tolist()))
         whole = clique_cells(shape, triangulate(shape, [*tree.cliques, r]))
@@ -517,10 +524,7 @@ def test_triangulations_hold_at_most_the_product_of_their_domains() -> None:
     for _ in range(500):
         d = int(rng.integers(4, 12))
         shape = rng.integers(2, 5, d).tolist()
-        cliques = [
-            tuple(sorted(rng.choice(d, int(rng.integers(1, 5)), replace=False).tolist()))
-            for _ in range(int(rng.integers(1, 12)))
-        ]
+        cliques = random_cliques(rng, d, 1, 12, widest=4)
         assert clique_cells(shape, triangulate(shape, cliques)) <= math.prod(shape)
     assert clique_cells([1, 1], triangulate([1, 1], [(0,), (1,)])) == 2
 
@@ -533,10 +537,7 @@ def test_the_size_check_answers_as_the_triangulation_does() -> None:
     for _ in range(400):
         d = int(rng.integers(5, 14))
         shape = rng.integers(1 if rng.random() < 0.3 else 2, 7, d).tolist()
-        cliques = [
-            tuple(sorted(rng.choice(d, int(rng.integers(1, 4)), replace=False).tolist()))
-            for _ in range(int(rng.integers(2, 12)))
-        ]
+        cliques = random_cliques(rng, d, 2, 12, widest=3)
         tree = JunctionTree.build(shape, cliques)
         r = tuple(sorted(rng.choice(d, 3, replace=False).tolist()))
         growth = tree.local_growth(shape, r)

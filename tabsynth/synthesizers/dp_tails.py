@@ -133,9 +133,10 @@ def second_looks(
     if not takers:
         return out
     spare = own * (len(first) - len(takers))  # put in by the columns that take nothing
+    tails = sum(sizes[n] for n in long)
     for name in takers:
         values, unreleased = first[name]
-        share = spare * sizes[name] / sum(sizes[n] for n in long) if long else spare / len(takers)
+        share = spare * sizes[name] / tails if long else spare / len(takers)
         more, _ = dp_category_look(
             rests[name],
             own + share,
