@@ -103,9 +103,7 @@ def load_sample_metadata(name: str) -> Metadata:
 def _checked_name(name: Any) -> str:
     """Return ``name`` if it names a sample; otherwise say which names exist."""
     if not isinstance(name, str) or name not in SAMPLE_NAMES:
-        raise ParameterError(
-            f"unknown sample {name!r}; choose one of: {', '.join(SAMPLE_NAMES)}"
-        )
+        raise ParameterError(f"unknown sample {name!r}; choose one of: {', '.join(SAMPLE_NAMES)}")
     return name
 
 
@@ -184,7 +182,5 @@ def _to_bool(values: pd.Series) -> pd.Series:
     parsed = values.map(mapping)
     unknown = parsed.isna() & values.notna()
     if unknown.any():
-        raise FileFormatError(
-            f"boolean column {values.name!r} holds {values[unknown].iloc[0]!r}"
-        )
+        raise FileFormatError(f"boolean column {values.name!r} holds {values[unknown].iloc[0]!r}")
     return parsed.astype("boolean") if values.isna().any() else parsed.astype(bool)

@@ -9,6 +9,7 @@ A quick diagnostic between full harness runs (``python -m benchmarks.run``), e.g
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import time
@@ -32,7 +33,7 @@ SYNTHESIZERS = {"mst": ts.MSTSynthesizer, "aim": ts.AIMSynthesizer}
 
 
 def parse_params(items: list[str]) -> dict[str, Any]:
-    """Synthesizer parameters from ``--set PARAM=VALUE`` options (each VALUE is JSON)."""
+    """Names and values from ``--set PARAM=VALUE`` or ``--const`` options (each VALUE is JSON)."""
     return {k: json.loads(v) for k, v in (item.split("=", 1) for item in items)}
 
 
@@ -95,10 +96,24 @@ def main() -> None:
         metavar="PARAM=VALUE",
         help="a synthesizer parameter (JSON value), e.g. --set max_iters=500",
     )
+    parser.add_argument(
+        "--const",
+        action="append",
+        default=[],
+        metavar="MODULE.NAME=VALUE",
+        help="override a module constant (JSON value) for this run, e.g. --const "
+        "tabsynth.synthesizers.dp_tails.POOL_SHARE=0.75",
+    )
     args = parser.parse_args()
     data = load(args.table, Path(args.data_dir), rows=args.rows)
     metadata = data.metadata if args.meta else data.metadata.schema_only()
     params = parse_params(args.set)
+    consts = parse_params(args.const)
+    for target, value in consts.items():
+        module, name = target.rsplit(".", 1)
+        if not hasattr(importlib.import_module(module), name):
+            parser.error(f"{module} has no constant {name}")
+        setattr(importlib.import_module(module), name, value)
     synth = SYNTHESIZERS[args.method](epsilon=args.eps, noise_seed=args.noise_seed, **params)
     start, cpu = time.time(), time.process_time()
     synth.fit(data.train, metadata=metadata)
@@ -108,6 +123,7 @@ def main() -> None:
     score, reference = scores.k_marginal, scores.reference
     print(
         f"{args.table} {args.method} eps={args.eps:g} meta={args.meta} {params or ''} "
+        f"{consts or ''} "
         f"noise_seed={args.noise_seed} fit={fit_s:.1f}s "
         f"cpu={cpu_s:.1f}s load={os.getloadavg()[0]:.2f} kmarg={score:.1f} real={reference:.1f}"
     )
