@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +37,21 @@ def test_values_held_by_one_row_come_out_with_chance_delta() -> None:
 
 
 def test_common_values_count_fully() -> None:
-    # 1,000 rows: e^1000 overflows a float; the bound must still read 1 for them
-    assert best_one_way(np.array([1000, 1]), 1.0, 1e-9) == pytest.approx(1000 / 1001)
+    # 1,000 rows: e^1000 overflows a float; the bound must read 1 for them without it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert best_one_way(np.array([1000, 1]), 1.0, 1e-9) == pytest.approx(1000 / 1001)
+        assert best_one_way(np.array([5, 7]), 800.0, 1e-9) == 1.0
+
+
+def test_missing_values_come_out_for_free() -> None:
+    # 30 missing cells and one value held by one row: only the missing ones count
+    assert best_one_way(np.array([1]), 1.0, 1e-12, missing=30) == pytest.approx(30 / 31)
+
+
+def test_a_small_budget_keeps_its_precision() -> None:
+    # ε c = 1e-9: the chance is δ c to first order, where naive formulas lose every digit
+    assert best_one_way(np.array([3]), 1e-9 / 3, 1e-6) == pytest.approx(3e-6, rel=1e-6)
 
 
 def test_a_larger_budget_never_lowers_the_bound() -> None:

@@ -102,7 +102,8 @@ def main() -> None:
         default=[],
         metavar="MODULE.NAME=VALUE",
         help="override a module constant (JSON value) for this run, e.g. --const "
-        "tabsynth.synthesizers.dp_tails.POOL_SHARE=0.75",
+        "tabsynth.synthesizers.dp_tails.POOL_SHARE=0.75; only where the code reads it at run "
+        "time (not a default argument, nor a copy made by 'from ... import')",
     )
     args = parser.parse_args()
     data = load(args.table, Path(args.data_dir), rows=args.rows)
@@ -110,9 +111,9 @@ def main() -> None:
     params = parse_params(args.set)
     consts = parse_params(args.const)
     for target, value in consts.items():
-        module, name = target.rsplit(".", 1)
-        if not hasattr(importlib.import_module(module), name):
-            parser.error(f"{module} has no constant {name}")
+        module, _, name = target.rpartition(".")
+        if not module or not hasattr(importlib.import_module(module), name):
+            parser.error(f"--const {target}: not a MODULE.NAME of an existing constant")
         setattr(importlib.import_module(module), name, value)
     synth = SYNTHESIZERS[args.method](epsilon=args.eps, noise_seed=args.noise_seed, **params)
     start, cpu = time.time(), time.process_time()

@@ -1,16 +1,20 @@
 """The best 1-way score any (ε, δ)-DP fit can expect on a categorical column whose values are
-not public: a bound, not a measurement.
+not public: an upper bound, not a measurement.
 
-Without a public list of values, a fit can only output values it saw. A value held by c rows
-then comes out with probability at most ``δ (e^{εc} − 1) / (e^ε − 1)``: it is 0 on the table
-where no row holds it, and each row added back multiplies the probability by at most e^ε and
-adds δ (group privacy). A synthetic column's 1-way score, ``Σ_v min(p_v, q_v)``, counts only
-values that came out, so its expectation is at most ``Σ_v p_v · min(1, that probability)``.
-The bound spends the whole fit's ε on one column; ``--share`` gives that column a fraction of
-ε instead (an illustration of a split between columns, not a bound on a joint release).
-E.g.::
+Premise: the fit has no list of the column's values, so it outputs only values it saw (and
+missing values, which it may output freely). A value held by c rows then comes out with
+probability at most ``δ (e^{εc} − 1) / (e^ε − 1)``: it is 0 on the table where no row holds
+it, and each row added back multiplies the probability by at most e^ε and adds δ (group
+privacy). A synthetic column's 1-way score, ``Σ_v min(p_v, q_v)``, counts only values that
+came out, so its expectation is at most ``p_missing + Σ_v p_v · min(1, that probability)``,
+for every (ε, δ)-DP fit, whatever else it releases.
 
-    python -m benchmarks.marginal.release_floor diabetes130 --eps 1 --share 1 0.33
+``--share f`` shows what a release of this column alone would get with a fraction f of the
+fit's zCDP budget ρ (converted back to ε with the whole δ), as when the columns' releases are
+separate mechanisms that split ρ, as tabsynth's are: an illustration, not a bound on a joint
+release. E.g.::
+
+    python -m benchmarks.marginal.release_floor diabetes130 --eps 1 --share 1 0.5 0.33 0.1
 
 Uses the harness's training split (what a fit sees) and the data card's kinds.
 """
@@ -18,26 +22,23 @@ Uses the harness's training split (what a fit sees) and the data card's kinds.
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.harness.datasets import load
+from tabsynth.privacy.accounting import epsilon_from_rho, rho_from_epsilon
 
 
-def best_one_way(counts: np.ndarray, epsilon: float, delta: float) -> float:
-    """Upper bound on the expected 1-way score of a column with these value counts."""
-    c = counts.astype(float)
-    # log of δ (e^{εc} − 1) / (e^ε − 1), computed without overflow
-    log_p = (
-        math.log(delta)
-        + epsilon * c
-        + np.log1p(-np.exp(-epsilon * c))
-        - math.log(math.expm1(epsilon))
-    )
+def best_one_way(counts: np.ndarray, epsilon: float, delta: float, missing: int = 0) -> float:
+    """Upper bound on the expected 1-way score of a column with these value counts and this
+    many missing values."""
+    c = np.asarray(counts, dtype=float)
+    x = epsilon * c
+    # log of δ (e^{εc} − 1) / (e^ε − 1), without overflow or cancellation
+    log_p = np.log(delta) + x + np.log(-np.expm1(-x)) - (epsilon + np.log(-np.expm1(-epsilon)))
     released = np.exp(np.minimum(log_p, 0.0))
-    return float((c * released).sum() / c.sum())
+    return float((missing + (c * released).sum()) / (missing + c.sum()))
 
 
 def main() -> None:
@@ -45,23 +46,32 @@ def main() -> None:
     parser.add_argument("table")
     parser.add_argument("--eps", type=float, default=1.0)
     parser.add_argument("--delta", type=float, default=1e-9)
-    parser.add_argument("--share", type=float, nargs="+", default=[1.0])
+    parser.add_argument("--share", type=float, nargs="+", default=[1.0], help="fractions of ρ")
     parser.add_argument("--data-dir", default="../shared/datasets")
     parser.add_argument("--below", type=float, default=0.99, help="print columns below this")
     args = parser.parse_args()
+    if not all(0 < s <= 1 for s in args.share):
+        parser.error("every --share must lie in (0, 1]")
+    rho = rho_from_epsilon(args.eps, args.delta)
+    epsilons = [epsilon_from_rho(s * rho, args.delta) for s in args.share]
     data = load(args.table, Path(args.data_dir))
-    rows = len(data.train)
-    print(f"{args.table}: {rows:,} training rows, eps={args.eps:g}, delta={args.delta:g}")
+    print(
+        f"{args.table}: {len(data.train):,} training rows, eps={args.eps:g}, delta={args.delta:g}"
+        f" (rho={rho:.4g}); shares of rho as eps: "
+        + ", ".join(f"{s:g} -> {e:.3f}" for s, e in zip(args.share, epsilons, strict=True))
+    )
     for name, spec in data.metadata.columns.items():
         if spec.kind != "categorical":
             continue
-        counts = data.train[name].dropna().astype(str).value_counts().to_numpy()
-        bounds = [best_one_way(counts, args.eps * s, args.delta) for s in args.share]
+        column = data.train[name]
+        counts = column.dropna().astype(str).value_counts().to_numpy()
+        missing = int(column.isna().sum())
+        bounds = [best_one_way(counts, e, args.delta, missing) for e in epsilons]
         if min(bounds) < args.below:
             shown = ", ".join(
                 f"share {s:g}: {b:.3f}" for s, b in zip(args.share, bounds, strict=True)
             )
-            print(f"  {name} ({counts.size} values): {shown}")
+            print(f"  {name} ({counts.size} values, {missing} missing): {shown}")
 
 
 if __name__ == "__main__":
