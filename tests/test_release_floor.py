@@ -59,3 +59,11 @@ def test_a_larger_budget_never_lowers_the_bound() -> None:
     bounds = [best_one_way(counts, eps, 1e-9) for eps in (0.25, 0.5, 1.0, 2.0)]
     assert bounds == sorted(bounds)
     assert bounds[0] < bounds[-1]
+
+
+def test_a_pooled_release_counts_every_row_that_holds_the_value() -> None:
+    # held once in this column but by 40 rows across the pooled columns: it can come out
+    alone = best_one_way(np.array([1, 99]), 1.0, 1e-9)
+    pooled = best_one_way(np.array([1, 99]), 1.0, 1e-9, holders=np.array([40, 99]))
+    assert alone == pytest.approx(0.99, abs=1e-6)
+    assert pooled == pytest.approx(1.0)

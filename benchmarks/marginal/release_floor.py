@@ -12,9 +12,12 @@ for every (ε, δ)-DP fit, whatever else it releases.
 ``--share f`` shows what a release of this column alone would get with a fraction f of the
 fit's zCDP budget ρ (converted back to ε with the whole δ), as when the columns' releases are
 separate mechanisms that split ρ, as tabsynth's are: an illustration, not a bound on a joint
-release. E.g.::
+release. ``--pool A,B,C`` bounds instead one release of the values seen in any of these
+columns (which share their values, as three columns of diagnosis codes do): a value then comes
+out with the chance that the rows holding it in any of them allow. E.g.::
 
     python -m benchmarks.marginal.release_floor diabetes130 --eps 1 --share 1 0.5 0.33 0.1
+    python -m benchmarks.marginal.release_floor diabetes130 --pool diag_1,diag_2,diag_3
 
 Uses the harness's training split (what a fit sees) and the data card's kinds.
 """
@@ -25,16 +28,24 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from benchmarks.harness.datasets import load
 from tabsynth.privacy.accounting import epsilon_from_rho, rho_from_epsilon
 
 
-def best_one_way(counts: np.ndarray, epsilon: float, delta: float, missing: int = 0) -> float:
+def best_one_way(
+    counts: np.ndarray,
+    epsilon: float,
+    delta: float,
+    missing: int = 0,
+    holders: np.ndarray | None = None,
+) -> float:
     """Upper bound on the expected 1-way score of a column with these value counts and this
-    many missing values."""
+    many missing values. ``holders``: the rows that hold each value anywhere the release
+    looks (a release pooled over columns that share their values); by default its count."""
     c = np.asarray(counts, dtype=float)
-    x = epsilon * c
+    x = epsilon * (c if holders is None else np.asarray(holders, dtype=float))
     # log of δ (e^{εc} − 1) / (e^ε − 1), without overflow or cancellation
     log_p = np.log(delta) + x + np.log(-np.expm1(-x)) - (epsilon + np.log(-np.expm1(-epsilon)))
     released = np.exp(np.minimum(log_p, 0.0))
@@ -49,12 +60,21 @@ def main() -> None:
     parser.add_argument("--share", type=float, nargs="+", default=[1.0], help="fractions of ρ")
     parser.add_argument("--data-dir", default="../shared/datasets")
     parser.add_argument("--below", type=float, default=0.99, help="print columns below this")
+    parser.add_argument("--pool", default="", help="comma-separated columns released together")
     args = parser.parse_args()
     if not all(0 < s <= 1 for s in args.share):
         parser.error("every --share must lie in (0, 1]")
     rho = rho_from_epsilon(args.eps, args.delta)
     epsilons = [epsilon_from_rho(s * rho, args.delta) for s in args.share]
     data = load(args.table, Path(args.data_dir))
+    pooled = [c for c in args.pool.split(",") if c]
+    if any(c not in data.train.columns for c in pooled):
+        parser.error(f"--pool: no such column among {pooled}")
+    # rows holding each value in any pooled column
+    held = pd.Series(dtype=float)
+    if pooled:
+        cells = data.train[pooled].astype("string")
+        held = cells.stack().reset_index().drop_duplicates(["level_0", 0])[0].value_counts()
     print(
         f"{args.table}: {len(data.train):,} training rows, eps={args.eps:g}, delta={args.delta:g}"
         f" (rho={rho:.4g}); shares of rho as eps: "
@@ -64,14 +84,16 @@ def main() -> None:
         if spec.kind != "categorical":
             continue
         column = data.train[name]
-        counts = column.dropna().astype(str).value_counts().to_numpy()
-        missing = int(column.isna().sum())
-        bounds = [best_one_way(counts, e, args.delta, missing) for e in epsilons]
+        found = column.dropna().astype("string").value_counts()
+        counts, missing = found.to_numpy(), int(column.isna().sum())
+        holders = held.reindex(found.index).to_numpy() if name in pooled else None
+        bounds = [best_one_way(counts, e, args.delta, missing, holders) for e in epsilons]
         if min(bounds) < args.below:
             shown = ", ".join(
                 f"share {s:g}: {b:.3f}" for s, b in zip(args.share, bounds, strict=True)
             )
-            print(f"  {name} ({counts.size} values, {missing} missing): {shown}")
+            how = " (pooled)" if name in pooled else ""
+            print(f"  {name}{how} ({counts.size} values, {missing} missing): {shown}")
 
 
 if __name__ == "__main__":
