@@ -33,6 +33,7 @@ from tabsynth.evaluation.audit import audit
 from tabsynth.evaluation.audit_worstcase import crafted_neighbours, worst_case_audit
 from tabsynth.evaluation.evaluate import evaluate
 from tabsynth.evaluation.report import Report
+from tabsynth.privacy import noise as noise_module
 from tabsynth.synthesizers import mst
 from tabsynth.synthesizers.aim import AIMSynthesizer
 from tabsynth.synthesizers.marginal import Measurement, data_marginal
@@ -199,12 +200,17 @@ def test_seeded_noise_is_refused_by_default():
         worst_case_audit(lambda: MSTSynthesizer(1.0, DELTA, noise_seed=1), 20, workers=1)
 
 
-def test_audit_mode_and_cli_and_report(tmp_path):
+def test_audit_mode_and_cli_and_report(tmp_path, monkeypatch):
     with pytest.raises(ParameterError, match="mode"):
         audit(lambda: MSTSynthesizer(1.0), mode="worst")
     out, js = tmp_path / "audit.html", tmp_path / "audit.json"
     args = ["audit", "--mode", "worst-case", "-s", "mst", "--epsilon", "4", "--delta", "1e-6"]
-    args += ["--param", "max_iters=1", "--trials", "20", "--workers", "2"]
+    args += ["--param", "max_iters=1", "--trials", "20", "--workers", "1"]
+    # An honest release fails a 95 % confidence bound one run in twenty, and this test checks
+    # the command and the report, not the statistics: the OS noise is replaced by one seeded
+    # stream (fresh draws for every fit, so the trials stay independent; in this process
+    # only, hence one worker), which makes the verdict reproducible.
+    monkeypatch.setattr(noise_module, "_urandom_words", np.random.PCG64(2).random_raw)
     code = main([*args, "-o", str(out), "--json", str(js)])
     assert code == 0
     data = json.loads(js.read_text())
