@@ -9,11 +9,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.marginal.release_floor import best_one_way
+from benchmarks.marginal.release_floor import best_one_way, holders
 
 
 def release_chance(count: int, epsilon: float, delta: float) -> float:
@@ -67,3 +68,11 @@ def test_a_pooled_release_counts_every_row_that_holds_the_value() -> None:
     pooled = best_one_way(np.array([1, 99]), 1.0, 1e-9, holders=np.array([40, 99]))
     assert alone == pytest.approx(0.99, abs=1e-6)
     assert pooled == pytest.approx(1.0)
+
+
+def test_holders_count_each_row_once_per_value() -> None:
+    frame = pd.DataFrame(
+        {"a": ["x", "x", None, "y"], "b": ["x", "y", "y", None], "c": [1, 2, 3, 4]}
+    )
+    counted = holders(frame, ["a", "b"]).to_dict()
+    assert counted == {"x": 2, "y": 3}  # row 0 holds x twice: once

@@ -52,6 +52,16 @@ def best_one_way(
     return float((missing + (c * released).sum()) / (missing + c.sum()))
 
 
+def holders(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """For each value (as text), the rows that hold it in any of ``columns``: a row that holds
+    it twice counts once, missing cells not at all."""
+    cells = frame[columns].astype("string").to_numpy()
+    pairs = pd.DataFrame(
+        {"row": np.repeat(np.arange(len(cells)), len(columns)), "value": cells.ravel()}
+    )
+    return pairs.dropna().drop_duplicates()["value"].value_counts()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("table")
@@ -70,11 +80,7 @@ def main() -> None:
     pooled = [c for c in args.pool.split(",") if c]
     if any(c not in data.train.columns for c in pooled):
         parser.error(f"--pool: no such column among {pooled}")
-    # rows holding each value in any pooled column
-    held = pd.Series(dtype=float)
-    if pooled:
-        cells = data.train[pooled].astype("string")
-        held = cells.stack().reset_index().drop_duplicates(["level_0", 0])[0].value_counts()
+    held = holders(data.train, pooled)
     print(
         f"{args.table}: {len(data.train):,} training rows, eps={args.eps:g}, delta={args.delta:g}"
         f" (rho={rho:.4g}); shares of rho as eps: "
@@ -86,8 +92,8 @@ def main() -> None:
         column = data.train[name]
         found = column.dropna().astype("string").value_counts()
         counts, missing = found.to_numpy(), int(column.isna().sum())
-        holders = held.reindex(found.index).to_numpy() if name in pooled else None
-        bounds = [best_one_way(counts, e, args.delta, missing, holders) for e in epsilons]
+        reach = held.reindex(found.index).to_numpy() if name in pooled else None
+        bounds = [best_one_way(counts, e, args.delta, missing, reach) for e in epsilons]
         if min(bounds) < args.below:
             shown = ", ".join(
                 f"share {s:g}: {b:.3f}" for s, b in zip(args.share, bounds, strict=True)
