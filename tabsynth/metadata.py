@@ -80,6 +80,12 @@ class ColumnSpec:
         neither. The column is modelled as a flag and comes back spelled as declared, so a
         flag in words need not be recoded nor kept categorical. The two words are part of
         the domain: a DP fit takes them as public only with public metadata.
+    value_group:
+        A name shared by categorical columns whose values come from one code system
+        (``diag_1``, ``diag_2`` and ``diag_3`` all hold ICD-9 codes): schema, kept by
+        :meth:`Metadata.schema_only`. A DP fit that estimates their categories releases them
+        once for the group, counting each value over all its columns, so rare codes that recur
+        across the columns come through (:mod:`tabsynth.synthesizers.value_groups`).
     """
 
     kind: Kind
@@ -95,6 +101,7 @@ class ColumnSpec:
     timezone: str | None = None
     true_value: str | int | None = None
     false_value: str | int | None = None
+    value_group: str | None = None
 
     def __post_init__(self) -> None:
         _check_spec_types(self)
@@ -570,6 +577,7 @@ _APPLIES_TO: dict[str, tuple[str, ...]] = {
     "timezone": ("datetime",),
     "true_value": ("boolean",),
     "false_value": ("boolean",),
+    "value_group": ("categorical",),
 }
 #: Largest magnitude of a numeric bound written in a metadata file.
 MAX_DECLARED_BOUND = 2.0**62
@@ -588,7 +596,7 @@ def _check_spec_types(spec: ColumnSpec) -> None:
     for key in ("nullable", "sensitive"):
         if not isinstance(getattr(spec, key), (bool, np.bool_)):
             raise fail(key, "true or false (a boolean)")
-    for key in ("dtype", "format", "pii_strategy", "timezone"):
+    for key in ("dtype", "format", "pii_strategy", "timezone", "value_group"):
         value = getattr(spec, key)
         if value is not None and not isinstance(value, str):
             raise fail(key, "a string")
@@ -604,6 +612,8 @@ def _check_spec_types(spec: ColumnSpec) -> None:
                 f"only {' and '.join(kinds)} columns take {key!r} (this one is {spec.kind}); "
                 "remove it or change the kind"
             )
+    if spec.value_group is not None and not spec.value_group.strip():
+        raise fail("value_group", "a non-empty name shared by the group's columns")
     if spec.dtype is not None and spec.dtype not in ("int", "float"):
         raise fail("dtype", "'int' or 'float'")
     if spec.format is not None and "%" not in spec.format:

@@ -173,6 +173,52 @@ def test_mst_second_look_at_a_long_tail(tmp_path, extra) -> None:
         assert "'code'" in second.purpose
 
 
+#: Neighbours of the value-group test beyond EXTRA_ROWS: new codes in the group's columns.
+NEW_CODES = {
+    "one new code in two columns": {"dx1": "Z99", "dx2": "Z99"},
+    "three new codes in one row": {"dx1": "Z97", "dx2": "Z98", "dx3": "Z99"},
+}
+
+
+@pytest.mark.parametrize("extra", [*EXTRAS, *NEW_CODES])
+def test_mst_value_group(tmp_path, extra) -> None:
+    """Three diagnosis columns declared one value group
+    (:mod:`~tabsynth.synthesizers.value_groups`): thirty codes held by 41 to 82 rows per
+    column, against a first threshold of 80 for the pooled counts, and row 7 holds some.
+    The neighbour adds a copy of row 7, changed as ``extra`` says: as the other neighbour
+    tests, or holding codes no other row has, one code in two columns (which counts once)
+    or three in one row (k new values: the case the threshold's δ/k covers)."""
+    data = base_table()
+    rng = np.random.default_rng(9)
+    codes = [f"{c}{i}" for c in "EVW" for i in range(10)]
+    for name in ("dx1", "dx2", "dx3"):
+        column = np.array([*np.repeat(codes, 30 + 30 * (name != "dx3")), *["A"] * 200])
+        data[name] = rng.choice(column, len(data)).astype(object)
+    data.loc[7, ["dx1", "dx2", "dx3"]] = ["E1", "V2", "E1"]
+    group = ColumnSpec("categorical", value_group="dx")
+    metadata = Metadata(
+        {"dx1": group, "dx2": group, "dx3": group, **declared_schema().columns}, public=False
+    )
+    if extra in EXTRA_ROWS:
+        other = neighbour(data, extra)
+    else:
+        row = data.iloc[[7]].copy()
+        for column, code in NEW_CODES[extra].items():
+            row[column] = code
+        other = pd.concat([data, row], ignore_index=True)
+    left, shown_left = fit_and_watch(mst, data, metadata)
+    right, shown_right = fit_and_watch(mst, other, metadata)
+    assert_same(fingerprint(left, shown_left, tmp_path), fingerprint(right, shown_right, tmp_path))
+    for synth in (left, right):
+        looks = [e for e in synth.privacy.entries if "value group 'dx'" in e.purpose]
+        # a first look and a second (which the fingerprint leaves out): both sides take both
+        kept = [e.params["values_per_row"] for e in looks if e.mechanism == "dp_categories"]
+        assert kept == [3, 3]
+        released = {synth.encoder_.metadata[n].categories for n in ("dx1", "dx2", "dx3")}
+        assert len(released) == 1 and not {"Z97", "Z98", "Z99"} & set(next(iter(released)))
+        assert len(next(iter(released))) > 10  # pooled counts released more than "A"
+
+
 def single_cells_grown(z: np.ndarray, threshold: float) -> tuple[int, int] | None:
     """The span occupied_span would give without its run: cells above ``threshold``, grown
     through neighbours above EXTEND_SIGMAS."""

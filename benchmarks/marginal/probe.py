@@ -9,6 +9,7 @@ A quick diagnostic between full harness runs (``python -m benchmarks.run``), e.g
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import os
@@ -105,9 +106,22 @@ def main() -> None:
         "tabsynth.synthesizers.dp_tails.POOL_SHARE=0.75; only where the code reads it at run "
         "time (not a default argument, nor a copy made by 'from ... import')",
     )
+    parser.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        metavar="NAME=COL,COL,...",
+        help="declare categorical columns that share their values (value_group), e.g. "
+        "--group icd9=diag_1,diag_2,diag_3",
+    )
     args = parser.parse_args()
     data = load(args.table, Path(args.data_dir), rows=args.rows)
     metadata = data.metadata if args.meta else data.metadata.schema_only()
+    for item in args.group:
+        group, _, names = item.partition("=")
+        metadata = metadata.with_columns(
+            **{c: dataclasses.replace(metadata[c], value_group=group) for c in names.split(",")}
+        )
     params = parse_params(args.set)
     consts = parse_params(args.const)
     for target, value in consts.items():
@@ -124,7 +138,7 @@ def main() -> None:
     score, reference = scores.k_marginal, scores.reference
     print(
         f"{args.table} {args.method} eps={args.eps:g} meta={args.meta} {params or ''} "
-        f"{consts or ''} "
+        f"{consts or ''} {' '.join(args.group)} "
         f"noise_seed={args.noise_seed} fit={fit_s:.1f}s "
         f"cpu={cpu_s:.1f}s load={os.getloadavg()[0]:.2f} kmarg={score:.1f} real={reference:.1f}"
     )

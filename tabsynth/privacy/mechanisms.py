@@ -822,6 +822,7 @@ def dp_category_look(
     *,
     earlier: UnreleasedCounts | None = None,
     max_categories: int | None = None,
+    per_row: int = 1,
     ledger: PrivacyLedger,
     purpose: str,
     phase: str = "",
@@ -840,7 +841,14 @@ def dp_category_look(
     first look did). For values in both neighbours the outputs are post-processing
     of two discrete Gaussian releases of the same counts: 1/(2σ₂²)-zCDP for this look.
 
-    Privacy cost recorded: 1/(2σ₂²) ≤ ρ and additive δ, mechanism ``"dp_categories"``.
+    With ``per_row`` = k > 1, ``values`` holds each row's distinct values from k columns that
+    share them (a value group, :mod:`~tabsynth.synthesizers.value_groups`), so a row adds 1 to
+    at most k counts: L2 sensitivity √k. The noise variance is k times that of ρ, so the k
+    unit shifts cost k/(2σ²) ≤ ρ together (independent discrete Gaussians: the Rényi
+    divergences add up, CKS 2020), and the threshold is set for δ/k, so the at most k values
+    that one row alone holds pass together with probability at most δ (a union bound).
+
+    Privacy cost recorded: k/(2σ₂²) ≤ ρ and additive δ, mechanism ``"dp_categories"``.
     """
     rho = _positive("rho", rho)
     delta = _positive("delta", delta)
@@ -852,31 +860,34 @@ def dp_category_look(
         or max_categories < 1
     ):
         raise ParameterError(f"max_categories must be an int >= 1 or None, got {max_categories!r}.")
+    if isinstance(per_row, bool) or not isinstance(per_row, (int, np.integer)) or per_row < 1:
+        raise ParameterError(f"per_row must be an int >= 1, got {per_row!r}.")
     counts = pd.Series(values, dtype=object).value_counts(dropna=True)
     order = _value_order(counts.index.tolist())
     candidates = [counts.index[i] for i in order]
     if earlier is not None and not all(c in earlier.noisy for c in candidates):
         raise ParameterError("a second look may only count values the earlier look left unreleased")
     noise = _checked_source(noise)
-    variance = _variance_for_rho(rho)
+    variance = per_row * _variance_for_rho(rho)
     threshold: float
     if earlier is None:
-        combined, threshold = float(variance), _singleton_threshold(variance, delta)
+        combined, threshold = float(variance), _singleton_threshold(variance, delta / per_row)
     else:
         combined = 1.0 / (1.0 / earlier.variance + 1.0 / float(variance))
-        threshold = _combined_threshold(earlier.variance, float(variance), delta)
+        threshold = _combined_threshold(earlier.variance, float(variance), delta / per_row)
     _record(
         ledger,
         noise,
         mechanism="dp_categories",
         purpose=purpose,
         phase=phase,
-        rho=_cost(variance),
+        rho=_cost(variance / per_row),
         delta=delta,
         params={
             **_noise_params(variance),
             "threshold": threshold,
             "max_categories": max_categories,
+            **({} if per_row == 1 else {"values_per_row": per_row}),
             **({} if earlier is None else {"combined_sigma": math.sqrt(combined)}),
         },
     )

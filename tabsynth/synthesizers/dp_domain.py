@@ -36,7 +36,8 @@ estimate:
   which compresses high-cardinality columns. With two or more categorical columns to
   estimate, half of each one's share is pooled, and the columns whose noisy tail of
   unreleased rows is long take a second look at it with the pool
-  (:mod:`~tabsynth.synthesizers.dp_tails`).
+  (:mod:`~tabsynth.synthesizers.dp_tails`). Columns declared one value group share one
+  release and one list (:mod:`~tabsynth.synthesizers.value_groups`).
 
 Columns keep their declared nullability (``True`` when only the schema is known), so missing
 values get their own code. Decoding returns the original kinds: numbers in their bins, dates
@@ -74,6 +75,7 @@ from tabsynth.privacy import (
 )
 from tabsynth.privacy.mechanisms import UnreleasedCounts, dp_category_look
 from tabsynth.synthesizers.dp_tails import CategoryBudget, second_looks
+from tabsynth.synthesizers.value_groups import CategoryUnit, category_units
 
 Binning = Literal["auto", "quantile", "uniform"]
 BINNINGS: tuple[str, ...] = ("auto", "quantile", "uniform")
@@ -177,7 +179,7 @@ def private_domain(
     noise: NoiseSource,
     bins: int = DEFAULT_BINS,
     binning: Binning = "quantile",
-    max_categories: int = MAX_CATEGORIES,
+    max_categories: int | None = None,
 ) -> DomainEncoder:
     """The encoder over ``metadata``'s public domain, completed under DP where it has none.
 
@@ -205,10 +207,14 @@ def private_domain(
         DP-estimated bounds, uniform bins over public ones (free). ``"uniform"``: equal widths
         everywhere, nothing spent on edges.
     max_categories:
-        Most categories kept per estimated categorical column.
+        Most categories kept per estimated categorical column (``None``:
+        :data:`MAX_CATEGORIES`, read at call time); a value group of k columns
+        (:mod:`~tabsynth.synthesizers.value_groups`) keeps up to k times as many, one list
+        for all its columns.
     """
     if binning not in BINNINGS:
         raise ParameterError(f"binning must be one of {BINNINGS}, not {binning!r}")
+    max_categories = MAX_CATEGORIES if max_categories is None else max_categories
     todo = columns_to_estimate(metadata, binning, bins)
     if not todo:
         return DomainEncoder.from_metadata(metadata, bins=bins)
@@ -216,21 +222,26 @@ def private_domain(
     thresholded = thresholded_columns(metadata, binning, bins)
     categorical = [name for name in thresholded if metadata[name].kind == "categorical"]
     delta_each = delta / len(thresholded) if thresholded else 0.0
-    looks = CategoryBudget.split(share, delta_each, len(categorical))
+    units = {unit.columns[0]: unit for unit in category_units(metadata, categorical)}
+    looks = CategoryBudget.split(share, delta_each, len(categorical), len(units))
     estimator = _ColumnEstimator(ledger, noise, bins, binning, delta_each)
     specs = dict(metadata.columns)
     edges: dict[str, np.ndarray] = {}
-    first: dict[str, tuple[list[Any], UnreleasedCounts]] = {}
+    first: dict[CategoryUnit, tuple[list[Any], UnreleasedCounts]] = {}
     for name in todo:
         spec = metadata[name]
         if spec.kind == "categorical":
-            first[name] = dp_category_look(
-                data[name],
-                looks.first_rho,
-                looks.first_delta,
-                max_categories=max_categories,
+            if name not in units:  # a value group's later member: released with its first
+                continue
+            unit = units[name]
+            first[unit] = dp_category_look(
+                unit.holdings(data),
+                looks.first_rho * unit.width,
+                looks.first_delta * unit.width,
+                max_categories=max_categories * unit.width,
+                per_row=unit.width,
                 ledger=ledger,
-                purpose=f"categories of column {name!r}",
+                purpose=f"categories of {unit.label}",
                 phase=PHASE,
                 noise=noise,
             )
@@ -241,8 +252,9 @@ def private_domain(
     kept = second_looks(
         data, first, looks, ledger=ledger, noise=noise, max_categories=max_categories, phase=PHASE
     )
-    for name, values in kept.items():
-        specs[name] = dataclasses.replace(specs[name], categories=tuple(values))
+    for unit, values in kept.items():
+        for name in unit.columns:
+            specs[name] = dataclasses.replace(specs[name], categories=tuple(values))
     estimated = Metadata(specs, source="user", public=False)
     return DomainEncoder.from_metadata(
         estimated, bins=bins, edges=edges, other={name: True for name in categorical}

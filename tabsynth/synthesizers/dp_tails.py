@@ -7,8 +7,8 @@ while a column of five values loses none: at ε = 1 without metadata, diabetes13
 columns kept about 65 % of their rows and Adult's ``native_country`` 93 %. Which columns have
 long tails is a function of the rows, so the split cannot be fixed in advance; it is released:
 
-1. Every estimated categorical column (when there are two or more) pools :data:`POOL_SHARE`
-   of its share of ρ and takes its first look
+1. Every estimated categorical column (when they form two or more release units) pools
+   :data:`POOL_SHARE` of its share of ρ and takes its first look
    (:func:`~tabsynth.privacy.mechanisms.dp_category_look`) with the rest.
 2. Each column's *tail*, its non-missing rows outside the values the first look released, is
    counted with Gaussian noise (:data:`TALLY_SHARE` of the pool, split equally).
@@ -25,15 +25,21 @@ the tallies say, so the budget left for the model does not follow them. A column
 identifiers held as text (which a DP fit needs declared, ``kind: id``) would have the longest
 tail of all and nothing to give back.
 
+A value group of k columns (:mod:`~tabsynth.synthesizers.value_groups`) is one release unit:
+it pools its k columns' shares and takes k back, its tail is the rows with a value outside its
+release in any of its columns, and its looks count each row's distinct values (``per_row=k``).
+
 Privacy. Given the released values K of a column, the rows of D and of D + r whose values lie
 outside K differ by at most r: the tally (sensitivity 1) and the second look are mechanisms on
-neighbouring inputs, and which columns get a second look, and with what ρ, is read from earlier
-releases only. The pool bounds their total ρ whatever those releases are, so adaptive zCDP
-composition holds (a privacy filter: Feldman & Zrnic 2021, "Individual Privacy Accounting via a
-Rényi Filter"; Whitehouse et al. 2023, "Fully-Adaptive Composition in Differential Privacy").
-A value held by one row comes through the first or the second look with probability at most
-δ₁ + δ₂, the column's two halves of its additive δ (the combined look's threshold bounds its
-own chance by δ₂ whatever the first look drew).
+neighbouring inputs (for a unit of k columns, r adds one row to the tally and at most k
+distinct values to the second look's counts), and which columns get a second look, and with
+what ρ, is read from earlier releases only. The pool bounds their total ρ whatever those
+releases are, so adaptive zCDP composition holds (a privacy filter: Feldman & Zrnic 2021,
+"Individual Privacy Accounting via a Rényi Filter"; Whitehouse et al. 2023, "Fully-Adaptive
+Composition in Differential Privacy"). A value held by one row comes through the first or the
+second look with probability at most δ₁ + δ₂, the column's two halves of its additive δ (the
+combined look's threshold bounds its own chance by δ₂ whatever the first look drew); the at
+most k values one row alone adds to a unit of k columns each pass at δ/k of that.
 
 Why pool rather than give every column the whole share: when every estimated categorical
 column has a long tail (diabetes130's data card leaves only ``medical_specialty`` and the
@@ -59,6 +65,7 @@ from tabsynth.privacy import (
     sigma_for_rho,
 )
 from tabsynth.privacy.mechanisms import UnreleasedCounts, dp_category_look
+from tabsynth.synthesizers.value_groups import CategoryUnit
 
 #: Fraction of each estimated categorical column's share of ρ pooled for second looks.
 POOL_SHARE = 0.5
@@ -81,11 +88,12 @@ class CategoryBudget:
     second_delta: float
 
     @classmethod
-    def split(cls, share: float, delta: float, columns: int) -> CategoryBudget:
-        """Budgets for ``columns`` categorical columns, each with ``share`` of ρ and ``delta``.
+    def split(cls, share: float, delta: float, columns: int, units: int) -> CategoryBudget:
+        """Budgets for ``columns`` categorical columns, each with ``share`` of ρ and ``delta``,
+        released as ``units`` (a column, or the columns of a value group).
 
-        A single column has no one to share a pool with: it takes one look with all of it."""
-        if columns < 2:
+        A single unit has no one to share a pool with: it takes one look with all of it."""
+        if units < 2:
             return cls(first_rho=share, first_delta=delta, pool_rho=0.0, second_delta=0.0)
         return cls(
             first_rho=(1 - POOL_SHARE) * share,
@@ -97,56 +105,70 @@ class CategoryBudget:
 
 def second_looks(
     data: pd.DataFrame,
-    first: dict[str, tuple[list[Any], UnreleasedCounts]],
+    first: dict[CategoryUnit, tuple[list[Any], UnreleasedCounts]],
     budget: CategoryBudget,
     *,
     ledger: PrivacyLedger,
     noise: NoiseSource,
     max_categories: int,
     phase: str,
-) -> dict[str, list[Any]]:
-    """Each column's released values (``first``: the first look's, in metadata order, and what
+) -> dict[CategoryUnit, list[Any]]:
+    """Each unit's released values (``first``: the first look's, in metadata order, and what
     it left unreleased), with those its second look adds, in release order. Spends exactly
-    ``budget.pool_rho`` unless every column is already at ``max_categories``."""
+    ``budget.pool_rho`` unless every unit is already at its most categories.
+
+    A value group of k columns (:mod:`~tabsynth.synthesizers.value_groups`) put k columns'
+    shares in the pool and takes k back; its tally counts the rows with a value outside its
+    release in any of its columns (sensitivity 1), and its second look counts their values
+    with ``per_row=k``, ``max_categories`` times k in all."""
     if not budget.pool_rho:
-        return {name: values for name, (values, _) in first.items()}
-    sigma = sigma_for_rho(TALLY_SHARE * budget.pool_rho / len(first))
-    rests: dict[str, pd.Series] = {}
-    sizes: dict[str, float] = {}
-    for name, (values, _) in first.items():
-        present = data[name].dropna()
-        rest = present[~present.isin(values)]
-        (sizes[name],) = gaussian_counts(
-            [len(rest)],
-            sigma,
+        return {unit: values for unit, (values, _) in first.items()}
+    columns = columns_of(list(first))
+    tally_each = TALLY_SHARE * budget.pool_rho / columns
+    own = (1 - TALLY_SHARE) * budget.pool_rho / columns  # per column
+    rests: dict[CategoryUnit, pd.Series] = {}
+    sizes: dict[CategoryUnit, float] = {}
+    sigmas: dict[CategoryUnit, float] = {}
+    for unit, (values, _) in first.items():
+        held = unit.holdings(data)
+        rest = held[~held.isin(values)]
+        sigmas[unit] = sigma_for_rho(tally_each * unit.width)
+        (sizes[unit],) = gaussian_counts(
+            [rest.index.nunique()],
+            sigmas[unit],
             ledger=ledger,
-            purpose=f"rows outside the released categories of column {name!r}",
+            purpose=f"rows outside the released categories of {unit.label}",
             phase=phase,
             noise=noise,
         )
-        if len(values) < max_categories:  # room for more
-            rests[name] = rest
-    long = [name for name in rests if sizes[name] > MIN_TAIL_SIGMAS * sigma]
-    own = (1 - TALLY_SHARE) * budget.pool_rho / len(first)
-    out = {name: values for name, (values, _) in first.items()}
+        if len(values) < max_categories * unit.width:  # room for more
+            rests[unit] = rest
+    long = [unit for unit in rests if sizes[unit] > MIN_TAIL_SIGMAS * sigmas[unit]]
+    out = {unit: values for unit, (values, _) in first.items()}
     takers = long or list(rests)
     if not takers:
         return out
-    spare = own * (len(first) - len(takers))  # put in by the columns that take nothing
-    tails = sum(sizes[n] for n in long)
-    for name in takers:
-        values, unreleased = first[name]
-        share = spare * sizes[name] / tails if long else spare / len(takers)
+    spare = own * (columns - columns_of(takers))  # put in by the units that take nothing
+    tails = sum(sizes[unit] for unit in long)
+    for unit in takers:
+        values, unreleased = first[unit]
+        share = spare * sizes[unit] / tails if long else spare * unit.width / columns_of(takers)
         more, _ = dp_category_look(
-            rests[name],
-            own + share,
-            budget.second_delta,
+            rests[unit],
+            own * unit.width + share,
+            budget.second_delta * unit.width,
             earlier=unreleased,
-            max_categories=max_categories - len(values),
+            max_categories=max_categories * unit.width - len(values),
+            per_row=unit.width,
             ledger=ledger,
-            purpose=f"rarer categories of column {name!r} ({SECOND_LOOK})",
+            purpose=f"rarer categories of {unit.label} ({SECOND_LOOK})",
             phase=phase,
             noise=noise,
         )
-        out[name] = in_release_order(values + more)
+        out[unit] = in_release_order(values + more)
     return out
+
+
+def columns_of(units: list[CategoryUnit]) -> int:
+    """How many columns ``units`` release categories for."""
+    return sum(unit.width for unit in units)
