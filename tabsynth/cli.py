@@ -584,7 +584,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=_metadata_check)
     d = msub.add_parser(
         "from-dictionary",
-        help="metadata from a data dictionary in CSV (column, kind, type, lower, upper, codes)",
+        help="metadata from a data dictionary in CSV (column, kind, type, lower, upper, codes, "
+        "nullable, format, group)",
     )
     d.add_argument("dictionary", help="CSV with one row per column")
     d.add_argument("--out", "-o", required=True, help="metadata JSON to write")

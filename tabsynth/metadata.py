@@ -309,7 +309,8 @@ class Metadata:
 
         Call it only once you have checked every part as knowledge that does not come from
         the private rows; for detected metadata that means :meth:`schema_only` first, then
-        each kind and int/float type. Declaring a domain public takes one more explicit
+        each kind and int/float type, and each ``value_group`` a draft proposed from
+        overlapping values. Declaring a domain public takes one more explicit
         step (``dataclasses.replace(md, public=True)``, or ``"public": true`` in the file).
         """
         return Metadata(self.columns, source="user", public=False, rules=self.rules)
@@ -612,8 +613,10 @@ def _check_spec_types(spec: ColumnSpec) -> None:
                 f"only {' and '.join(kinds)} columns take {key!r} (this one is {spec.kind}); "
                 "remove it or change the kind"
             )
-    if spec.value_group is not None and not spec.value_group.strip():
-        raise fail("value_group", "a non-empty name shared by the group's columns")
+    if spec.value_group is not None and (
+        not spec.value_group.strip() or spec.value_group != spec.value_group.strip()
+    ):
+        raise fail("value_group", "a non-empty name without surrounding spaces")
     if spec.dtype is not None and spec.dtype not in ("int", "float"):
         raise fail("dtype", "'int' or 'float'")
     if spec.format is not None and "%" not in spec.format:

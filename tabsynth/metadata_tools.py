@@ -12,7 +12,8 @@ that quick and hard to get wrong:
   throughout; 0/1 and True/False columns are boolean. A flag in words (yes/no, y/n) is boolean
   too, with its spelling declared (``true_value``/``false_value``), so its words come back as
   written; one whose only clue is a word that says "absent" (``Ch``/``No``) is drafted the
-  same way and asked about. Names
+  same way and asked about. Categorical columns named alike but for a trailing number whose
+  values overlap (``diag_1``, ``diag_2``, ``diag_3``) are drafted as one value group. Names
   like ``num_*``, ``*_months`` or plurals (``existing_credits``) mark counts and keep a run
   of consecutive integers numerical. Bounds are the data's extremes rounded *outwards* to
   round numbers (dates to whole years). The draft is marked ``source="data"``:
@@ -170,6 +171,18 @@ def draft(data: pd.DataFrame, value_labels: Mapping[str, Mapping[Any, str]] | No
             column_notes.insert(0, str(question))
         if column_notes:
             notes[name] = column_notes
+    if not coded_table:
+        for group, members in _value_groups(specs).items():
+            for name in members:
+                specs[name] = dataclasses.replace(specs[name], value_group=group)
+                others = ", ".join(repr(m) for m in members if m != name)
+                notes.setdefault(name, []).append(
+                    f"value_group {group!r}, with {others}: the names and the values suggest "
+                    "one code system. A DP fit then releases the group's categories together, "
+                    "each code counted over these columns, and gives every column the whole "
+                    "list. Keep it only if you know, not from these rows, that they hold codes "
+                    "of one system."
+                )
     if confirm:
         notes[""].append(
             f"{CONFIRM} the kind of {len(confirm)} column{'s' if len(confirm) > 1 else ''} "
@@ -177,6 +190,37 @@ def draft(data: pd.DataFrame, value_labels: Mapping[str, Mapping[Any, str]] | No
             f"what to choose; delete the {CONFIRM} note once you have.",
         )
     return Draft(Metadata(specs, source="data"), notes, confirm)
+
+
+def _value_groups(specs: Mapping[str, ColumnSpec]) -> dict[str, list[str]]:
+    """Categorical columns named alike but for a trailing number (``diag_1``, ``diag_2``, ...,
+    ``PAY_0``, ``PAY_2``; the stem compared without case), each of which shares at least half
+    its categories with the other members: one code system, named by the first one's stem.
+    A column that shares too little leaves, and the rest are checked again without it, so no
+    member stays for what a departed column held."""
+    stems: dict[str, list[str]] = {}
+    names: dict[str, str] = {}
+    for name, spec in specs.items():
+        found = re.fullmatch(r"(.*?[^\W\d_])[\W_]*\d+", name)
+        if found and spec.kind == "categorical" and spec.categories:
+            key = found.group(1).casefold()
+            names.setdefault(key, found.group(1))
+            stems.setdefault(key, []).append(name)
+    out = {}
+    for key, members in stems.items():
+        values = {name: set(specs[name].categories or ()) for name in members}
+        while len(members) >= 2:
+            kept = [
+                name
+                for name in members
+                if 2 * len(values[name] & set().union(*(values[n] for n in members if n != name)))
+                >= len(values[name])
+            ]
+            if kept == members:
+                out[names[key]] = members
+                break
+            members = kept
+    return out
 
 
 def _check_value_labels(
@@ -543,7 +587,8 @@ def open_questions(path: str | Path) -> dict[str, str]:
 def load_dictionary(path: str | Path) -> Metadata:
     """Metadata from a data dictionary in CSV: one row per column, with the headers
     ``column, kind`` and optionally ``type`` (int/float), ``lower``, ``upper``, ``codes``
-    (separated by ``|``), ``nullable`` (true/false), ``format``.
+    (separated by ``|``), ``nullable`` (true/false), ``format``, ``group`` (the
+    ``value_group`` of categorical columns that share a code system).
 
     A data dictionary is written by people, not read from the rows: the result is
     ``source="user"``, but not public until you say so (``dataclasses.replace(md,
@@ -580,6 +625,13 @@ def load_dictionary(path: str | Path) -> Metadata:
             raw["nullable"] = nullable == "true"
         if row.get("format", "").strip():
             raw["format"] = row["format"].strip()
+        if row.get("group", "").strip():
+            if raw["kind"] != "categorical":
+                raise MetadataError(
+                    f"column {name!r}: only categorical columns take a group (value_group); "
+                    "empty its group cell or change its kind"
+                )
+            raw["value_group"] = row["group"].strip()
         specs[name] = raw
     return Metadata.from_dict({"source": "user", "public": False, "columns": specs})
 

@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -239,18 +240,24 @@ def test_cli_draft_then_check(tmp_path, capsys):
 def test_data_dictionary_in_csv(tmp_path):
     path = tmp_path / "dictionary.csv"
     path.write_text(
-        "column,kind,type,lower,upper,codes,nullable\n"
-        "age,numerical,int,18,100,,false\n"
-        "sex,categorical,,,,F|M,false\n"
-        "grade,categorical,,,,1|2|3,true\n"
+        "column,kind,type,lower,upper,codes,nullable,group\n"
+        "age,numerical,int,18,100,,false,\n"
+        "sex,categorical,,,,F|M,false,\n"
+        "grade,categorical,,,,1|2|3,true,\n"
+        "diag_1,categorical,,,,,true,icd9\n"
+        "diag_2,categorical,,,,,true,icd9\n"
     )
     md = load_dictionary(path)
     assert md.source == "user" and not md.public
+    assert md["diag_2"].value_group == "icd9" and md["sex"].value_group is None
     assert (md["age"].lower, md["age"].upper, md["age"].nullable) == (18, 100, False)
     assert md["sex"].categories == ("F", "M") and md["grade"].categories == (1, 2, 3)
     out = tmp_path / "m.json"
     assert main(["metadata", "from-dictionary", str(path), "-o", str(out)]) == 0
     assert Metadata.load(out)["age"].dtype == "int"
+    path.write_text("column,kind,type,group\nage,numerical,int,icd9\n")
+    with pytest.raises(MetadataError, match="only categorical columns take a group"):
+        load_dictionary(path)
 
 
 def test_kinds_from_a_parquet_schema_read_no_rows(tmp_path):
@@ -326,3 +333,51 @@ def test_a_code_book_decides_two_valued_codes(tmp_path, capsys):
     )
     assert Metadata.load(out)["alien"].true_value == "A201"
     assert "phone: PLEASE CONFIRM: boolean or categorical?" in capsys.readouterr().err
+
+
+def test_columns_named_alike_that_share_codes_are_drafted_as_a_value_group():
+    rng = np.random.default_rng(0)
+    codes = ["250.01", "428", "414", "V45", "401"]
+    table = pd.DataFrame(
+        {
+            "diag_1": rng.choice(codes, 200),
+            "diag_2": rng.choice(codes[1:], 200),
+            "diag 3": rng.choice([*codes[:3], "786"], 200),
+            "answer1": rng.choice(["yes", "no", "maybe"], 200),  # alike in name only
+            "answer2": rng.choice(["red", "green", "blue"], 200),
+            "score1": rng.normal(size=200),  # numbers: no categories to share
+            "score2": rng.normal(size=200),
+        }
+    )
+    result = draft(table)
+    groups = {n: s.value_group for n, s in result.metadata.columns.items()}
+    assert groups == {
+        **dict.fromkeys(table, None),
+        **dict.fromkeys(["diag_1", "diag_2", "diag 3"], "diag"),
+    }
+    assert any("value_group 'diag', with 'diag_1', 'diag 3'" in n for n in result.notes["diag_2"])
+    assert result.metadata.schema_only()["diag_1"].value_group == "diag"
+
+
+def test_a_value_group_keeps_only_members_that_share_with_the_others_that_stay():
+    """c1 and c2 share nothing but what c3 holds; c3 shares a quarter of its values and
+    leaves, and then c1 and c2 do not qualify. Q1 and q2 share exactly half of Q1's values (the
+    least that qualifies), whatever the stem's case; q3 shares none and is left out."""
+    wide = ["x", "y", "p", "q", *[f"w{i}" for i in range(12)]]
+    table = pd.DataFrame(
+        {
+            "c1": ["x", "y"] * 8,
+            "c2": ["p", "q"] * 8,
+            "c3": wide,
+            "Q1": ["a", "b", "c", "d"] * 4,
+            "q2": ["a", "b", "e"] * 5 + ["a"],
+            "q3": ["z1", "z2"] * 8,
+        }
+    )
+    groups = {n: s.value_group for n, s in draft(table).metadata.columns.items()}
+    assert groups == {"c1": None, "c2": None, "c3": None, "Q1": "Q", "q2": "Q", "q3": None}
+
+
+def test_an_encoded_table_drafts_no_value_group():
+    table = pd.DataFrame({f"x{i}": np.arange(100) % 4 for i in range(5)})
+    assert all(s.value_group is None for s in draft(table).metadata.columns.values())

@@ -207,10 +207,11 @@ def private_domain(
         DP-estimated bounds, uniform bins over public ones (free). ``"uniform"``: equal widths
         everywhere, nothing spent on edges.
     max_categories:
-        Most categories kept per estimated categorical column (``None``:
-        :data:`MAX_CATEGORIES`, read at call time); a value group of k columns
+        Most categories kept per estimated categorical column; a value group of k columns
         (:mod:`~tabsynth.synthesizers.value_groups`) keeps up to k times as many, one list
-        for all its columns.
+        for all its columns. ``None`` means :data:`MAX_CATEGORIES` (not "no cap", as for
+        :func:`~tabsynth.privacy.dp_categories`), read at call time so that a benchmark can
+        override the constant.
     """
     if binning not in BINNINGS:
         raise ParameterError(f"binning must be one of {BINNINGS}, not {binning!r}")

@@ -52,6 +52,7 @@ the pool multiplies their budget (diabetes130 +14 to +15 at ε = 1,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,7 +124,7 @@ def second_looks(
     with ``per_row=k``, ``max_categories`` times k in all."""
     if not budget.pool_rho:
         return {unit: values for unit, (values, _) in first.items()}
-    columns = columns_of(list(first))
+    columns = _columns_of(list(first))
     tally_each = TALLY_SHARE * budget.pool_rho / columns
     own = (1 - TALLY_SHARE) * budget.pool_rho / columns  # per column
     rests: dict[CategoryUnit, pd.Series] = {}
@@ -148,11 +149,11 @@ def second_looks(
     takers = long or list(rests)
     if not takers:
         return out
-    spare = own * (columns - columns_of(takers))  # put in by the units that take nothing
+    spare = own * (columns - _columns_of(takers))  # put in by the units that take nothing
     tails = sum(sizes[unit] for unit in long)
     for unit in takers:
         values, unreleased = first[unit]
-        share = spare * sizes[unit] / tails if long else spare * unit.width / columns_of(takers)
+        share = spare * sizes[unit] / tails if long else spare * unit.width / _columns_of(takers)
         more, _ = dp_category_look(
             rests[unit],
             own * unit.width + share,
@@ -169,6 +170,6 @@ def second_looks(
     return out
 
 
-def columns_of(units: list[CategoryUnit]) -> int:
+def _columns_of(units: Sequence[CategoryUnit]) -> int:
     """How many columns ``units`` release categories for."""
     return sum(unit.width for unit in units)

@@ -9,8 +9,10 @@ rows that hold a code in any of them), a code recurs enough to clear the same th
 AIM (``benchmarks/results/value_groups/``).
 
 Which columns share values is schema (``value_group`` in the metadata, kept by
-:meth:`~tabsynth.metadata.Metadata.schema_only`), never read off the rows: grouping columns
-because their values overlap would itself need a DP decision.
+:meth:`~tabsynth.metadata.Metadata.schema_only`), declared by a person who knows the code
+systems. A DP fit never groups columns itself: grouping them because their values overlap
+would need a DP decision. (A draft, which reads the rows anyway, proposes groups that way,
+and DP fits refuse its metadata until a person has checked it and declared it.)
 
 Privacy. A unit of k columns gives each row's *distinct* values, so a row adds 1 to at most k
 counts; :func:`~tabsynth.privacy.mechanisms.dp_category_look` with ``per_row=k`` scales the
