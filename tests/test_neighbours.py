@@ -180,14 +180,13 @@ NEW_CODES = {
 }
 
 
-@pytest.mark.parametrize("extra", [*EXTRAS, *NEW_CODES])
-def test_mst_value_group(tmp_path, extra) -> None:
+def value_group_case(extra: str) -> tuple[pd.DataFrame, pd.DataFrame, Metadata]:
     """Three diagnosis columns declared one value group
     (:mod:`~tabsynth.synthesizers.value_groups`): thirty codes held by 41 to 82 rows per
-    column, against a first threshold of 80 for the pooled counts, and row 7 holds some.
-    The neighbour adds a copy of row 7, changed as ``extra`` says: as the other neighbour
-    tests, or holding codes no other row has, one code in two columns (which counts once)
-    or three in one row (k new values: the case the threshold's δ/k covers)."""
+    column, against a first threshold of 80 for the pooled counts (MST's fit), and row 7
+    holds some. The neighbour adds a copy of row 7, changed as ``extra`` says: as the other
+    neighbour tests, or holding codes no other row has, one code in two columns (which counts
+    once) or three in one row (k new values: the case the threshold's δ/k covers)."""
     data = base_table()
     rng = np.random.default_rng(9)
     codes = [f"{c}{i}" for c in "EVW" for i in range(10)]
@@ -200,23 +199,46 @@ def test_mst_value_group(tmp_path, extra) -> None:
         {"dx1": group, "dx2": group, "dx3": group, **declared_schema().columns}, public=False
     )
     if extra in EXTRA_ROWS:
-        other = neighbour(data, extra)
-    else:
-        row = data.iloc[[7]].copy()
-        for column, code in NEW_CODES[extra].items():
-            row[column] = code
-        other = pd.concat([data, row], ignore_index=True)
+        return data, neighbour(data, extra), metadata
+    row = data.iloc[[7]].copy()
+    for column, code in NEW_CODES[extra].items():
+        row[column] = code
+    return data, pd.concat([data, row], ignore_index=True), metadata
+
+
+def assert_group_released_together(synth) -> None:
+    """One first look and one second (which the fingerprint leaves out) for the group, one
+    list for its columns, more than "A" in it, and none of the neighbour's new codes."""
+    looks = [e for e in synth.privacy.entries if "value group 'dx'" in e.purpose]
+    kept = [e.params["values_per_row"] for e in looks if e.mechanism == "dp_categories"]
+    assert kept == [3, 3]
+    released = {synth.encoder_.metadata[n].categories for n in ("dx1", "dx2", "dx3")}
+    assert len(released) == 1 and not {"Z97", "Z98", "Z99"} & set(next(iter(released)))
+    assert len(next(iter(released))) > 10
+
+
+@pytest.mark.parametrize("extra", [*EXTRAS, *NEW_CODES])
+def test_mst_value_group(tmp_path, extra) -> None:
+    data, other, metadata = value_group_case(extra)
     left, shown_left = fit_and_watch(mst, data, metadata)
     right, shown_right = fit_and_watch(mst, other, metadata)
     assert_same(fingerprint(left, shown_left, tmp_path), fingerprint(right, shown_right, tmp_path))
     for synth in (left, right):
-        looks = [e for e in synth.privacy.entries if "value group 'dx'" in e.purpose]
-        # a first look and a second (which the fingerprint leaves out): both sides take both
-        kept = [e.params["values_per_row"] for e in looks if e.mechanism == "dp_categories"]
-        assert kept == [3, 3]
-        released = {synth.encoder_.metadata[n].categories for n in ("dx1", "dx2", "dx3")}
-        assert len(released) == 1 and not {"Z97", "Z98", "Z99"} & set(next(iter(released)))
-        assert len(next(iter(released))) > 10  # pooled counts released more than "A"
+        assert_group_released_together(synth)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("extra", list(NEW_CODES))
+def test_aim_value_group(tmp_path, extra) -> None:
+    data, other, metadata = value_group_case(extra)
+    left, shown_left = fit_and_watch(aim, data, metadata)
+    right, shown_right = fit_and_watch(aim, other, metadata)
+    assert_same(
+        fingerprint(left, shown_left, tmp_path, rounds_follow_noise=True),
+        fingerprint(right, shown_right, tmp_path, rounds_follow_noise=True),
+    )
+    for synth in (left, right):
+        assert_group_released_together(synth)
 
 
 def single_cells_grown(z: np.ndarray, threshold: float) -> tuple[int, int] | None:
