@@ -32,6 +32,7 @@ import pandas as pd
 
 from benchmarks.harness.datasets import load
 from tabsynth.privacy.accounting import epsilon_from_rho, rho_from_epsilon
+from tabsynth.synthesizers.value_groups import CategoryUnit
 
 
 def best_one_way(
@@ -54,12 +55,10 @@ def best_one_way(
 
 def holders(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     """For each value (as text), the rows that hold it in any of ``columns``: a row that holds
-    it twice counts once, missing cells not at all."""
-    cells = frame[columns].astype("string").to_numpy()
-    pairs = pd.DataFrame(
-        {"row": np.repeat(np.arange(len(cells)), len(columns)), "value": cells.ravel()}
-    )
-    return pairs.dropna().drop_duplicates()["value"].value_counts()
+    it twice counts once, missing cells not at all (the counts a value group's release takes,
+    :class:`~tabsynth.synthesizers.value_groups.CategoryUnit`)."""
+    text = frame[columns].astype("string")
+    return CategoryUnit(tuple(columns), "pool").holdings(text).value_counts()
 
 
 def main() -> None:

@@ -228,6 +228,7 @@ def private_domain(
     estimator = _ColumnEstimator(ledger, noise, bins, binning, delta_each)
     specs = dict(metadata.columns)
     edges: dict[str, np.ndarray] = {}
+    held = {unit: unit.holdings(data) for unit in units.values()}
     first: dict[CategoryUnit, tuple[list[Any], UnreleasedCounts]] = {}
     for name in todo:
         spec = metadata[name]
@@ -236,7 +237,7 @@ def private_domain(
                 continue
             unit = units[name]
             first[unit] = dp_category_look(
-                unit.holdings(data),
+                held[unit],
                 looks.first_rho * unit.width,
                 looks.first_delta * unit.width,
                 max_categories=max_categories * unit.width,
@@ -251,7 +252,7 @@ def private_domain(
         else:
             specs[name], edges[name] = estimator.numeric(name, data[name], spec, share)
     kept = second_looks(
-        data, first, looks, ledger=ledger, noise=noise, max_categories=max_categories, phase=PHASE
+        held, first, looks, ledger=ledger, noise=noise, max_categories=max_categories, phase=PHASE
     )
     for unit, values in kept.items():
         for name in unit.columns:

@@ -105,7 +105,7 @@ class CategoryBudget:
 
 
 def second_looks(
-    data: pd.DataFrame,
+    held: dict[CategoryUnit, pd.Series],
     first: dict[CategoryUnit, tuple[list[Any], UnreleasedCounts]],
     budget: CategoryBudget,
     *,
@@ -115,7 +115,8 @@ def second_looks(
     phase: str,
 ) -> dict[CategoryUnit, list[Any]]:
     """Each unit's released values (``first``: the first look's, in metadata order, and what
-    it left unreleased), with those its second look adds, in release order. Spends exactly
+    it left unreleased), with those its second look adds, in release order; ``held`` gives
+    each unit's values row by row (:meth:`.CategoryUnit.holdings`). Spends exactly
     ``budget.pool_rho`` unless every unit is already at its most categories.
 
     A value group of k columns (:mod:`~tabsynth.synthesizers.value_groups`) put k columns'
@@ -131,8 +132,7 @@ def second_looks(
     sizes: dict[CategoryUnit, float] = {}
     sigmas: dict[CategoryUnit, float] = {}
     for unit, (values, _) in first.items():
-        held = unit.holdings(data)
-        rest = held[~held.isin(values)]
+        rest = held[unit][~held[unit].isin(values)]
         sigmas[unit] = sigma_for_rho(tally_each * unit.width)
         (sizes[unit],) = gaussian_counts(
             [rest.index.nunique()],

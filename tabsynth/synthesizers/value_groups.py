@@ -55,6 +55,8 @@ class CategoryUnit:
         row's position (repeated for a row with several values)."""
         # as objects, so that stacking columns of different dtypes converts no value
         frame = data[list(self.columns)].astype(object).reset_index(drop=True)
+        if self.width == 1:  # one value a row at most: nothing to stack or drop
+            return frame[self.columns[0]].dropna()
         stacked = frame.stack(future_stack=True).dropna()
         rows = stacked.index.get_level_values(0)
         values = stacked.to_numpy(dtype=object)
@@ -65,18 +67,15 @@ class CategoryUnit:
 def category_units(metadata: Metadata, columns: Sequence[str]) -> list[CategoryUnit]:
     """``columns`` (categorical, in order) as release units: the members of one value group
     form one unit, placed where its first member is; the others are units of their own."""
-    units: list[CategoryUnit] = []
     groups: dict[str, list[str]] = {}
+    for name in columns:
+        if (group := metadata[name].value_group) is not None:
+            groups.setdefault(group, []).append(name)
+    units: list[CategoryUnit] = []
     for name in columns:
         group = metadata[name].value_group
         if group is None:
             units.append(CategoryUnit((name,)))
-        elif group not in groups:
-            groups[group] = [name]
-            units.append(CategoryUnit((name,), group))  # completed below
-        else:
-            groups[group].append(name)
-    return [
-        unit if unit.group is None else CategoryUnit(tuple(groups[unit.group]), unit.group)
-        for unit in units
-    ]
+        elif groups[group][0] == name:
+            units.append(CategoryUnit(tuple(groups[group]), group))
+    return units
