@@ -173,6 +173,44 @@ def test_mst_second_look_at_a_long_tail(tmp_path, extra) -> None:
         assert "'code'" in second.purpose
 
 
+#: Neighbours of the implied-codes test beyond EXTRA_ROWS: a new value in the code column.
+NEW_VALUES = {
+    "a new code on the implied list": "40",
+    "a new code off the list": "99",
+    "a new value that is not a code": "x",
+}
+
+
+@pytest.mark.parametrize("extra", [*EXTRAS, *NEW_VALUES])
+def test_mst_second_look_on_implied_codes(tmp_path, extra) -> None:
+    """A column of codes 10, 20 and 30 held by 460 rows each and ten odd codes between them
+    held by 62 (:mod:`~tabsynth.synthesizers.code_ranges`): the first look releases the common
+    ones, and the tail's second look counts the list of codes 0 to 50 they imply, where a new
+    code ("40") counts once on one side only; "99" and "x" are on no list. All new values sort
+    after the others, so the first look draws the same noise for the values both sides hold.
+    The odd codes clear the listed look's threshold by 5 σ, so both sides release all
+    thirteen, and none of the new values."""
+    data = base_table()
+    odd = [str(c) for c in range(11, 30, 2)]
+    codes = np.array([*np.repeat(odd, 62), *np.repeat(["10", "20", "30"], 460)], dtype=object)
+    np.random.default_rng(8).shuffle(codes)
+    codes[7] = "10"
+    data["code"] = codes
+    metadata = Metadata({"code": ColumnSpec("categorical"), **declared_schema().columns})
+    other = (
+        neighbour(data, extra)
+        if extra in EXTRA_ROWS
+        else pd.concat([data, data.iloc[[7]].assign(code=NEW_VALUES[extra])], ignore_index=True)
+    )
+    left, shown_left = fit_and_watch(mst, data, metadata)
+    right, shown_right = fit_and_watch(mst, other, metadata)
+    assert_same(fingerprint(left, shown_left, tmp_path), fingerprint(right, shown_right, tmp_path))
+    for synth in (left, right):
+        (look,) = [e for e in synth.privacy.entries if e.mechanism == "dp_listed_categories"]
+        assert "'code'" in look.purpose
+        assert set(synth.encoder_.metadata["code"].categories) == {"10", "20", "30", *odd}
+
+
 #: Neighbours of the value-group test beyond EXTRA_ROWS: new codes in the group's columns.
 NEW_CODES = {
     "one new code in two columns": {"dx1": "Z99", "dx2": "Z99"},

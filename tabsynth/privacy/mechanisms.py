@@ -905,3 +905,79 @@ def dp_category_look(
         {candidates[i]: float(noisy[i]) for i in np.flatnonzero(left)}, combined
     )
     return [candidates[i] for i in kept], unreleased
+
+
+#: The chance that :func:`dp_listed_categories` keeps a listed value that no row holds.
+LISTED_FALSE_RATE = 1e-3
+
+
+def dp_listed_categories(
+    values: Any,
+    candidates: Sequence[Any],
+    rho: float,
+    *,
+    max_categories: int | None = None,
+    per_row: int = 1,
+    ledger: PrivacyLedger,
+    purpose: str,
+    phase: str = "",
+    noise: NoiseSource | None = None,
+) -> list[Any]:
+    """Which of a public list of ``candidates`` the ``values`` hold, found privately with no δ.
+
+    Unlike :func:`dp_categories`, whose candidates are the values the rows hold (hence its δ),
+    the candidates here are fixed before the rows are read (the codes an earlier release
+    implies, :mod:`~tabsynth.synthesizers.code_ranges`): each gets its count among ``values``
+    (0 if none holds it; values off the list count nowhere) plus discrete Gaussian noise of
+    variance σ² = 1/(2ρ), rounded up: the Gaussian mechanism on a histogram, ρ-zCDP (CKS
+    2020).
+
+    The threshold keeps out values no row holds: τ is the smallest integer with P(X ≥ τ) ≤
+    :data:`LISTED_FALSE_RATE` (a choice on released noisy counts, post-processing), about
+    3.1 σ where :func:`dp_categories` needs about 6.8 σ at δ = 1e-9.
+
+    ``per_row`` = k: ``values`` holds each row's distinct values from the k columns of a value
+    group, L2 sensitivity √k: the variance is k times that of ρ, as in
+    :func:`dp_category_look`.
+    ``max_categories`` keeps that many of the largest noisy counts. Returns the kept values
+    in :func:`in_release_order`.
+
+    Privacy cost recorded: k/(2σ²) ≤ ρ and no δ, mechanism ``"dp_listed_categories"``.
+    """
+    rho = _positive("rho", rho)
+    if max_categories is not None and (
+        isinstance(max_categories, bool)
+        or not isinstance(max_categories, (int, np.integer))
+        or max_categories < 1
+    ):
+        raise ParameterError(f"max_categories must be an int >= 1 or None, got {max_categories!r}.")
+    if isinstance(per_row, bool) or not isinstance(per_row, (int, np.integer)) or per_row < 1:
+        raise ParameterError(f"per_row must be an int >= 1, got {per_row!r}.")
+    listed = pd.Index(list(candidates), dtype=object)
+    if listed.empty or not listed.is_unique:
+        raise ParameterError("candidates must be a non-empty list of distinct values")
+    counts = pd.Series(values, dtype=object).value_counts(dropna=True)
+    exact = counts.reindex(listed, fill_value=0).to_numpy(dtype=np.int64)
+    noise = _checked_source(noise)
+    variance = per_row * _variance_for_rho(rho)
+    threshold = _singleton_threshold(variance, LISTED_FALSE_RATE) - 1  # P(X ≥ τ) ≤ the rate
+    _record(
+        ledger,
+        noise,
+        mechanism="dp_listed_categories",
+        purpose=purpose,
+        phase=phase,
+        rho=_cost(variance / per_row),
+        params={
+            **_noise_params(variance),
+            "cells": len(listed),
+            "l2_sensitivity": math.sqrt(per_row),
+            "threshold": threshold,
+            "max_categories": max_categories,
+        },
+    )
+    noisy = (exact + noise.discrete_gaussian(variance, len(listed))).astype(float)
+    kept = np.flatnonzero(noisy >= threshold)
+    if max_categories is not None:
+        kept = kept[np.argsort(-noisy[kept], kind="stable")[:max_categories]]
+    return in_release_order([listed[i] for i in kept])

@@ -18,7 +18,10 @@ long tails is a function of the rows, so the split cannot be fixed in advance; i
    the pool, and the contributions of the columns without a tail are shared among them in
    proportion to their noisy tails, the rows at stake. The threshold falls, so rarer values
    come through, up to the column's :data:`~tabsynth.synthesizers.dp_domain.MAX_CATEGORIES`
-   in all.
+   in all. Where every value the first look released is an integer code, the second look
+   counts instead the codes around them (:mod:`~tabsynth.synthesizers.code_ranges`), a list
+   fixed by that release, with :func:`~tabsynth.privacy.mechanisms.dp_listed_categories`:
+   no δ, so a threshold of about 3.1 σ.
 
 When no tail stands out, every column takes its own share back: the pool is spent whatever
 the tallies say, so the budget left for the model does not follow them. A column of
@@ -39,7 +42,10 @@ releases are, so adaptive zCDP composition holds (a privacy filter: Feldman & Zr
 Composition in Differential Privacy"). A value held by one row comes through the first or the
 second look with probability at most δ₁ + δ₂, the column's two halves of its additive δ (the
 combined look's threshold bounds its own chance by δ₂ whatever the first look drew); the at
-most k values one row alone adds to a unit of k columns each pass at δ/k of that.
+most k values one row alone adds to a unit of k columns each pass at δ/k of that. A listed
+look counts a list read from the first look's release (public by then) with fresh noise:
+the Gaussian mechanism on a histogram, no δ, and a row whose value is off the list counts
+nowhere; its δ₂ goes unspent.
 
 Why pool rather than give every column the whole share: when every estimated categorical
 column has a long tail (diabetes130's data card leaves only ``medical_specialty`` and the
@@ -65,7 +71,12 @@ from tabsynth.privacy import (
     in_release_order,
     sigma_for_rho,
 )
-from tabsynth.privacy.mechanisms import UnreleasedCounts, dp_category_look
+from tabsynth.privacy.mechanisms import (
+    UnreleasedCounts,
+    dp_category_look,
+    dp_listed_categories,
+)
+from tabsynth.synthesizers.code_ranges import implied_codes
 from tabsynth.synthesizers.value_groups import CategoryUnit
 
 #: Fraction of each estimated categorical column's share of ρ pooled for second looks.
@@ -154,18 +165,32 @@ def second_looks(
     for unit in takers:
         values, unreleased = first[unit]
         share = spare * sizes[unit] / tails if long else spare * unit.width / _columns_of(takers)
-        more, _ = dp_category_look(
-            rests[unit],
-            own * unit.width + share,
-            budget.second_delta * unit.width,
-            earlier=unreleased,
-            max_categories=max_categories * unit.width - len(values),
-            per_row=unit.width,
-            ledger=ledger,
-            purpose=f"rarer categories of {unit.label} ({SECOND_LOOK})",
-            phase=phase,
-            noise=noise,
-        )
+        rho, room = own * unit.width + share, max_categories * unit.width - len(values)
+        if codes := implied_codes(values):
+            more = dp_listed_categories(
+                rests[unit],
+                codes,
+                rho,
+                max_categories=room,
+                per_row=unit.width,
+                ledger=ledger,
+                purpose=f"rarer codes of {unit.label} ({SECOND_LOOK})",
+                phase=phase,
+                noise=noise,
+            )
+        else:
+            more, _ = dp_category_look(
+                rests[unit],
+                rho,
+                budget.second_delta * unit.width,
+                earlier=unreleased,
+                max_categories=room,
+                per_row=unit.width,
+                ledger=ledger,
+                purpose=f"rarer categories of {unit.label} ({SECOND_LOOK})",
+                phase=phase,
+                noise=noise,
+            )
         out[unit] = in_release_order(values + more)
     return out
 

@@ -1,0 +1,209 @@
+"""Second looks at integer codes on the list their first release implies
+(:mod:`tabsynth.synthesizers.code_ranges`,
+:func:`~tabsynth.privacy.mechanisms.dp_listed_categories`)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabsynth.errors import ParameterError
+from tabsynth.metadata import ColumnSpec, Metadata
+from tabsynth.privacy import NoiseSource, PrivacyLedger
+from tabsynth.privacy.mechanisms import (
+    LISTED_FALSE_RATE,
+    _variance_for_rho,
+    dp_listed_categories,
+)
+from tabsynth.synthesizers.code_ranges import MAX_CODES, MIN_REACH, implied_codes
+from tabsynth.synthesizers.dp_domain import private_domain
+
+pytestmark = pytest.mark.filterwarnings("ignore:noise_seed")
+
+# -- the list ----------------------------------------------------------------------------------
+
+
+def test_text_codes_imply_the_integers_around_them_as_text() -> None:
+    """Released 10..30 (span 20): the list runs from -10, held at 0 since no code is
+    negative, to 50, without the released ones."""
+    codes = implied_codes(["10", "12", "30"])
+    assert codes == [str(c) for c in range(0, 51) if c not in (10, 12, 30)]
+
+
+def test_integer_codes_keep_their_type_and_negative_codes_reach_below_zero() -> None:
+    released = [np.int64(-2), np.int64(-1), np.int64(0), np.int64(2)]
+    codes = implied_codes(released)
+    assert all(type(c) is np.int64 for c in codes)
+    assert [int(c) for c in codes] == [
+        c for c in range(-2 - MIN_REACH, 2 + MIN_REACH + 1) if c not in (-2, -1, 0, 2)
+    ]
+
+
+def test_subtypes_of_text_or_integers_mixed_give_the_plain_type() -> None:
+    assert implied_codes(["1", np.str_("2")]) == ["0", *map(str, range(3, 11))]
+    codes = implied_codes([1, np.int64(2)])
+    assert codes == [0, *range(3, 11)] and {type(c) for c in codes} == {int}
+
+
+def test_a_single_code_reaches_min_reach_either_way() -> None:
+    assert implied_codes([0]) == list(range(1, MIN_REACH + 1))
+    assert implied_codes(["7"]) == [str(c) for c in range(0, 7 + MIN_REACH + 1) if c != 7]
+
+
+@pytest.mark.parametrize(
+    "released",
+    [
+        ["1", "02"],  # a leading zero: the codes are text, "2" is not "02"
+        ["1", "+2"],
+        ["1", "2.0"],
+        ["1", "A"],
+        ["1", 2],  # text and a number
+        [1.0, 2.0],
+        [True, False],
+        [np.bool_(True)],
+        ["V57", "250"],
+        [],
+    ],
+)
+def test_values_that_are_not_integers_written_one_way_imply_nothing(released) -> None:
+    assert implied_codes(released) == []
+
+
+def test_a_range_too_wide_for_codes_implies_nothing() -> None:
+    """-1 and h span h + 1 each way: 3h + 4 codes from -h - 2 to 2h + 1, 2,047 for h = 681."""
+    assert len(implied_codes(["-1", "681"])) == MAX_CODES - 1 - 2
+    assert implied_codes(["-1", "682"]) == []
+
+
+# -- the mechanism ----------------------------------------------------------------------------
+
+
+def discrete_gaussian_tail(variance: float, at: int) -> float:
+    """P(X ≥ at) for X ~ N_Z(0, σ²), summed over ±60 σ."""
+    half = int(60 * np.sqrt(variance))
+    k = np.arange(-half, half + 1)
+    weights = np.exp(-(k.astype(float) ** 2) / (2 * variance))
+    return float(weights[k >= at].sum() / weights.sum())
+
+
+def listed(values, candidates, rho, **kwargs):
+    ledger = PrivacyLedger(1e6, 0.5, delta_reserved=0.1)
+    kept = dp_listed_categories(
+        values,
+        candidates,
+        rho,
+        ledger=ledger,
+        purpose="codes",
+        noise=NoiseSource.seeded(5),
+        **kwargs,
+    )
+    return kept, ledger
+
+
+def test_values_no_row_holds_pass_at_the_false_rate_and_no_more() -> None:
+    """ρ = 1/200: σ² = 100 and τ = 32, the first integer with P(X ≥ τ) ≤ 1e-3 (P = 8.1e-4;
+    31 has 1.1e-3). Of 100,000 absent candidates about 81 pass: a binomial's standard
+    deviation is 9.0, so 5 of them allow 45 either way; σ² = 90 or 110 would give 45 or 133."""
+    candidates = [str(i) for i in range(100_000)]
+    kept, ledger = listed([], candidates, 1 / 200)
+    (entry,) = ledger.entries
+    assert entry.params["threshold"] == 32
+    p = discrete_gaussian_tail(100.0, 32)
+    assert p <= LISTED_FALSE_RATE < discrete_gaussian_tail(100.0, 31)
+    assert abs(len(kept) - 100_000 * p) < 5 * np.sqrt(100_000 * p)
+
+
+def test_a_held_value_passes_with_the_chance_its_noise_allows() -> None:
+    """40,000 codes held by 21 rows each, 11 below τ = 32: each passes with P(X ≥ 11) =
+    0.147 at σ² = 100 (0.134 or 0.158 at σ² = 90 or 110; the binomial's standard deviation is
+    0.0018, so 4 of them allow 0.0071)."""
+    candidates = [str(i) for i in range(40_000)]
+    values = [c for c in candidates for _ in range(21)]
+    kept, _ = listed(values, candidates, 1 / 200)
+    p = discrete_gaussian_tail(100.0, 11)
+    assert len(kept) / 40_000 == pytest.approx(p, abs=4 * np.sqrt(p * (1 - p) / 40_000))
+
+
+def test_the_ledger_records_a_gaussian_histogram_without_delta() -> None:
+    kept, ledger = listed(["1"] * 500 + ["9"] * 3, ["1", "2", "9"], 0.01, per_row=3)
+    (entry,) = ledger.entries
+    assert entry.mechanism == "dp_listed_categories" and entry.delta == 0.0
+    variance = 3 * _variance_for_rho(0.01)
+    assert Fraction(entry.params["variance"]) == variance
+    assert entry.rho == pytest.approx(0.01, rel=1e-12) and entry.rho <= 0.01
+    assert entry.params["cells"] == 3 and entry.params["l2_sensitivity"] == pytest.approx(3**0.5)
+    assert kept == ["1"]
+
+
+def test_values_off_the_list_count_nowhere_and_the_largest_are_kept_in_release_order() -> None:
+    values = ["5"] * 900 + ["3"] * 700 + ["4"] * 800 + ["x"] * 5000
+    kept, _ = listed(values, ["5", "4", "3", "x2"], 1.0, max_categories=2)
+    assert kept == ["4", "5"]
+    kept, _ = listed(["x"] * 5000, ["y"], 1.0)
+    assert kept == []
+
+
+@pytest.mark.parametrize(
+    "candidates, kwargs, message",
+    [
+        ([], {}, "candidates"),
+        (["1", "1"], {}, "candidates"),
+        (["1"], {"per_row": 0}, "per_row"),
+        (["1"], {"max_categories": 0}, "max_categories"),
+    ],
+)
+def test_bad_arguments_are_refused(candidates, kwargs, message) -> None:
+    with pytest.raises(ParameterError, match=message):
+        listed(["1"], candidates, 0.01, **kwargs)
+
+
+# -- the domain --------------------------------------------------------------------------------
+
+
+def tails(seed: int, spell) -> pd.DataFrame:
+    """A column of three codes held by 3,000 rows each and twelve held by 46, spelled by
+    ``spell``; three more plain columns whose common values leave no tail."""
+    rng = np.random.default_rng(seed)
+    common, rare = [0, 1, 2], list(range(3, 15))
+    codes = np.array(
+        [spell(c) for c in [*np.repeat(common, 3000), *np.repeat(rare, 46)]], dtype=object
+    )
+    rng.shuffle(codes)
+    out = {"code": codes}
+    for name in ("a", "b", "c"):
+        out[name] = rng.choice(["F", "M"], len(codes)).astype(object)
+    return pd.DataFrame(out)
+
+
+def estimate(frame: pd.DataFrame, seed: int):
+    ledger = PrivacyLedger(50.0, 1e-9, delta_reserved=1e-10)
+    encoder = private_domain(
+        frame,
+        Metadata({name: ColumnSpec("categorical") for name in frame}),
+        ledger=ledger,
+        rho=0.02,
+        delta=1e-10,
+        noise=NoiseSource.seeded(seed),
+    )
+    return set(encoder.metadata["code"].categories), ledger
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_integer_codes_come_through_a_second_look_that_text_misses(seed) -> None:
+    """ρ = 0.02 over four columns: the code column's first look (σ = 14.1, τ = 96) keeps its
+    three common codes, 3.5σ above the rare ones' 46 rows. Its tail takes the pool's second
+    look (σ = 7.45). On the list of codes 0 to 10 the first release implies, the codes 3 to
+    10 clear τ = 24 by 3σ (a miss about 1.6e-3 a code). Spelled as text ("c3"), the same
+    counts meet the combined look's δ threshold (σ_c = 6.6, τ_c = 45.2), which each passes
+    about half the time. Codes 11 to 14 are off the list."""
+    as_codes, ledger = estimate(tails(seed, str), seed)
+    assert as_codes == {str(c) for c in range(11)}
+    (look,) = [e for e in ledger.entries if e.mechanism == "dp_listed_categories"]
+    assert "'code'" in look.purpose and "second look" in look.purpose
+    assert look.params["cells"] == 8 and look.params["threshold"] == 24 and look.delta == 0.0
+    as_text, ledger = estimate(tails(seed, lambda c: f"c{c}"), seed)
+    assert {"c0", "c1", "c2"} < as_text and len(as_text - {"c0", "c1", "c2"}) < 10
+    assert not any(e.mechanism == "dp_listed_categories" for e in ledger.entries)
