@@ -9,6 +9,10 @@ privacy). A synthetic column's 1-way score, ``Σ_v min(p_v, q_v)``, counts only 
 came out, so its expectation is at most ``p_missing + Σ_v p_v · min(1, that probability)``,
 for every (ε, δ)-DP fit, whatever else it releases.
 
+The premise does not hold for a column of integer codes: tabsynth's second look there counts
+the codes its first release implies (:mod:`tabsynth.synthesizers.code_ranges`), a list fixed
+by that release, so a code no row holds can come out and the bound does not apply.
+
 ``--share f`` shows what a release of this column alone would get with a fraction f of the
 fit's zCDP budget ρ (converted back to ε with the whole δ), as when the columns' releases are
 separate mechanisms that split ρ, as tabsynth's are: an illustration, not a bound on a joint

@@ -8,7 +8,7 @@ while codes of 207 rows went to "other"). Once the first look has released a col
 codes, the rest of the range is no secret: if every released value is an integer, the integers
 around them are a list fixed by the release alone. Counting the tail rows on that list is the
 Gaussian mechanism on a histogram over public cells, which needs no δ, so its threshold is
-only what keeps values that no row holds out (about 3 σ instead of 6.8 σ, see
+only what keeps values that no row holds out (about 3.1 σ instead of 6.8 σ, see
 :func:`~tabsynth.privacy.mechanisms.dp_listed_categories`).
 
 Privacy. :func:`implied_codes` reads nothing but the released values: post-processing.
@@ -20,42 +20,30 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 #: The list reaches beyond the released codes by their span, or by this many codes at least.
 MIN_REACH = 8
-#: A longer list is not listed: the values are amounts or identifiers, not codes.
-MAX_CODES = 2048
+#: A longer list is not listed: the values are amounts or identifiers, not codes, and the
+#: codes no row holds that pass (each with chance 1e-3) would add up.
+MAX_CODES = 512
 
-_CANONICAL = re.compile(r"-?(0|[1-9][0-9]*)")
+_CANONICAL = re.compile(r"0|-?[1-9][0-9]*")
 
 
-def implied_codes(released: Sequence[Any]) -> list[Any]:
-    """The integers around ``released`` that it does not hold, in increasing order, as values
-    of the released ones' type (``str`` or ``int`` where they mix subtypes such as ``numpy.str_``);
-    ``[]`` unless every released value is an integer written one way only: text without
-    leading zeros or a plus sign, or integers (not booleans or floats), not both.
+def implied_codes(released: Sequence[Any]) -> list[str]:
+    """The integers around ``released`` that it does not hold, as text in increasing order;
+    ``[]`` unless every released value is an integer written as text one way only (no
+    leading zeros, plus sign or "-0"). A DP fit learns undeclared categories as text, so
+    integer codes reach it written so.
 
     The range is the released span stretched by that span (:data:`MIN_REACH` at least) on both
     sides, not below 0 when no released code is negative; ``[]`` if it holds more than
     :data:`MAX_CODES` values.
     """
-    if not released:
-        return []
-    if all(isinstance(value, str) for value in released):
-        if not all(_CANONICAL.fullmatch(value) for value in released):
-            return []
-        base: type = str
-    elif all(
-        isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-        for value in released
+    if not released or not all(
+        isinstance(value, str) and _CANONICAL.fullmatch(value) for value in released
     ):
-        base = int
-    else:
         return []
-    kinds = {type(value) for value in released}
-    make = kinds.pop() if len(kinds) == 1 else base
-    numbers = [int(value) for value in released]
+    numbers = {int(value) for value in released}
     low, high = min(numbers), max(numbers)
     reach = max(high - low, MIN_REACH)
     start, stop = low - reach, high + reach
@@ -63,5 +51,4 @@ def implied_codes(released: Sequence[Any]) -> list[Any]:
         start = max(start, 0)
     if stop - start + 1 > MAX_CODES:
         return []
-    taken = set(numbers)
-    return [make(code) for code in range(start, stop + 1) if code not in taken]
+    return [str(code) for code in range(start, stop + 1) if code not in numbers]

@@ -18,10 +18,12 @@ long tails is a function of the rows, so the split cannot be fixed in advance; i
    the pool, and the contributions of the columns without a tail are shared among them in
    proportion to their noisy tails, the rows at stake. The threshold falls, so rarer values
    come through, up to the column's :data:`~tabsynth.synthesizers.dp_domain.MAX_CATEGORIES`
-   in all. Where every value the first look released is an integer code, the second look
-   counts instead the codes around them (:mod:`~tabsynth.synthesizers.code_ranges`), a list
-   fixed by that release, with :func:`~tabsynth.privacy.mechanisms.dp_listed_categories`:
-   no δ, so a threshold of about 3.1 σ.
+   in all. Where every value the first look released is an integer code and the tail stands
+   out, the second look counts instead the codes around them
+   (:mod:`~tabsynth.synthesizers.code_ranges`), a list fixed by that release, with
+   :func:`~tabsynth.privacy.mechanisms.dp_listed_categories`: no δ, so a threshold of about
+   3.1 σ. (A column whose tail does not stand out, a flag of 0 and 1, would mostly list codes
+   no row holds, each of which passes with that look's small chance.)
 
 When no tail stands out, every column takes its own share back: the pool is spent whatever
 the tallies say, so the budget left for the model does not follow them. A column of
@@ -43,9 +45,11 @@ Composition in Differential Privacy"). A value held by one row comes through the
 second look with probability at most δ₁ + δ₂, the column's two halves of its additive δ (the
 combined look's threshold bounds its own chance by δ₂ whatever the first look drew); the at
 most k values one row alone adds to a unit of k columns each pass at δ/k of that. A listed
-look counts a list read from the first look's release (public by then) with fresh noise:
-the Gaussian mechanism on a histogram, no δ, and a row whose value is off the list counts
-nowhere; its δ₂ goes unspent.
+look instead counts a list read from the first look's release (public by then) with fresh
+noise: the Gaussian mechanism on a histogram, whose ρ covers every listed code, those held by
+one row included (they pass its threshold with a chance of up to about 1 in 1,000 plus what
+the row adds, bounded by ρ, not δ); a row whose value is off the list counts nowhere, and
+the unit's δ₂ goes unspent.
 
 Why pool rather than give every column the whole share: when every estimated categorical
 column has a long tail (diabetes130's data card leaves only ``medical_specialty`` and the
@@ -166,7 +170,7 @@ def second_looks(
         values, unreleased = first[unit]
         share = spare * sizes[unit] / tails if long else spare * unit.width / _columns_of(takers)
         rho, room = own * unit.width + share, max_categories * unit.width - len(values)
-        if codes := implied_codes(values):
+        if unit in long and (codes := implied_codes(values)):  # rows to find, on a list
             more = dp_listed_categories(
                 rests[unit],
                 codes,
