@@ -767,6 +767,18 @@ class UnreleasedCounts:
         return "UnreleasedCounts(<not shown>)"
 
 
+def _check_look(max_categories: Any, per_row: Any) -> None:
+    """The arguments a category look shares: a cap on the values kept, values a row adds."""
+    if max_categories is not None and (
+        isinstance(max_categories, bool)
+        or not isinstance(max_categories, (int, np.integer))
+        or max_categories < 1
+    ):
+        raise ParameterError(f"max_categories must be an int >= 1 or None, got {max_categories!r}.")
+    if isinstance(per_row, bool) or not isinstance(per_row, (int, np.integer)) or per_row < 1:
+        raise ParameterError(f"per_row must be an int >= 1, got {per_row!r}.")
+
+
 def dp_categories(
     values: Any,
     rho: float,
@@ -854,14 +866,7 @@ def dp_category_look(
     delta = _positive("delta", delta)
     if delta >= 1.0:
         raise ParameterError(f"delta must be in (0, 1), got {delta!r}.")
-    if max_categories is not None and (
-        isinstance(max_categories, bool)
-        or not isinstance(max_categories, (int, np.integer))
-        or max_categories < 1
-    ):
-        raise ParameterError(f"max_categories must be an int >= 1 or None, got {max_categories!r}.")
-    if isinstance(per_row, bool) or not isinstance(per_row, (int, np.integer)) or per_row < 1:
-        raise ParameterError(f"per_row must be an int >= 1, got {per_row!r}.")
+    _check_look(max_categories, per_row)
     counts = pd.Series(values, dtype=object).value_counts(dropna=True)
     order = _value_order(counts.index.tolist())
     candidates = [counts.index[i] for i in order]
@@ -947,14 +952,7 @@ def dp_listed_categories(
     Privacy cost recorded: k/(2σ²) ≤ ρ and no δ, mechanism ``"dp_listed_categories"``.
     """
     rho = _positive("rho", rho)
-    if max_categories is not None and (
-        isinstance(max_categories, bool)
-        or not isinstance(max_categories, (int, np.integer))
-        or max_categories < 1
-    ):
-        raise ParameterError(f"max_categories must be an int >= 1 or None, got {max_categories!r}.")
-    if isinstance(per_row, bool) or not isinstance(per_row, (int, np.integer)) or per_row < 1:
-        raise ParameterError(f"per_row must be an int >= 1, got {per_row!r}.")
+    _check_look(max_categories, per_row)
     listed = pd.Index(list(candidates), dtype=object)
     if listed.empty or not listed.is_unique:
         raise ParameterError("candidates must be a non-empty list of distinct values")

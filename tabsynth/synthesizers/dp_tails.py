@@ -169,31 +169,22 @@ def second_looks(
     for unit in takers:
         values, unreleased = first[unit]
         share = spare * sizes[unit] / tails if long else spare * unit.width / _columns_of(takers)
-        rho, room = own * unit.width + share, max_categories * unit.width - len(values)
+        rho = own * unit.width + share
+        look: dict[str, Any] = {
+            "max_categories": max_categories * unit.width - len(values),
+            "per_row": unit.width,
+            "ledger": ledger,
+            "phase": phase,
+            "noise": noise,
+        }
         if unit in long and (codes := implied_codes(values)):  # rows to find, on a list
-            more = dp_listed_categories(
-                rests[unit],
-                codes,
-                rho,
-                max_categories=room,
-                per_row=unit.width,
-                ledger=ledger,
-                purpose=f"rarer codes of {unit.label} ({SECOND_LOOK})",
-                phase=phase,
-                noise=noise,
-            )
+            purpose = f"rarer codes of {unit.label} ({SECOND_LOOK})"
+            more = dp_listed_categories(rests[unit], codes, rho, purpose=purpose, **look)
         else:
+            purpose = f"rarer categories of {unit.label} ({SECOND_LOOK})"
+            delta = budget.second_delta * unit.width
             more, _ = dp_category_look(
-                rests[unit],
-                rho,
-                budget.second_delta * unit.width,
-                earlier=unreleased,
-                max_categories=room,
-                per_row=unit.width,
-                ledger=ledger,
-                purpose=f"rarer categories of {unit.label} ({SECOND_LOOK})",
-                phase=phase,
-                noise=noise,
+                rests[unit], rho, delta, earlier=unreleased, purpose=purpose, **look
             )
         out[unit] = in_release_order(values + more)
     return out
