@@ -939,7 +939,7 @@ def dp_listed_categories(
 
     The threshold keeps out values no row holds: τ is the smallest integer with P(X ≥ τ) ≤
     :data:`LISTED_FALSE_RATE` (a choice on released noisy counts, post-processing), about
-    3.1 σ where :func:`dp_categories` needs 6 σ at δ = 1e-9, and about 6.8 σ at the 1e-12 or
+    3.1 σ where :func:`dp_categories` needs 6 σ at δ = 1e-9, and about 7 σ at the 1e-12 or
     so that one column's look gets in a fit at δ = 1e-9. A code held by one row passes a
     little more often than one no row holds; what bounds the difference is ρ, not δ.
 

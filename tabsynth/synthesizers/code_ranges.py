@@ -1,14 +1,14 @@
 """The integer codes a category release implies: the public list a second look counts.
 
-Many categorical columns hold integer codes: hours worked, ages and incomes binned into 0..98,
+Many categorical columns hold integer codes: hours worked, ages and incomes binned into 0..99,
 payment statuses -2..8, admission source ids. Without metadata a DP fit must find their values
-as it finds any text's, with a threshold set by δ (about 6.8 σ; at ε = 1 on the private-pgm
-Adult, ``hours-per-week`` kept the 22 codes held by more than about 230 rows, 92 % of its rows,
-while codes of 207 rows went to "other"). Once the first look has released a column's common
-codes, the rest of the range is no secret: if every released value is an integer, the integers
-around them are a list fixed by the release alone. Counting the tail rows on that list is the
-Gaussian mechanism on a histogram over public cells, which needs no δ, so its threshold is
-only what keeps values that no row holds out (about 3.1 σ instead of 6.8 σ, see
+as it finds any text's, with a threshold set by δ (about 6.9 σ: at ε = 1 on the private-pgm
+Adult, ``hours-per-week`` kept 22 codes, 92 % of its rows, and sent codes of up to 207 rows to
+"other"). Once the first look has released a column's common codes, the rest of the range is
+no secret: if every released value is an integer, the integers around them are a list fixed
+by the release alone. Counting the tail rows on that list is the Gaussian mechanism on a
+histogram over public cells, which needs no δ, so its threshold is only what keeps values
+that no row holds out (about 3.1 σ, see
 :func:`~tabsynth.privacy.mechanisms.dp_listed_categories`).
 
 Privacy. :func:`implied_codes` reads nothing but the released values: post-processing.
