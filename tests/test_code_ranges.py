@@ -103,15 +103,15 @@ def listed(values, candidates, rho, **kwargs):
 
 def test_values_no_row_holds_pass_at_the_false_rate_and_no_more() -> None:
     """ρ = 1/200: σ² = 100 and τ = 32, the first integer with P(X ≥ τ) ≤ 1e-3 (P = 8.1e-4;
-    31 has 1.1e-3). Of 100,000 absent candidates about 81 pass: a binomial's standard
-    deviation is 9.0, so 5 of them allow 45 either way; σ² = 90 or 110 would give 45 or 133."""
-    candidates = [str(i) for i in range(100_000)]
+    31 has 1.1e-3). Of 400,000 absent candidates about 325 pass: a binomial's standard
+    deviation is 18, so 5 of them allow 90 either way; σ² = 90 or 110 would give 179 or 532."""
+    candidates = [str(i) for i in range(400_000)]
     kept, ledger = listed([], candidates, 1 / 200)
     (entry,) = ledger.entries
     assert entry.params["threshold"] == 32
     p = discrete_gaussian_tail(100.0, 32)
     assert p <= LISTED_FALSE_RATE < discrete_gaussian_tail(100.0, 31)
-    assert abs(len(kept) - 100_000 * p) < 5 * np.sqrt(100_000 * p)
+    assert abs(len(kept) - 400_000 * p) < 5 * np.sqrt(400_000 * p)
 
 
 def test_a_held_value_passes_with_the_chance_its_noise_allows() -> None:
