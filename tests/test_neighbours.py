@@ -181,34 +181,56 @@ NEW_VALUES = {
 }
 
 
-@pytest.mark.parametrize("extra", [*EXTRAS, *NEW_VALUES])
-def test_mst_second_look_on_implied_codes(tmp_path, extra) -> None:
+ODD_CODES = [str(c) for c in range(11, 30, 2)]
+
+
+def implied_codes_case(extra: str) -> tuple[pd.DataFrame, pd.DataFrame, Metadata]:
     """A column of codes 10, 20 and 30 held by 460 rows each and ten odd codes between them
     held by 62 (:mod:`~tabsynth.synthesizers.code_ranges`): the first look releases the common
     ones, and the tail's second look counts the list of codes 0 to 50 they imply, where a new
     code ("40") counts once on one side only; "99" and "x" are on no list. All new values sort
     after the others, so the first look draws the same noise for the values both sides hold.
-    The odd codes clear the listed look's threshold by 5 σ, so both sides release all
-    thirteen, and none of the new values."""
+    The odd codes clear the listed look's threshold by 5 σ (MST's and AIM's fits alike)."""
     data = base_table()
-    odd = [str(c) for c in range(11, 30, 2)]
-    codes = np.array([*np.repeat(odd, 62), *np.repeat(["10", "20", "30"], 460)], dtype=object)
+    codes = np.array([*np.repeat(ODD_CODES, 62), *np.repeat(["10", "20", "30"], 460)], dtype=object)
     np.random.default_rng(8).shuffle(codes)
     codes[7] = "10"
     data["code"] = codes
     metadata = Metadata({"code": ColumnSpec("categorical"), **declared_schema().columns})
-    other = (
-        neighbour(data, extra)
-        if extra in EXTRA_ROWS
-        else pd.concat([data, data.iloc[[7]].assign(code=NEW_VALUES[extra])], ignore_index=True)
-    )
+    if extra in EXTRA_ROWS:
+        return data, neighbour(data, extra), metadata
+    row = data.iloc[[7]].assign(code=NEW_VALUES[extra])
+    return data, pd.concat([data, row], ignore_index=True), metadata
+
+
+def assert_codes_listed(synth) -> None:
+    """One listed look, at the code column, and all thirteen codes but none of the new ones."""
+    (look,) = [e for e in synth.privacy.entries if e.mechanism == "dp_listed_categories"]
+    assert "'code'" in look.purpose
+    assert set(synth.encoder_.metadata["code"].categories) == {"10", "20", "30", *ODD_CODES}
+
+
+@pytest.mark.parametrize("extra", [*EXTRAS, *NEW_VALUES])
+def test_mst_second_look_on_implied_codes(tmp_path, extra) -> None:
+    data, other, metadata = implied_codes_case(extra)
     left, shown_left = fit_and_watch(mst, data, metadata)
     right, shown_right = fit_and_watch(mst, other, metadata)
     assert_same(fingerprint(left, shown_left, tmp_path), fingerprint(right, shown_right, tmp_path))
     for synth in (left, right):
-        (look,) = [e for e in synth.privacy.entries if e.mechanism == "dp_listed_categories"]
-        assert "'code'" in look.purpose
-        assert set(synth.encoder_.metadata["code"].categories) == {"10", "20", "30", *odd}
+        assert_codes_listed(synth)
+
+
+@pytest.mark.parametrize("extra", ["a new code on the implied list", "a new code off the list"])
+def test_aim_second_look_on_implied_codes(tmp_path, extra) -> None:
+    data, other, metadata = implied_codes_case(extra)
+    left, shown_left = fit_and_watch(aim, data, metadata)
+    right, shown_right = fit_and_watch(aim, other, metadata)
+    assert_same(
+        fingerprint(left, shown_left, tmp_path, rounds_follow_noise=True),
+        fingerprint(right, shown_right, tmp_path, rounds_follow_noise=True),
+    )
+    for synth in (left, right):
+        assert_codes_listed(synth)
 
 
 #: Neighbours of the value-group test beyond EXTRA_ROWS: new codes in the group's columns.
