@@ -1,6 +1,6 @@
 """Second looks at integer codes on the list their first release implies
-(:mod:`tabsynth.synthesizers.code_ranges`,
-:func:`~tabsynth.privacy.mechanisms.dp_listed_categories`)."""
+(:mod:`tabsynth.synthesizers.code_ranges`, ``listed`` in
+:func:`~tabsynth.privacy.mechanisms.dp_category_look`)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.privacy import NoiseSource, PrivacyLedger
 from tabsynth.privacy.mechanisms import (
     LISTED_FALSE_RATE,
+    _singleton_threshold,
     _variance_for_rho,
-    dp_listed_categories,
+    dp_category_look,
 )
 from tabsynth.synthesizers.code_ranges import MAX_CODES, MIN_REACH, implied_codes
 from tabsynth.synthesizers.dp_domain import private_domain
@@ -87,12 +88,17 @@ def discrete_gaussian_tail(variance: float, at: int) -> float:
     return float(weights[k >= at].sum() / weights.sum())
 
 
+#: δ of the looks below: a threshold for values off the list far above any count here.
+DELTA = 1e-300
+
+
 def listed(values, candidates, rho, **kwargs):
     ledger = PrivacyLedger(1e6, 0.5, delta_reserved=0.1)
-    kept = dp_listed_categories(
+    kept, _ = dp_category_look(
         values,
-        candidates,
         rho,
+        DELTA,
+        listed=candidates,
         ledger=ledger,
         purpose="codes",
         noise=NoiseSource.seeded(5),
@@ -102,22 +108,22 @@ def listed(values, candidates, rho, **kwargs):
 
 
 def test_values_no_row_holds_pass_at_the_false_rate_and_no_more() -> None:
-    """ρ = 1/200: σ² = 100 and τ = 32, the first integer with P(X ≥ τ) ≤ 1e-3 (P = 8.1e-4;
-    31 has 1.1e-3). Of 400,000 absent candidates about 325 pass: a binomial's standard
+    """ρ = 1/200: σ² = 100 and τ_L = 32, the first integer with P(X ≥ τ) ≤ 1e-3 (P = 8.1e-4;
+    31 has 1.1e-3). Of 400,000 absent listed codes about 325 pass: a binomial's standard
     deviation is 18, so 5 of them allow 90 either way; σ² = 90 or 110 would give 179 or 532."""
     candidates = [str(i) for i in range(400_000)]
     kept, ledger = listed([], candidates, 1 / 200)
     (entry,) = ledger.entries
-    assert entry.params["threshold"] == 32
+    assert entry.params["listed_threshold"] == 32 and entry.params["listed"] == 400_000
     p = discrete_gaussian_tail(100.0, 32)
     assert p <= LISTED_FALSE_RATE < discrete_gaussian_tail(100.0, 31)
     assert abs(len(kept) - 400_000 * p) < 5 * np.sqrt(400_000 * p)
 
 
 def test_a_held_value_passes_with_the_chance_its_noise_allows() -> None:
-    """40,000 codes held by 21 rows each, 11 below τ = 32: each passes with P(X ≥ 11) =
-    0.147 at σ² = 100 (0.134 or 0.158 at σ² = 90 or 110; the binomial's standard deviation is
-    0.0018, so 4 of them allow 0.0071)."""
+    """40,000 listed codes held by 21 rows each, 11 below τ_L = 32: each passes with P(X ≥ 11)
+    = 0.147 at σ² = 100 (0.134 or 0.158 at σ² = 90 or 110; the binomial's standard deviation
+    is 0.0018, so 4 of them allow 0.0071)."""
     candidates = [str(i) for i in range(40_000)]
     values = [c for c in candidates for _ in range(21)]
     kept, _ = listed(values, candidates, 1 / 200)
@@ -125,37 +131,46 @@ def test_a_held_value_passes_with_the_chance_its_noise_allows() -> None:
     assert len(kept) / 40_000 == pytest.approx(p, abs=4 * np.sqrt(p * (1 - p) / 40_000))
 
 
-def test_the_ledger_records_a_gaussian_histogram_without_delta() -> None:
-    kept, ledger = listed(["1"] * 500 + ["9"] * 3, ["1", "2", "9"], 0.01, per_row=3)
+def test_the_ledger_records_one_histogram_over_the_list_and_the_values_off_it() -> None:
+    """One entry: the cost of one Gaussian histogram (a row's value is on the list or off it),
+    with k = 3 values a row, and the δ that values off the list need."""
+    kept, ledger = listed(["1"] * 500 + ["9"] * 3 + ["x"] * 4, ["1", "2", "9"], 0.01, per_row=3)
     (entry,) = ledger.entries
-    assert entry.mechanism == "dp_listed_categories" and entry.delta == 0.0
+    assert entry.mechanism == "dp_categories" and entry.delta == DELTA
     variance = 3 * _variance_for_rho(0.01)
     assert Fraction(entry.params["variance"]) == variance
     assert entry.rho == pytest.approx(0.01, rel=1e-12) and entry.rho <= 0.01
-    assert entry.params["cells"] == 3 and entry.params["l2_sensitivity"] == pytest.approx(3**0.5)
+    assert entry.params["listed"] == 3
+    assert entry.params["listed_threshold"] == _singleton_threshold(variance, 1e-3) - 1
+    assert entry.params["threshold"] == _singleton_threshold(variance, DELTA / 3)
     assert kept == ["1"]
 
 
-def test_values_off_the_list_count_nowhere_and_the_largest_are_kept_in_release_order() -> None:
-    values = ["5"] * 900 + ["3"] * 700 + ["4"] * 800 + ["x"] * 5000
-    kept, _ = listed(values, ["5", "4", "3", "x2"], 1.0, max_categories=2)
+def test_values_off_the_list_take_the_delta_threshold_and_the_largest_are_kept() -> None:
+    """ρ = 1e-4 (σ = 70.7): listed codes need τ_L = 220, far below their 1,000-3,000 rows;
+    "x", off the list, needs the δ threshold, 2,622 at δ = 1e-300 (8.8 σ above its 2,000
+    rows) and 426 at δ = 1e-9 (below its 5,000). The cap keeps the two largest noisy counts
+    of both parts (10 σ apart)."""
+    values = ["5"] * 3000 + ["3"] * 1000 + ["4"] * 2000 + ["x"] * 2000
+    kept, _ = listed(values, ["5", "4", "3", "x2"], 1e-4, max_categories=2)
     assert kept == ["4", "5"]
-    kept, _ = listed(["x"] * 5000, ["y"], 1.0)
-    assert kept == []
+    ledger = PrivacyLedger(1e6, 0.5, delta_reserved=0.1)
+    kept, _ = dp_category_look(
+        values + ["x"] * 3000,
+        1e-4,
+        1e-9,
+        listed=["5", "4", "3"],
+        max_categories=2,
+        ledger=ledger,
+        purpose="codes",
+        noise=NoiseSource.seeded(5),
+    )
+    assert kept == ["5", "x"]
 
 
-@pytest.mark.parametrize(
-    "candidates, kwargs, message",
-    [
-        ([], {}, "candidates"),
-        (["1", "1"], {}, "candidates"),
-        (["1"], {"per_row": 0}, "per_row"),
-        (["1"], {"max_categories": 0}, "max_categories"),
-    ],
-)
-def test_bad_arguments_are_refused(candidates, kwargs, message) -> None:
-    with pytest.raises(ParameterError, match=message):
-        listed(["1"], candidates, 0.01, **kwargs)
+def test_a_repeated_listed_value_is_refused() -> None:
+    with pytest.raises(ParameterError, match="listed"):
+        listed(["1"], ["1", "1"], 0.01)
 
 
 # -- the domain --------------------------------------------------------------------------------
@@ -194,25 +209,26 @@ def test_integer_codes_come_through_a_second_look_that_text_misses(seed) -> None
     """ρ = 0.02 over four columns: the code column's first look (σ = 14.1, τ = 96) keeps its
     three common codes, 3.5σ above the rare ones' 46 rows. Its tail takes the pool's second
     look (σ = 7.45). On the list of codes 0 to 10 the first release implies, the codes 3 to
-    10 clear τ = 24 by 3σ (a miss about 1.3e-3 a code). Spelled as text ("c3"), the same
-    counts meet the combined look's δ threshold (σ_c = 6.6, τ_c = 45.2), which each passes
-    about half the time. Codes 11 to 14 are off the list."""
+    10 clear τ_L = 24 by 3σ (a miss about 1.3e-3 a code). Codes 11 to 14 are off the list and
+    meet the δ threshold of the count combined with the first look's (σ_c = 6.6, τ_c = 45.2),
+    which each passes about half the time; so do all of them spelled as text ("c3")."""
     as_codes, ledger = estimate(tails(seed, str), seed)
-    assert as_codes == {str(c) for c in range(11)}
-    (look,) = [e for e in ledger.entries if e.mechanism == "dp_listed_categories"]
+    assert {str(c) for c in range(11)} <= as_codes <= {str(c) for c in range(15)}
+    (look,) = [e for e in ledger.entries if "listed" in e.params]
     assert "'code'" in look.purpose and "second look" in look.purpose
-    assert look.params["cells"] == 8 and look.params["threshold"] == 24 and look.delta == 0.0
+    assert look.params["listed"] == 8 and look.params["listed_threshold"] == 24
+    assert look.params["threshold"] == pytest.approx(45.2, abs=0.05)
     as_text, ledger = estimate(tails(seed, lambda c: f"c{c}"), seed)
     assert {"c0", "c1", "c2"} < as_text  # 3 to 5 of c3 to c10 on these seeds
     assert len(as_text & {f"c{c}" for c in range(3, 11)}) < 8
-    assert not any(e.mechanism == "dp_listed_categories" for e in ledger.entries)
+    assert not any("listed" in e.params for e in ledger.entries)
 
 
 def test_a_value_group_of_codes_looks_on_one_list_with_its_sensitivity() -> None:
     """Three columns declared one value group, each with the common codes 0-2 and its own
     rare codes (3-5, 6-8 and 9, 10 and 4, 46 rows each): the group's first look releases 0-2, its
-    listed look counts each row's distinct values on the list 3-10 (``per_row=3``: variance
-    3/(2ρ), sensitivity √3; σ = 12.9, τ = 41 here, 0.4σ below 46 rows for a code that one
+    second look counts each row's distinct values on the list 3-10 (``per_row=3``: variance
+    3/(2ρ), sensitivity √3; σ = 12.9, τ_L = 41 here, 0.4σ below 46 rows for a code that one
     column holds: each passes with chance 0.65), and every member gets the same codes."""
     rng = np.random.default_rng(0)
     frame = {}
@@ -233,12 +249,11 @@ def test_a_value_group_of_codes_looks_on_one_list_with_its_sensitivity() -> None
         delta=1e-10,
         noise=NoiseSource.seeded(0),
     )
-    (look,) = [e for e in ledger.entries if e.mechanism == "dp_listed_categories"]
-    assert "value group 'pay'" in look.purpose
-    assert look.params["l2_sensitivity"] == pytest.approx(3**0.5)
+    (look,) = [e for e in ledger.entries if "listed" in e.params]
+    assert "value group 'pay'" in look.purpose and look.params["values_per_row"] == 3
     variance = float(Fraction(look.params["variance"]))
     assert look.rho == pytest.approx(3 / (2 * variance), rel=1e-12)
-    assert look.params["cells"] == 8 and look.delta == 0.0
+    assert look.params["listed"] == 8 and look.params["listed_threshold"] == 41
     released = {encoder.metadata[name].categories for name in ("p1", "p2", "p3")}
     assert len(released) == 1
     assert {"0", "1", "2"} < set(next(iter(released))) <= {str(c) for c in range(11)}
@@ -267,4 +282,4 @@ def test_a_tail_that_does_not_stand_out_takes_no_listed_look() -> None:
         noise=NoiseSource.seeded(1),
     )
     seconds = [e for e in ledger.entries if "second look" in e.purpose]
-    assert len(seconds) == 3 and {e.mechanism for e in seconds} == {"dp_categories"}
+    assert len(seconds) == 3 and not any("listed" in e.params for e in seconds)

@@ -827,12 +827,17 @@ def dp_categories(
     return kept
 
 
+#: The chance that a listed code no row holds passes :func:`dp_category_look` (``listed``).
+LISTED_FALSE_RATE = 1e-3
+
+
 def dp_category_look(
     values: Any,
     rho: float,
     delta: float,
     *,
     earlier: UnreleasedCounts | None = None,
+    listed: Sequence[Any] = (),
     max_categories: int | None = None,
     per_row: int = 1,
     ledger: PrivacyLedger,
@@ -860,6 +865,18 @@ def dp_category_look(
     divergences add up, CKS 2020), and the threshold is set for δ/k, so the at most k values
     that one row alone holds pass together with probability at most δ (a union bound).
 
+    With ``listed``, a public list of values fixed before the rows are read (the codes an
+    earlier release implies, :mod:`~tabsynth.synthesizers.code_ranges`), the values on it are
+    counted on the list instead: each listed value gets its count (0 if no row holds it) plus
+    fresh noise of the same variance, and is kept when that clears τ_L, the smallest integer
+    with P(X ≥ τ_L) ≤ :data:`LISTED_FALSE_RATE` (about 3.1 σ, a choice on noisy counts:
+    post-processing). A row's value is on the list or off it, so the two parts are one Gaussian
+    histogram over the list and the values off it that the rows hold, sensitivity 1 (√k with
+    ``per_row``) and one cost; the δ covers, as before, a value off the list that only the new
+    row holds, while a listed value needs none: the list is public, so the noise alone
+    protects it. Unkept listed values are not in the returned counts (the combination above
+    does not apply to them).
+
     Privacy cost recorded: k/(2σ₂²) ≤ ρ and additive δ, mechanism ``"dp_categories"``.
     """
     rho = _positive("rho", rho)
@@ -867,13 +884,19 @@ def dp_category_look(
     if delta >= 1.0:
         raise ParameterError(f"delta must be in (0, 1), got {delta!r}.")
     _check_look(max_categories, per_row)
+    on_list = pd.Index(list(listed), dtype=object)
+    if not on_list.is_unique:
+        raise ParameterError("listed must hold distinct values")
     counts = pd.Series(values, dtype=object).value_counts(dropna=True)
-    order = _value_order(counts.index.tolist())
-    candidates = [counts.index[i] for i in order]
+    off = counts[~counts.index.isin(on_list)]
+    order = _value_order(off.index.tolist())
+    candidates = [off.index[i] for i in order]
     if earlier is not None and not all(c in earlier.noisy for c in candidates):
         raise ParameterError("a second look may only count values the earlier look left unreleased")
     noise = _checked_source(noise)
     variance = per_row * _variance_for_rho(rho)
+    # the listed values' threshold (none is listed without a list)
+    floor = _singleton_threshold(variance, LISTED_FALSE_RATE) - 1 if len(on_list) else 0
     threshold: float
     if earlier is None:
         combined, threshold = float(variance), _singleton_threshold(variance, delta / per_row)
@@ -894,90 +917,27 @@ def dp_category_look(
             "max_categories": max_categories,
             **({} if per_row == 1 else {"values_per_row": per_row}),
             **({} if earlier is None else {"combined_sigma": math.sqrt(combined)}),
+            **({} if on_list.empty else {"listed": len(on_list), "listed_threshold": floor}),
         },
     )
-    exact = counts.to_numpy(dtype=np.int64)[order]
+    exact = off.to_numpy(dtype=np.int64)[order]
     noisy = (exact + noise.discrete_gaussian(variance, len(candidates))).astype(float)
     if earlier is not None:
         before = np.array([earlier.noisy[c] for c in candidates], dtype=float)
         noisy = (before / earlier.variance + noisy / float(variance)) * combined
-    kept = np.flatnonzero(noisy >= threshold)
+    on_noisy = np.empty(0)
+    if len(on_list):
+        on = counts.reindex(on_list, fill_value=0).to_numpy(dtype=np.int64)
+        on_noisy = (on + noise.discrete_gaussian(variance, len(on_list))).astype(float)
+    passed = np.concatenate([noisy >= threshold, on_noisy >= floor])
+    values_all = [*candidates, *on_list]
+    scores = np.concatenate([noisy, on_noisy])
+    kept = np.flatnonzero(passed)
     if max_categories is not None:
-        kept = np.sort(kept[np.argsort(-noisy[kept], kind="stable")[:max_categories]])
+        kept = np.sort(kept[np.argsort(-scores[kept], kind="stable")[:max_categories]])
     left = np.ones(len(candidates), dtype=bool)
-    left[kept] = False
+    left[kept[kept < len(candidates)]] = False
     unreleased = UnreleasedCounts(
         {candidates[i]: float(noisy[i]) for i in np.flatnonzero(left)}, combined
     )
-    return [candidates[i] for i in kept], unreleased
-
-
-#: The chance that :func:`dp_listed_categories` keeps a listed value that no row holds.
-LISTED_FALSE_RATE = 1e-3
-
-
-def dp_listed_categories(
-    values: Any,
-    candidates: Sequence[Any],
-    rho: float,
-    *,
-    max_categories: int | None = None,
-    per_row: int = 1,
-    ledger: PrivacyLedger,
-    purpose: str,
-    phase: str = "",
-    noise: NoiseSource | None = None,
-) -> list[Any]:
-    """Which of a public list of ``candidates`` the ``values`` hold, found privately with no δ.
-
-    Unlike :func:`dp_categories`, whose candidates are the values the rows hold (hence its δ),
-    the candidates here are fixed before the rows are read (the codes an earlier release
-    implies, :mod:`~tabsynth.synthesizers.code_ranges`): each gets its count among ``values``
-    (0 if none holds it; values off the list count nowhere) plus discrete Gaussian noise of
-    variance σ² = 1/(2ρ), rounded up: the Gaussian mechanism on a histogram, ρ-zCDP (CKS
-    2020).
-
-    The threshold keeps out values no row holds: τ is the smallest integer with P(X ≥ τ) ≤
-    :data:`LISTED_FALSE_RATE` (a choice on released noisy counts, post-processing), about
-    3.1 σ where :func:`dp_categories` needs 6 σ at δ = 1e-9, and about 7 σ at the 1e-12 or
-    so that one column's look gets in a fit at δ = 1e-9. A code held by one row passes a
-    little more often than one no row holds; what bounds the difference is ρ, not δ.
-
-    ``per_row`` = k: ``values`` holds each row's distinct values from the k columns of a value
-    group, L2 sensitivity √k: the variance is k times that of ρ, as in
-    :func:`dp_category_look`.
-    ``max_categories`` keeps that many of the largest noisy counts. Returns the kept values
-    in :func:`in_release_order`.
-
-    Privacy cost recorded: k/(2σ²) ≤ ρ and no δ, mechanism ``"dp_listed_categories"``.
-    """
-    rho = _positive("rho", rho)
-    _check_look(max_categories, per_row)
-    listed = pd.Index(list(candidates), dtype=object)
-    if listed.empty or not listed.is_unique:
-        raise ParameterError("candidates must be a non-empty list of distinct values")
-    counts = pd.Series(values, dtype=object).value_counts(dropna=True)
-    exact = counts.reindex(listed, fill_value=0).to_numpy(dtype=np.int64)
-    noise = _checked_source(noise)
-    variance = per_row * _variance_for_rho(rho)
-    threshold = _singleton_threshold(variance, LISTED_FALSE_RATE) - 1  # P(X ≥ τ) ≤ the rate
-    _record(
-        ledger,
-        noise,
-        mechanism="dp_listed_categories",
-        purpose=purpose,
-        phase=phase,
-        rho=_cost(variance / per_row),
-        params={
-            **_noise_params(variance),
-            "cells": len(listed),
-            "l2_sensitivity": math.sqrt(per_row),
-            "threshold": threshold,
-            "max_categories": max_categories,
-        },
-    )
-    noisy = (exact + noise.discrete_gaussian(variance, len(listed))).astype(float)
-    kept = np.flatnonzero(noisy >= threshold)
-    if max_categories is not None:
-        kept = kept[np.argsort(-noisy[kept], kind="stable")[:max_categories]]
-    return in_release_order([listed[i] for i in kept])
+    return in_release_order([values_all[i] for i in kept]), unreleased

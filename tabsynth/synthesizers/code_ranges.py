@@ -8,8 +8,8 @@ Adult, ``hours-per-week`` kept 22 codes, 92 % of its rows, and sent codes of up 
 no secret: if every released value is an integer, the integers around them are a list fixed
 by the release alone. Counting the tail rows on that list is the Gaussian mechanism on a
 histogram over public cells, which needs no δ, so its threshold is only what keeps values
-that no row holds out (about 3.1 σ, see
-:func:`~tabsynth.privacy.mechanisms.dp_listed_categories`).
+that no row holds out (about 3.1 σ, see ``listed`` in
+:func:`~tabsynth.privacy.mechanisms.dp_category_look`).
 
 Privacy. :func:`implied_codes` reads nothing but the released values: post-processing.
 """

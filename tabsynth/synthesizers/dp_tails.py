@@ -19,11 +19,12 @@ long tails is a function of the rows, so the split cannot be fixed in advance; i
    proportion to their noisy tails, the rows at stake. The threshold falls, so rarer values
    come through, up to the column's :data:`~tabsynth.synthesizers.dp_domain.MAX_CATEGORIES`
    in all. Where every value the first look released is an integer code and the tail stands
-   out, the second look counts instead the codes around them
-   (:mod:`~tabsynth.synthesizers.code_ranges`), a list fixed by that release, with
-   :func:`~tabsynth.privacy.mechanisms.dp_listed_categories`: no δ, so a threshold of about
-   3.1 σ. (A column whose tail does not stand out, a flag of 0 and 1, would mostly list codes
-   no row holds, each of which passes with that look's small chance.)
+   out, the second look counts the codes around them
+   (:mod:`~tabsynth.synthesizers.code_ranges`), a list fixed by that release, on that list
+   (``listed`` in :func:`~tabsynth.privacy.mechanisms.dp_category_look`): no δ, so a
+   threshold of about 3.1 σ, while values off the list are counted as before. (A column whose
+   tail does not stand out, a flag of 0 and 1, would mostly list codes no row holds, each of
+   which passes with that look's small chance.)
 
 When no tail stands out, every column takes its own share back: the pool is spent whatever
 the tallies say, so the budget left for the model does not follow them. A column of
@@ -44,12 +45,12 @@ releases are, so adaptive zCDP composition holds (a privacy filter: Feldman & Zr
 Composition in Differential Privacy"). A value held by one row comes through the first or the
 second look with probability at most δ₁ + δ₂, the column's two halves of its additive δ (the
 combined look's threshold bounds its own chance by δ₂ whatever the first look drew); the at
-most k values one row alone adds to a unit of k columns each pass at δ/k of that. A listed
-look instead counts a list read from the first look's release (public by then) with fresh
-noise: the Gaussian mechanism on a histogram, whose ρ covers every listed code, those held by
-one row included (they pass its threshold with a chance of up to about 1 in 1,000 plus what
-the row adds, bounded by ρ, not δ); a row whose value is off the list counts nowhere, and
-the unit's δ₂ goes unspent.
+most k values one row alone adds to a unit of k columns each pass at δ/k of that. Listed
+codes (a list read from the first look's release, public by then) get fresh noise of the
+same σ: a row's value is on the list or off it, so the look stays one Gaussian histogram of
+one cost, and its ρ covers every listed code, those held by one row included (they pass
+their threshold with a chance of up to about 1 in 1,000 plus what the row adds, bounded by ρ,
+not δ).
 
 Why pool rather than give every column the whole share: when every estimated categorical
 column has a long tail (diabetes130's data card leaves only ``medical_specialty`` and the
@@ -75,11 +76,7 @@ from tabsynth.privacy import (
     in_release_order,
     sigma_for_rho,
 )
-from tabsynth.privacy.mechanisms import (
-    UnreleasedCounts,
-    dp_category_look,
-    dp_listed_categories,
-)
+from tabsynth.privacy.mechanisms import UnreleasedCounts, dp_category_look
 from tabsynth.synthesizers.code_ranges import implied_codes
 from tabsynth.synthesizers.value_groups import CategoryUnit
 
@@ -169,23 +166,21 @@ def second_looks(
     for unit in takers:
         values, unreleased = first[unit]
         share = spare * sizes[unit] / tails if long else spare * unit.width / _columns_of(takers)
-        rho = own * unit.width + share
-        look: dict[str, Any] = {
-            "max_categories": max_categories * unit.width - len(values),
-            "per_row": unit.width,
-            "ledger": ledger,
-            "phase": phase,
-            "noise": noise,
-        }
-        if unit in long and (codes := implied_codes(values)):  # rows to find, on a list
-            purpose = f"rarer codes of {unit.label} ({SECOND_LOOK})"
-            more = dp_listed_categories(rests[unit], codes, rho, purpose=purpose, **look)
-        else:
-            purpose = f"rarer categories of {unit.label} ({SECOND_LOOK})"
-            delta = budget.second_delta * unit.width
-            more, _ = dp_category_look(
-                rests[unit], rho, delta, earlier=unreleased, purpose=purpose, **look
-            )
+        # rows to find, and codes around the released ones: count those on a list
+        codes = implied_codes(values) if unit in long else []
+        more, _ = dp_category_look(
+            rests[unit],
+            own * unit.width + share,
+            budget.second_delta * unit.width,
+            earlier=unreleased,
+            listed=codes,
+            max_categories=max_categories * unit.width - len(values),
+            per_row=unit.width,
+            ledger=ledger,
+            purpose=f"rarer categories of {unit.label} ({SECOND_LOOK})",
+            phase=phase,
+            noise=noise,
+        )
         out[unit] = in_release_order(values + more)
     return out
 
