@@ -168,6 +168,33 @@ def test_values_off_the_list_take_the_delta_threshold_and_the_largest_are_kept()
     assert kept == ["5", "x"]
 
 
+def test_listed_values_take_fresh_noise_only_and_are_not_left_for_a_later_look() -> None:
+    """A first look (σ = 707) keeps "1" (5,000 rows) and leaves "3" and "x" (40 rows each)
+    unreleased; a second look listing "3" combines only "x" with its first count, and returns
+    only "x" among the counts left. "3" would pass only if its fresh noise alone cleared
+    τ_L = 2,186 less its 40 rows (3 σ): not on this seed."""
+    ledger = PrivacyLedger(1e6, 0.5, delta_reserved=0.1)
+    first = ["1"] * 5000 + ["3"] * 40 + ["x"] * 40
+    kept, left = dp_category_look(
+        first, 1e-6, 1e-9, ledger=ledger, purpose="c", noise=NoiseSource.seeded(1)
+    )
+    assert kept == ["1"] and set(left.noisy) == {"3", "x"}
+    kept, again = dp_category_look(
+        ["3"] * 40 + ["x"] * 40,
+        1e-6,
+        1e-9,
+        earlier=left,
+        listed=["3", "4"],
+        ledger=ledger,
+        purpose="c",
+        noise=NoiseSource.seeded(1),
+    )
+    assert kept == [] and set(again.noisy) == {"x"}
+    entry = ledger.entries[-1]
+    assert entry.params["listed"] == 2 and entry.params["listed_threshold"] == 2186
+    assert "combined_sigma" in entry.params
+
+
 def test_a_repeated_listed_value_is_refused() -> None:
     with pytest.raises(ParameterError, match="listed"):
         listed(["1"], ["1", "1"], 0.01)

@@ -865,17 +865,20 @@ def dp_category_look(
     divergences add up, CKS 2020), and the threshold is set for δ/k, so the at most k values
     that one row alone holds pass together with probability at most δ (a union bound).
 
-    With ``listed``, a public list of values fixed before the rows are read (the codes an
-    earlier release implies, :mod:`~tabsynth.synthesizers.code_ranges`), the values on it are
-    counted on the list instead: each listed value gets its count (0 if no row holds it) plus
+    With ``listed``, a list that is a function of earlier releases only, never of the rows or
+    of ``earlier``'s unreleased counts (the codes an earlier release implies,
+    :mod:`~tabsynth.synthesizers.code_ranges`), the values on it are counted on the list
+    instead: each listed value gets its count (0 if no row holds it) plus
     fresh noise of the same variance, and is kept when that clears τ_L, the smallest integer
     with P(X ≥ τ_L) ≤ :data:`LISTED_FALSE_RATE` (about 3.1 σ, a choice on noisy counts:
     post-processing). A row's value is on the list or off it, so the two parts are one Gaussian
     histogram over the list and the values off it that the rows hold, sensitivity 1 (√k with
     ``per_row``) and one cost; the δ covers, as before, a value off the list that only the new
     row holds, while a listed value needs none: the list is public, so the noise alone
-    protects it. Unkept listed values are not in the returned counts (the combination above
-    does not apply to them).
+    protects it. Listed values are never combined with ``earlier`` (a value only the new row
+    holds has a first-look count on one side only), and unkept ones are not in the returned
+    counts. ``max_categories`` ranks both parts together (on a tie, a value off the list
+    first).
 
     Privacy cost recorded: k/(2σ₂²) ≤ ρ and additive δ, mechanism ``"dp_categories"``.
     """
@@ -925,10 +928,8 @@ def dp_category_look(
     if earlier is not None:
         before = np.array([earlier.noisy[c] for c in candidates], dtype=float)
         noisy = (before / earlier.variance + noisy / float(variance)) * combined
-    on_noisy = np.empty(0)
-    if len(on_list):
-        on = counts.reindex(on_list, fill_value=0).to_numpy(dtype=np.int64)
-        on_noisy = (on + noise.discrete_gaussian(variance, len(on_list))).astype(float)
+    on = counts.reindex(on_list, fill_value=0).to_numpy(dtype=np.int64)
+    on_noisy = (on + noise.discrete_gaussian(variance, len(on_list))).astype(float)
     passed = np.concatenate([noisy >= threshold, on_noisy >= floor])
     values_all = [*candidates, *on_list]
     scores = np.concatenate([noisy, on_noisy])

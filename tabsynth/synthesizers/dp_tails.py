@@ -42,10 +42,11 @@ distinct values to the second look's counts), and which columns get a second loo
 what ρ, is read from earlier releases only. The pool bounds their total ρ whatever those
 releases are, so adaptive zCDP composition holds (a privacy filter: Feldman & Zrnic 2021,
 "Individual Privacy Accounting via a Rényi Filter"; Whitehouse et al. 2023, "Fully-Adaptive
-Composition in Differential Privacy"). A value held by one row comes through the first or the
-second look with probability at most δ₁ + δ₂, the column's two halves of its additive δ (the
-combined look's threshold bounds its own chance by δ₂ whatever the first look drew); the at
-most k values one row alone adds to a unit of k columns each pass at δ/k of that. Listed
+Composition in Differential Privacy"). A value off any list held by one row comes through
+the first or the second look with probability at most δ₁ + δ₂, the column's two halves of its
+additive δ (the combined look's threshold bounds its own chance by δ₂ whatever the first look
+drew); the at most k values one row alone adds to a unit of k columns each pass at δ/k of
+that. Listed
 codes (a list read from the first look's release, public by then) get fresh noise of the
 same σ: a row's value is on the list or off it, so the look stays one Gaussian histogram of
 one cost, and its ρ covers every listed code, those held by one row included (they pass
