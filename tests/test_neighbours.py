@@ -173,6 +173,18 @@ def test_mst_second_look_at_a_long_tail(tmp_path, extra) -> None:
         assert "'code'" in second.purpose
 
 
+def assert_fits_agree(make, data, other, metadata, folder: Path, check, **how) -> None:
+    """Fit ``data`` and its neighbour ``other``: the same fingerprint, and ``check`` holds for
+    both fits."""
+    left, shown_left = fit_and_watch(make, data, metadata)
+    right, shown_right = fit_and_watch(make, other, metadata)
+    assert_same(
+        fingerprint(left, shown_left, folder, **how), fingerprint(right, shown_right, folder, **how)
+    )
+    for synth in (left, right):
+        check(synth)
+
+
 #: Neighbours of the implied-codes test beyond EXTRA_ROWS: a new value in the code column.
 NEW_VALUES = {
     "a new code on the implied list": "40",
@@ -213,25 +225,13 @@ def assert_codes_listed(synth) -> None:
 
 @pytest.mark.parametrize("extra", [*EXTRAS, *NEW_VALUES])
 def test_mst_second_look_on_implied_codes(tmp_path, extra) -> None:
-    data, other, metadata = implied_codes_case(extra)
-    left, shown_left = fit_and_watch(mst, data, metadata)
-    right, shown_right = fit_and_watch(mst, other, metadata)
-    assert_same(fingerprint(left, shown_left, tmp_path), fingerprint(right, shown_right, tmp_path))
-    for synth in (left, right):
-        assert_codes_listed(synth)
+    assert_fits_agree(mst, *implied_codes_case(extra), tmp_path, assert_codes_listed)
 
 
 @pytest.mark.parametrize("extra", ["a new code on the implied list", "a new code off the list"])
 def test_aim_second_look_on_implied_codes(tmp_path, extra) -> None:
-    data, other, metadata = implied_codes_case(extra)
-    left, shown_left = fit_and_watch(aim, data, metadata)
-    right, shown_right = fit_and_watch(aim, other, metadata)
-    assert_same(
-        fingerprint(left, shown_left, tmp_path, rounds_follow_noise=True),
-        fingerprint(right, shown_right, tmp_path, rounds_follow_noise=True),
-    )
-    for synth in (left, right):
-        assert_codes_listed(synth)
+    case = implied_codes_case(extra)
+    assert_fits_agree(aim, *case, tmp_path, assert_codes_listed, rounds_follow_noise=True)
 
 
 #: Neighbours of the value-group test beyond EXTRA_ROWS: new codes in the group's columns.
@@ -280,26 +280,14 @@ def assert_group_released_together(synth) -> None:
 
 @pytest.mark.parametrize("extra", [*EXTRAS, *NEW_CODES])
 def test_mst_value_group(tmp_path, extra) -> None:
-    data, other, metadata = value_group_case(extra)
-    left, shown_left = fit_and_watch(mst, data, metadata)
-    right, shown_right = fit_and_watch(mst, other, metadata)
-    assert_same(fingerprint(left, shown_left, tmp_path), fingerprint(right, shown_right, tmp_path))
-    for synth in (left, right):
-        assert_group_released_together(synth)
+    assert_fits_agree(mst, *value_group_case(extra), tmp_path, assert_group_released_together)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("extra", list(NEW_CODES))
 def test_aim_value_group(tmp_path, extra) -> None:
-    data, other, metadata = value_group_case(extra)
-    left, shown_left = fit_and_watch(aim, data, metadata)
-    right, shown_right = fit_and_watch(aim, other, metadata)
-    assert_same(
-        fingerprint(left, shown_left, tmp_path, rounds_follow_noise=True),
-        fingerprint(right, shown_right, tmp_path, rounds_follow_noise=True),
-    )
-    for synth in (left, right):
-        assert_group_released_together(synth)
+    case, check = value_group_case(extra), assert_group_released_together
+    assert_fits_agree(aim, *case, tmp_path, check, rounds_follow_noise=True)
 
 
 def single_cells_grown(z: np.ndarray, threshold: float) -> tuple[int, int] | None:
