@@ -868,17 +868,16 @@ def dp_category_look(
     With ``listed``, a list that is a function of earlier releases only, never of the rows or
     of ``earlier``'s unreleased counts (the codes an earlier release implies,
     :mod:`~tabsynth.synthesizers.code_ranges`), the values on it are counted on the list
-    instead: each listed value gets its count (0 if no row holds it) plus
-    fresh noise of the same variance, and is kept when that clears τ_L, the smallest integer
-    with P(X ≥ τ_L) ≤ :data:`LISTED_FALSE_RATE` (about 3.1 σ, a choice on noisy counts:
-    post-processing). A row's value is on the list or off it, so the two parts are one Gaussian
-    histogram over the list and the values off it that the rows hold, sensitivity 1 (√k with
-    ``per_row``) and one cost; the δ covers, as before, a value off the list that only the new
-    row holds, while a listed value needs none: the list is public, so the noise alone
-    protects it. Listed values are never combined with ``earlier`` (a value only the new row
-    holds has a first-look count on one side only), and unkept ones are not in the returned
-    counts. ``max_categories`` ranks both parts together (on a tie, a value off the list
-    first).
+    instead: each listed value gets its count (0 if no row holds it) plus fresh noise of the
+    same variance, and is kept when that clears τ_L, the smallest integer with P(X ≥ τ_L) ≤
+    :data:`LISTED_FALSE_RATE` (about 3.1 σ, a choice on noisy counts: post-processing). A
+    row's value is on the list or off it, so the two parts are one Gaussian histogram over the
+    list and the values off it that the rows hold, sensitivity 1 (√k with ``per_row``) and one
+    cost; the δ covers, as before, a value off the list that only the new row holds, while a
+    listed value needs none: the list is public, so the noise alone protects it. Listed values
+    are never combined with ``earlier`` (a value only the new row holds has a first-look count
+    on one side only), and unkept ones are not in the returned counts. ``max_categories``
+    ranks both parts together (on a tie, a value off the list first).
 
     Privacy cost recorded: k/(2σ₂²) ≤ ρ and additive δ, mechanism ``"dp_categories"``.
     """
@@ -898,8 +897,7 @@ def dp_category_look(
         raise ParameterError("a second look may only count values the earlier look left unreleased")
     noise = _checked_source(noise)
     variance = per_row * _variance_for_rho(rho)
-    # the listed values' threshold (none is listed without a list)
-    floor = _singleton_threshold(variance, LISTED_FALSE_RATE) - 1 if len(on_list) else 0
+    listed_threshold = _singleton_threshold(variance, LISTED_FALSE_RATE) - 1  # P(X ≥ τ_L) ≤ rate
     threshold: float
     if earlier is None:
         combined, threshold = float(variance), _singleton_threshold(variance, delta / per_row)
@@ -920,7 +918,11 @@ def dp_category_look(
             "max_categories": max_categories,
             **({} if per_row == 1 else {"values_per_row": per_row}),
             **({} if earlier is None else {"combined_sigma": math.sqrt(combined)}),
-            **({} if on_list.empty else {"listed": len(on_list), "listed_threshold": floor}),
+            **(
+                {}
+                if on_list.empty
+                else {"listed": len(on_list), "listed_threshold": listed_threshold}
+            ),
         },
     )
     exact = off.to_numpy(dtype=np.int64)[order]
@@ -930,7 +932,7 @@ def dp_category_look(
         noisy = (before / earlier.variance + noisy / float(variance)) * combined
     on = counts.reindex(on_list, fill_value=0).to_numpy(dtype=np.int64)
     on_noisy = (on + noise.discrete_gaussian(variance, len(on_list))).astype(float)
-    passed = np.concatenate([noisy >= threshold, on_noisy >= floor])
+    passed = np.concatenate([noisy >= threshold, on_noisy >= listed_threshold])
     values_all = [*candidates, *on_list]
     scores = np.concatenate([noisy, on_noisy])
     kept = np.flatnonzero(passed)

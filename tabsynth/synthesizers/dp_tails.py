@@ -46,12 +46,11 @@ Composition in Differential Privacy"). A value off any list held by one row come
 the first or the second look with probability at most δ₁ + δ₂, the column's two halves of its
 additive δ (the combined look's threshold bounds its own chance by δ₂ whatever the first look
 drew); the at most k values one row alone adds to a unit of k columns each pass at δ/k of
-that. Listed
-codes (a list read from the first look's release, public by then) get fresh noise of the
-same σ: a row's value is on the list or off it, so the look stays one Gaussian histogram of
-one cost, and its ρ covers every listed code, those held by one row included (they pass
-their threshold with a chance of up to about 1 in 1,000 plus what the row adds, bounded by ρ,
-not δ).
+that. Listed codes (a list read from the first look's release, public by then) get fresh
+noise of the same σ: a row's value is on the list or off it, so the look stays one Gaussian
+histogram of one cost, and its ρ covers every listed code, those held by one row included
+(they pass their threshold with a chance of up to about 1 in 1,000 plus what the row adds,
+bounded by ρ, not δ).
 
 Why pool rather than give every column the whole share: when every estimated categorical
 column has a long tail (diabetes130's data card leaves only ``medical_specialty`` and the
