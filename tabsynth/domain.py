@@ -8,7 +8,8 @@ the one place where a column's values become codes and codes become values again
   integers, rounding precision and bounds. A repeated edge marks a *point bin* holding
   exactly one value, so a spike such as ``capital_gain == 0`` survives the round trip;
 * categories get one code each, plus an optional ``"other"`` code for values the domain
-  leaves out (rare categories merged under DP);
+  leaves out (rare categories merged under DP), decoded as the label ``"<other>"`` or, where
+  a DP release says which rarer values those rows hold, as one of them;
 * booleans get codes 0/1;
 * every nullable column gets one extra code for "missing", so missingness is modelled like
   any other value;
@@ -231,16 +232,32 @@ class BinnedCodec:
 
 @dataclass(frozen=True)
 class CategoryCodec:
-    """One code per declared category, then ``other`` (optional), then missing (optional)."""
+    """One code per declared category, then ``other`` (optional), then missing (optional).
+
+    ``rare`` (with ``other``): values outside ``categories`` and their positive weights; the
+    ``other`` code then decodes to one of them, drawn with those odds, instead of the label
+    ``"<other>"``. A DP fit sets them from released noisy counts of codes a release implies
+    (:func:`~tabsynth.synthesizers.code_ranges.rare_codes`): "other" holds the rows of those
+    codes, and the label is a value that no row holds.
+    """
 
     categories: tuple[Any, ...]
     other: bool = False
     nullable: bool = True
+    rare: tuple[tuple[Any, float], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "categories", tuple(self.categories))
+        object.__setattr__(self, "rare", tuple((v, float(w)) for v, w in self.rare))
         if not self.categories and not self.other:
             raise MetadataError("a categorical column needs at least one category or 'other'")
+        if self.rare and not self.other:
+            raise MetadataError("rare values need an 'other' code to decode from")
+        values = [v for v, _ in self.rare]
+        if len(set(values)) < len(values) or set(values) & set(self.categories):
+            raise MetadataError("rare values must be distinct and not among the categories")
+        if not all(np.isfinite(w) and w > 0 for _, w in self.rare):
+            raise MetadataError("the weights of rare values must be finite and positive")
 
     @property
     def size(self) -> int:
@@ -279,7 +296,15 @@ class CategoryCodec:
             lookup[len(self.categories)] = OTHER
         if self.nullable:
             lookup[-1] = np.nan
-        return pd.Series(lookup[np.asarray(codes, dtype=np.int64)], dtype=object)
+        codes = np.asarray(codes, dtype=np.int64)
+        out = lookup[codes]
+        if self.rare:
+            other = np.flatnonzero(codes == len(self.categories))
+            values = np.empty(len(self.rare), dtype=object)
+            values[:] = [v for v, _ in self.rare]
+            weights = np.array([w for _, w in self.rare])
+            out[other] = values[rng.choice(len(values), size=other.size, p=weights / weights.sum())]
+        return pd.Series(out, dtype=object)
 
     def to_dict(self) -> dict[str, Any]:
         cats = [v.item() if isinstance(v, np.generic) else v for v in self.categories]
@@ -288,6 +313,7 @@ class CategoryCodec:
             "categories": cats,
             "other": self.other,
             "nullable": self.nullable,
+            **({"rare": [[v, w] for v, w in self.rare]} if self.rare else {}),
         }
 
 
@@ -327,10 +353,11 @@ def codec_from_dict(raw: dict[str, Any]) -> Codec:
         if kind == "binned":
             return BinnedCodec(edges=np.asarray(args.pop("edges"), dtype=float), **args)
         if kind == "category":
-            return CategoryCodec(categories=tuple(args.pop("categories")), **args)
+            rare = tuple(tuple(pair) for pair in args.pop("rare", []))
+            return CategoryCodec(categories=tuple(args.pop("categories")), rare=rare, **args)
         if kind == "boolean":
             return BooleanCodec(**args)
-    except (TypeError, KeyError, MetadataError) as exc:
+    except (TypeError, ValueError, KeyError, MetadataError) as exc:
         raise ModelFileError(f"corrupt column codec {raw!r}: {exc}") from None
     raise ModelFileError(f"unknown column codec type {kind!r}")
 
@@ -395,6 +422,7 @@ class DomainEncoder:
         bins: int | dict[str, int] = DEFAULT_BINS,
         edges: dict[str, np.ndarray] | None = None,
         other: bool | dict[str, bool] = False,
+        rare: dict[str, dict[Any, float]] | None = None,
     ) -> DomainEncoder:
         """Build the encoder from the metadata's declared domain alone.
 
@@ -406,7 +434,11 @@ class DomainEncoder:
             Explicit bin edges per column (e.g. DP quantiles); they take precedence.
         other:
             Whether categorical columns get an ``other`` code.
+        rare:
+            Per categorical column with an ``other`` code, the values it decodes to and their
+            weights (:attr:`CategoryCodec.rare`).
         """
+        rare = rare or {}
         edges = edges or {}
         codecs: dict[str, Codec] = {}
         for name, spec in metadata.columns.items():
@@ -432,7 +464,10 @@ class DomainEncoder:
                     )
                 use_other = other.get(name, False) if isinstance(other, dict) else other
                 codecs[name] = CategoryCodec(
-                    spec.categories, other=use_other, nullable=spec.nullable
+                    spec.categories,
+                    other=use_other,
+                    nullable=spec.nullable,
+                    rare=tuple(rare.get(name, {}).items()),
                 )
             else:
                 codecs[name] = BooleanCodec(nullable=spec.nullable)

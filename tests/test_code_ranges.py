@@ -15,11 +15,13 @@ from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.privacy import NoiseSource, PrivacyLedger
 from tabsynth.privacy.mechanisms import (
     LISTED_FALSE_RATE,
+    ListedCounts,
     _singleton_threshold,
     _variance_for_rho,
     dp_category_look,
 )
-from tabsynth.synthesizers.code_ranges import MAX_CODES, MIN_REACH, implied_codes
+from tabsynth.synthesizers import dp_tails
+from tabsynth.synthesizers.code_ranges import MAX_CODES, MIN_REACH, implied_codes, rare_codes
 from tabsynth.synthesizers.dp_domain import private_domain
 
 pytestmark = pytest.mark.filterwarnings("ignore:noise_seed")
@@ -94,7 +96,7 @@ DELTA = 1e-300
 
 def listed(values, candidates, rho, **kwargs):
     ledger = PrivacyLedger(1e6, 0.5, delta_reserved=0.1)
-    kept, _ = dp_category_look(
+    kept, _, _ = dp_category_look(
         values,
         rho,
         DELTA,
@@ -155,7 +157,7 @@ def test_values_off_the_list_take_the_delta_threshold_and_the_largest_are_kept()
     kept, _ = listed(values, ["5", "4", "3", "x2"], 1e-4, max_categories=2)
     assert kept == ["4", "5"]
     ledger = PrivacyLedger(1e6, 0.5, delta_reserved=0.1)
-    kept, _ = dp_category_look(
+    kept, _, _ = dp_category_look(
         values + ["x"] * 3000,
         1e-4,
         1e-9,
@@ -175,11 +177,11 @@ def test_listed_values_take_fresh_noise_only_and_are_not_left_for_a_later_look()
     τ_L = 2,186 less its 40 rows (3 σ): not on this seed."""
     ledger = PrivacyLedger(1e6, 0.5, delta_reserved=0.1)
     first = ["1"] * 5000 + ["3"] * 40 + ["x"] * 40
-    kept, left = dp_category_look(
+    kept, left, _ = dp_category_look(
         first, 1e-6, 1e-9, ledger=ledger, purpose="c", noise=NoiseSource.seeded(1)
     )
     assert kept == ["1"] and set(left.noisy) == {"3", "x"}
-    kept, again = dp_category_look(
+    kept, again, _ = dp_category_look(
         ["3"] * 40 + ["x"] * 40,
         1e-6,
         1e-9,
@@ -198,6 +200,97 @@ def test_listed_values_take_fresh_noise_only_and_are_not_left_for_a_later_look()
 def test_a_repeated_listed_value_is_refused() -> None:
     with pytest.raises(ParameterError, match="listed"):
         listed(["1"], ["1", "1"], 0.01)
+
+
+# -- what "other" decodes to ------------------------------------------------------------------
+
+
+def test_a_listed_look_returns_its_noisy_counts_of_the_listed_codes_it_leaves() -> None:
+    """σ² = 100, τ_L = 32; 20,000 listed codes held by no row and 20,000 by 10 rows. Every code
+    left is returned, with count + X, X conditioned on staying under τ_L: the mean and
+    variance of the discrete Gaussian below 32 (or 22), computed here. The means' standard
+    errors are 0.071 (0.3 is 4 of them), the variances' 1 % (5 % allows σ² = 90 or 110
+    neither)."""
+    absent, held = [f"a{i}" for i in range(20_000)], [f"h{i}" for i in range(20_000)]
+    ledger = PrivacyLedger(1e6, 0.5, delta_reserved=0.1)
+    kept, unreleased, left = dp_category_look(
+        [c for c in held for _ in range(10)] + ["x"] * 50,
+        1 / 200,
+        DELTA,
+        listed=absent + held,
+        ledger=ledger,
+        purpose="codes",
+        noise=NoiseSource.seeded(2),
+    )
+    assert set(left.noisy) == set(absent + held) - set(kept) and left.variance == 100.0
+    assert set(unreleased.noisy) == {"x"}
+    k = np.arange(-600, 601)
+    pmf = np.exp(-(k.astype(float) ** 2) / 200)
+    for names, rows in ((absent, 0), (held, 10)):
+        below = k < 32 - rows
+        mean = float((k * pmf)[below].sum() / pmf[below].sum())
+        variance = float(((k - mean) ** 2 * pmf)[below].sum() / pmf[below].sum())
+        counts = np.array([left.noisy[c] for c in names if c in left.noisy])
+        assert counts.mean() == pytest.approx(rows + mean, abs=0.3)
+        assert counts.var() == pytest.approx(variance, rel=0.05)
+
+
+def test_rare_codes_weigh_each_code_by_its_noisy_count_less_half_a_sigma() -> None:
+    counts = {"3": 30.0, "4": 5.0, "5": -7.0, "6": 5.5, "7": 120.0}
+    assert rare_codes(ListedCounts(counts, 100.0)) == {"3": 25.0, "6": 0.5, "7": 115.0}
+    assert rare_codes(ListedCounts({"3": 4.0}, 100.0)) == {}
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_other_decodes_to_the_rare_codes_of_the_second_look(seed, monkeypatch) -> None:
+    """Codes 0-2 (3,000 rows each) are released first; their tail, 3-6 (46 rows each) and
+    7-10 (12 rows), stands out of the tally (232 rows, 89 needed: 3.2 σ), and the list 3-10
+    they imply takes the second look (τ_L = 24, σ = 7.45): 3-6 pass, 7-10 mostly not. The
+    column's codec decodes "other" by exactly what :func:`rare_codes` makes of that look's
+    noisy counts of the codes it left; text codes take no list and keep ``"<other>"``. (A
+    plain column's tail stands out of the tally by noise on some seeds; its look lists
+    nothing.)"""
+    looks = []
+
+    def recorded(*args, **kwargs):
+        looks.append(dp_category_look(*args, **kwargs))
+        return looks[-1]
+
+    monkeypatch.setattr(dp_tails, "dp_category_look", recorded)
+    held = {
+        "0": 3000,
+        "1": 3000,
+        "2": 3000,
+        **dict.fromkeys("3456", 46),
+        **dict.fromkeys("789", 12),
+    }
+    held["10"] = 12
+    for spell in (str, lambda c: f"c{c}"):
+        looks.clear()
+        rng = np.random.default_rng(seed)
+        codes = np.array([spell(c) for c, rows in held.items() for _ in range(rows)], dtype=object)
+        rng.shuffle(codes)
+        frame = pd.DataFrame({"code": codes})
+        for name in ("a", "b", "c"):
+            frame[name] = rng.choice(["F", "M"], len(codes)).astype(object)
+        encoder = private_domain(
+            frame,
+            Metadata({name: ColumnSpec("categorical") for name in frame}),
+            ledger=PrivacyLedger(50.0, 1e-9, delta_reserved=1e-10),
+            rho=0.02,
+            delta=1e-10,
+            noise=NoiseSource.seeded(seed),
+        )
+        codec = encoder.codecs["code"]
+        assert all(not c.rare for name, c in encoder.codecs.items() if name != "code")
+        if spell is not str:
+            assert not codec.rare and looks and not any(look.listed.noisy for look in looks)
+            continue
+        (look,) = [look for look in looks if look.listed.noisy]  # the code column's
+        assert set(look.listed.noisy) == {str(c) for c in range(3, 11)} - set(codec.categories)
+        assert dict(codec.rare) == rare_codes(look.listed) != {}
+        back = codec.decode(np.full(1000, codec.other_code), np.random.default_rng(0))
+        assert set(back) == set(dict(codec.rare))
 
 
 # -- the domain --------------------------------------------------------------------------------

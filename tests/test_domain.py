@@ -13,10 +13,11 @@ from tabsynth.domain import (
     BinnedCodec,
     CategoryCodec,
     DomainEncoder,
+    codec_from_dict,
     quantile_edges,
     uniform_edges,
 )
-from tabsynth.errors import DataError, MetadataError
+from tabsynth.errors import DataError, MetadataError, ModelFileError
 from tabsynth.metadata import ColumnSpec, Metadata
 
 
@@ -118,6 +119,38 @@ def test_other_code_for_unknown_categories():
     assert back.iloc[1] == OTHER and pd.isna(back.iloc[2])
     with pytest.raises(DataError, match="not among its categories"):
         CategoryCodec(("a",), other=False).encode(pd.Series(["b"], name="c"))
+
+
+def test_other_decodes_to_rare_values_with_their_odds():
+    """``rare`` weights 1 and 3: of 40,000 rows in "other", "7" takes a quarter (the binomial's
+    standard deviation is 0.0022, so 5 of them allow 0.011; weights read the other way round
+    would give 0.75). Rows of the categories and of "missing" decode as before."""
+    codec = CategoryCodec(("1", "2"), other=True, rare=(("7", 1.0), ("9", 3.0)))
+    codes = np.array([2] * 40_000 + [0, 1, 3])
+    back = codec.decode(codes, np.random.default_rng(0))
+    assert set(back.iloc[:40_000]) == {"7", "9"}
+    assert (back.iloc[:40_000] == "7").mean() == pytest.approx(0.25, abs=0.011)
+    assert back.iloc[40_000:40_002].tolist() == ["1", "2"] and pd.isna(back.iloc[-1])
+    assert codec.encode(pd.Series(["7", "1"], name="c")).tolist() == [2, 0]  # still "other"
+
+
+def test_rare_values_round_trip_and_are_checked():
+    codec = CategoryCodec(("1", "2"), other=True, rare=(("7", 0.5), ("9", 3.0)))
+    assert codec_from_dict(codec.to_dict()) == codec
+    assert "rare" not in CategoryCodec(("1",), other=True).to_dict()  # files as before
+    for rare, other in [
+        ((("7", 1.0),), False),  # nothing to decode them from
+        ((("1", 1.0),), True),  # a category already
+        ((("7", 1.0), ("7", 2.0)), True),
+        ((("7", 0.0),), True),
+        ((("7", float("nan")),), True),
+    ]:
+        with pytest.raises(MetadataError):
+            CategoryCodec(("1", "2"), other=other, rare=rare)
+    raw = codec.to_dict()
+    for bad in ([["7"]], [["7", "heavy"]], 5, [["7", -1.0]]):
+        with pytest.raises(ModelFileError, match="corrupt column codec"):
+            codec_from_dict({**raw, "rare": bad})
 
 
 def test_missing_domain_is_an_error_that_says_what_to_do():

@@ -299,11 +299,11 @@ def first_and_second_look(values, sigma_1, sigma_2, delta, seed):
     ledger = roomy_ledger(delta_reserved=0.1)
     rho = lambda sigma: 1 / (2 * sigma**2)  # noqa: E731
     noise = NoiseSource.seeded(seed)
-    kept, unreleased = dp_category_look(
+    kept, unreleased, _ = dp_category_look(
         values, rho(sigma_1), delta, ledger=ledger, purpose="c", noise=noise
     )
     rest = [v for v in values if v not in set(kept)]
-    more, left = dp_category_look(
+    more, left, _ = dp_category_look(
         rest, rho(sigma_2), delta, earlier=unreleased, ledger=ledger, purpose="c", noise=noise
     )
     return kept, more, left, ledger
@@ -409,7 +409,7 @@ def test_the_combined_tail_bound_counts_a_value_the_sum_hits_exactly() -> None:
 
 def test_a_second_look_counts_only_what_the_first_left_unreleased() -> None:
     ledger = roomy_ledger(delta_reserved=0.1)
-    _, unreleased = dp_category_look(["a"] * 3, 0.5, 1e-3, ledger=ledger, purpose="c")
+    _, unreleased, _ = dp_category_look(["a"] * 3, 0.5, 1e-3, ledger=ledger, purpose="c")
     with pytest.raises(ParameterError, match="second look"):
         dp_category_look(["b"], 0.5, 1e-3, earlier=unreleased, ledger=ledger, purpose="c")
 

@@ -118,7 +118,7 @@ def test_per_row_scales_the_noise_and_the_thresholds_delta() -> None:
     rho, delta, k = 1 / 200, 1e-300, 3
     ledger = PrivacyLedger(1e6, 0.5, delta_reserved=0.1)
     values = [f"v{i:04d}" for i in range(4000) for _ in range(10)]
-    kept, left = dp_category_look(
+    kept, left, _ = dp_category_look(
         values, rho, delta, per_row=k, ledger=ledger, purpose="c", noise=NoiseSource.seeded(4)
     )
     assert kept == []

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -767,6 +767,30 @@ class UnreleasedCounts:
         return "UnreleasedCounts(<not shown>)"
 
 
+class ListedCounts(NamedTuple):
+    """The noisy counts a look with a list drew for the listed values it did not keep, and
+    their noise variance.
+
+    Unlike :class:`UnreleasedCounts` these may be released: they are a Gaussian histogram over
+    a public list, which the look's ρ covers without δ whatever the counts are (a listed value
+    that no row holds included). A second look leaves them to say which rarer codes the rows
+    the model calls "other" hold (:func:`~tabsynth.synthesizers.code_ranges.rare_codes`)."""
+
+    noisy: dict[Any, float]
+    variance: float
+
+
+class CategoryLook(NamedTuple):
+    """What :func:`dp_category_look` returns."""
+
+    #: The values kept, in release order.
+    kept: list[Any]
+    #: The noisy counts of the values off the list it did not keep: never released.
+    unreleased: UnreleasedCounts
+    #: The noisy counts of the listed values it did not keep: released.
+    listed: ListedCounts
+
+
 def _check_look(max_categories: Any, per_row: Any) -> None:
     """The arguments a category look shares: a cap on the values kept, values a row adds."""
     if max_categories is not None and (
@@ -814,7 +838,7 @@ def dp_categories(
     Privacy cost recorded: 1/(2σ²) ≤ ρ and additive δ (paid from the ledger's
     ``delta_reserved``), mechanism ``"dp_categories"``.
     """
-    kept, _ = dp_category_look(
+    return dp_category_look(
         values,
         rho,
         delta,
@@ -823,8 +847,7 @@ def dp_categories(
         purpose=purpose,
         phase=phase,
         noise=noise,
-    )
-    return kept
+    ).kept
 
 
 #: The chance that a listed code no row holds passes :func:`dp_category_look` (``listed``).
@@ -844,7 +867,7 @@ def dp_category_look(
     purpose: str,
     phase: str = "",
     noise: NoiseSource | None = None,
-) -> tuple[list[Any], UnreleasedCounts]:
+) -> CategoryLook:
     """:func:`dp_categories`, also returning the noisy counts of the values it did not keep,
     for a second look at them.
 
@@ -876,8 +899,10 @@ def dp_category_look(
     cost; the δ covers, as before, a value off the list that only the new row holds, while a
     listed value needs none: the list is public, so the noise alone protects it. Listed values
     are never combined with ``earlier`` (a value only the new row holds has a first-look count
-    on one side only), and unkept ones are not in the returned counts. ``max_categories``
-    ranks both parts together (on a tie, a value off the list first).
+    on one side only). Their noisy counts, kept or not, are the Gaussian mechanism's own
+    output, so the unkept ones are returned as :class:`ListedCounts`, which may be released,
+    and not among the unreleased counts. ``max_categories`` ranks both parts together (on a
+    tie, a value off the list first).
 
     Privacy cost recorded: k/(2σ₂²) ≤ ρ and additive δ, mechanism ``"dp_categories"``.
     """
@@ -938,9 +963,11 @@ def dp_category_look(
     kept = np.flatnonzero(passed)
     if max_categories is not None:
         kept = np.sort(kept[np.argsort(-scores[kept], kind="stable")[:max_categories]])
-    left = np.ones(len(candidates), dtype=bool)
-    left[kept[kept < len(candidates)]] = False
-    unreleased = UnreleasedCounts(
-        {candidates[i]: float(noisy[i]) for i in np.flatnonzero(left)}, combined
+    left = np.ones(len(values_all), dtype=bool)
+    left[kept] = False
+    off, on = np.split(left, [len(candidates)])
+    return CategoryLook(
+        in_release_order([values_all[i] for i in kept]),
+        UnreleasedCounts({candidates[i]: float(noisy[i]) for i in np.flatnonzero(off)}, combined),
+        ListedCounts({on_list[i]: float(on_noisy[i]) for i in np.flatnonzero(on)}, float(variance)),
     )
-    return in_release_order([values_all[i] for i in kept]), unreleased

@@ -11,7 +11,16 @@ histogram over public cells, which needs no δ, so its threshold is only what ke
 that no row holds out (about 3.1 σ, see ``listed`` in
 :func:`~tabsynth.privacy.mechanisms.dp_category_look`).
 
-Privacy. :func:`implied_codes` reads nothing but the released values: post-processing.
+The codes on the list that the look does not keep are still the rows' values: the model
+gives their rows the column's "other" code, which would decode as the label ``"<other>"`` (4-5
+% of ``hours-per-week``'s and ``native-country``'s rows on the private-pgm Adult, a value no
+row holds). The look's noisy counts of those codes are released with it, so
+:func:`rare_codes` turns them into the odds with which "other" decodes to each
+(:attr:`~tabsynth.domain.CategoryCodec.rare`).
+
+Privacy. :func:`implied_codes` reads nothing but the released values, and :func:`rare_codes`
+nothing but a look's noisy counts of a public list, which its ρ covers
+(:class:`~tabsynth.privacy.mechanisms.ListedCounts`): post-processing.
 """
 
 from __future__ import annotations
@@ -19,6 +28,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
+
+from tabsynth.privacy.mechanisms import ListedCounts
 
 #: The list reaches beyond the released codes by their span, or by this many codes at least.
 MIN_REACH = 8
@@ -52,3 +65,24 @@ def implied_codes(released: Sequence[Any]) -> list[str]:
     if stop - start + 1 > MAX_CODES:
         return []
     return [str(code) for code in range(start, stop + 1) if code not in numbers]
+
+
+#: :func:`rare_codes` weighs a code by its noisy count less this many σ.
+RARE_SHIFT = 0.5
+
+
+def rare_codes(listed: ListedCounts) -> dict[Any, float]:
+    """Weights for decoding "other" onto the listed codes a look did not keep: each code's
+    noisy count less :data:`RARE_SHIFT` σ, where positive.
+
+    A noisy count clipped at 0 gives every code that no row holds about 0.40 σ of weight (the
+    mean of a clipped Gaussian), and a list holds many (``hours-per-week`` lists 0 to 160 for
+    rows that work 1 to 99 hours); less half a σ, 0.20 σ, while a code of a few σ keeps most
+    of its count. On the private-pgm Adult (MST, ε = 1) this lifted the
+    1-way scores of ``hours-per-week`` from 0.933 to 0.962 and of ``native-country`` from
+    0.946 to 0.974, where equal weights on all unkept codes gave 0.956 and 0.965
+    (``benchmarks/results/rare_codes/``). Empty when no code clears one σ: "other" then
+    decodes as before.
+    """
+    shift = RARE_SHIFT * float(np.sqrt(listed.variance))
+    return {code: count - shift for code, count in listed.noisy.items() if count > shift}

@@ -73,7 +73,8 @@ from tabsynth.privacy import (
     occupied_span,
     sigma_for_rho,
 )
-from tabsynth.privacy.mechanisms import UnreleasedCounts, dp_category_look
+from tabsynth.privacy.mechanisms import CategoryLook, dp_category_look
+from tabsynth.synthesizers.code_ranges import rare_codes
 from tabsynth.synthesizers.dp_tails import CategoryBudget, second_looks
 from tabsynth.synthesizers.value_groups import CategoryUnit, category_units
 
@@ -229,7 +230,7 @@ def private_domain(
     specs = dict(metadata.columns)
     edges: dict[str, np.ndarray] = {}
     held = {unit: unit.holdings(data) for unit in units.values()}
-    first: dict[CategoryUnit, tuple[list[Any], UnreleasedCounts]] = {}
+    first: dict[CategoryUnit, CategoryLook] = {}
     for name in todo:
         spec = metadata[name]
         if spec.kind == "categorical":
@@ -251,15 +252,18 @@ def private_domain(
             specs[name], edges[name] = estimator.datetime(name, data[name], spec, share)
         else:
             specs[name], edges[name] = estimator.numeric(name, data[name], spec, share)
-    kept = second_looks(
+    kept, listed = second_looks(
         held, first, looks, ledger=ledger, noise=noise, max_categories=max_categories, phase=PHASE
     )
+    rare: dict[str, dict[Any, float]] = {}
     for unit, values in kept.items():
         for name in unit.columns:
             specs[name] = dataclasses.replace(specs[name], categories=tuple(values))
+            if unit in listed:
+                rare[name] = rare_codes(listed[unit])
     estimated = Metadata(specs, source="user", public=False)
     return DomainEncoder.from_metadata(
-        estimated, bins=bins, edges=edges, other={name: True for name in categorical}
+        estimated, bins=bins, edges=edges, other={name: True for name in categorical}, rare=rare
     )
 
 

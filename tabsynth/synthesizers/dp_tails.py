@@ -24,7 +24,9 @@ long tails is a function of the rows, so the split cannot be fixed in advance; i
    (``listed`` in :func:`~tabsynth.privacy.mechanisms.dp_category_look`): no δ, so a
    threshold of about 3.1 σ, while values off the list are counted as before. (A column whose
    tail does not stand out, a flag of 0 and 1, would mostly list codes no row holds, each of
-   which passes with that look's small chance.)
+   which passes with that look's small chance.) The noisy counts of the listed codes it does
+   not keep are released too: they say which codes the column's "other" decodes to
+   (:func:`~tabsynth.synthesizers.code_ranges.rare_codes`).
 
 When no tail stands out, every column takes its own share back: the pool is spent whatever
 the tallies say, so the budget left for the model does not follow them. A column of
@@ -76,7 +78,7 @@ from tabsynth.privacy import (
     in_release_order,
     sigma_for_rho,
 )
-from tabsynth.privacy.mechanisms import UnreleasedCounts, dp_category_look
+from tabsynth.privacy.mechanisms import CategoryLook, ListedCounts, dp_category_look
 from tabsynth.synthesizers.code_ranges import implied_codes
 from tabsynth.synthesizers.value_groups import CategoryUnit
 
@@ -118,32 +120,37 @@ class CategoryBudget:
 
 def second_looks(
     held: dict[CategoryUnit, pd.Series],
-    first: dict[CategoryUnit, tuple[list[Any], UnreleasedCounts]],
+    first: dict[CategoryUnit, CategoryLook],
     budget: CategoryBudget,
     *,
     ledger: PrivacyLedger,
     noise: NoiseSource,
     max_categories: int,
     phase: str,
-) -> dict[CategoryUnit, list[Any]]:
+) -> tuple[dict[CategoryUnit, list[Any]], dict[CategoryUnit, ListedCounts]]:
     """Each unit's released values (``first``: the first look's, in metadata order, and what
-    it left unreleased), with those its second look adds, in release order; ``held`` gives
-    each unit's values row by row (:meth:`.CategoryUnit.holdings`). Spends exactly
+    it left unreleased), with those its second look adds, in release order; and for each unit
+    whose second look counted a list, its noisy counts of the listed codes it did not keep
+    (released, :class:`~tabsynth.privacy.mechanisms.ListedCounts`). ``held`` gives each
+    unit's values row by row (:meth:`.CategoryUnit.holdings`). Spends exactly
     ``budget.pool_rho`` unless every unit is already at its most categories.
 
     A value group of k columns (:mod:`~tabsynth.synthesizers.value_groups`) put k columns'
     shares in the pool and takes k back; its tally counts the rows with a value outside its
     release in any of its columns (sensitivity 1), and its second look counts their values
     with ``per_row=k``, ``max_categories`` times k in all."""
+    out = {unit: look.kept for unit, look in first.items()}
+    listed: dict[CategoryUnit, ListedCounts] = {}
     if not budget.pool_rho:
-        return {unit: values for unit, (values, _) in first.items()}
+        return out, listed
     columns = _columns_of(list(first))
     tally_each = TALLY_SHARE * budget.pool_rho / columns
     own = (1 - TALLY_SHARE) * budget.pool_rho / columns  # per column
     rests: dict[CategoryUnit, pd.Series] = {}
     sizes: dict[CategoryUnit, float] = {}
     sigmas: dict[CategoryUnit, float] = {}
-    for unit, (values, _) in first.items():
+    for unit, look in first.items():
+        values = look.kept
         rest = held[unit][~held[unit].isin(values)]
         sigmas[unit] = sigma_for_rho(tally_each * unit.width)
         (sizes[unit],) = gaussian_counts(
@@ -157,18 +164,17 @@ def second_looks(
         if len(values) < max_categories * unit.width:  # room for more
             rests[unit] = rest
     long = [unit for unit in rests if sizes[unit] > MIN_TAIL_SIGMAS * sigmas[unit]]
-    out = {unit: values for unit, (values, _) in first.items()}
     takers = long or list(rests)
     if not takers:
-        return out
+        return out, listed
     spare = own * (columns - _columns_of(takers))  # put in by the units that take nothing
     tails = sum(sizes[unit] for unit in long)
     for unit in takers:
-        values, unreleased = first[unit]
+        values, unreleased = first[unit].kept, first[unit].unreleased
         share = spare * sizes[unit] / tails if long else spare * unit.width / _columns_of(takers)
         # rows to find, and codes around the released ones: count those on a list
         codes = implied_codes(values) if unit in long else []
-        more, _ = dp_category_look(
+        more, _, left = dp_category_look(
             rests[unit],
             own * unit.width + share,
             budget.second_delta * unit.width,
@@ -182,7 +188,9 @@ def second_looks(
             noise=noise,
         )
         out[unit] = in_release_order(values + more)
-    return out
+        if codes:
+            listed[unit] = left
+    return out, listed
 
 
 def _columns_of(units: Sequence[CategoryUnit]) -> int:
