@@ -12,7 +12,7 @@ import pytest
 
 from tabsynth.errors import ParameterError
 from tabsynth.metadata import ColumnSpec, Metadata
-from tabsynth.privacy import NoiseSource, PrivacyLedger
+from tabsynth.privacy import NoiseSource, PrivacyLedger, mechanisms
 from tabsynth.privacy.mechanisms import (
     LISTED_FALSE_RATE,
     ListedCounts,
@@ -73,10 +73,27 @@ def test_values_that_are_not_integers_written_one_way_imply_nothing(released) ->
     assert implied_codes(released) == []
 
 
-def test_a_range_too_wide_for_codes_implies_nothing() -> None:
-    """-1 and h span h + 1 each way: 3h + 4 codes from -h - 2 to 2h + 1, 511 for h = 169."""
-    assert len(implied_codes(["-1", "169"])) == MAX_CODES - 1 - 2
-    assert implied_codes(["-1", "170"]) == []
+def test_a_wide_span_reaches_as_far_as_the_cap_allows() -> None:
+    """-1 and h span h + 1, stretched by that each way: 3h + 4 codes, all 1,024 for h = 340
+    (the list holds all but the two released). For h = 341 the reach shrinks to
+    (1,023 - 342) // 2 = 340, and to 8 for the widest span that fits, 1,007: -9 to 1,014.
+    100 and 900 reach 111 either way, held at 0 below."""
+    codes = implied_codes(["-1", "340"])
+    assert (codes[0], codes[-1], len(codes)) == ("-342", "681", MAX_CODES - 2)
+    codes = implied_codes(["-1", "341"])
+    assert (codes[0], codes[-1], len(codes)) == ("-341", "681", MAX_CODES - 3)
+    codes = implied_codes(["-1", "1006"])
+    assert (codes[0], codes[-1], len(codes)) == (str(-1 - MIN_REACH), "1014", MAX_CODES - 2)
+    assert implied_codes(["-1", "1007"]) == []
+    codes = implied_codes(["100", "900"])
+    assert (codes[0], codes[-1], len(codes)) == ("0", "1011", 1010)
+
+
+def test_codes_among_other_values_imply_their_range_alone() -> None:
+    """Diagnosis columns hold "250.83" and "V57" among 3-digit codes: with 3 of 4 released
+    values integers the list is theirs; with 2 of 3, nothing."""
+    assert implied_codes(["1", "2", "3", "V57"]) == ["0", *map(str, range(4, 12))]
+    assert implied_codes(["1", "2", "250.83"]) == []
 
 
 # -- the mechanism ----------------------------------------------------------------------------
@@ -109,10 +126,12 @@ def listed(values, candidates, rho, **kwargs):
     return kept, ledger
 
 
-def test_values_no_row_holds_pass_at_the_false_rate_and_no_more() -> None:
+def test_values_no_row_holds_pass_at_the_false_rate_and_no_more(monkeypatch) -> None:
     """ρ = 1/200: σ² = 100 and τ_L = 32, the first integer with P(X ≥ τ) ≤ 1e-3 (P = 8.1e-4;
     31 has 1.1e-3). Of 400,000 absent listed codes about 325 pass: a binomial's standard
-    deviation is 18, so 5 of them allow 90 either way; σ² = 90 or 110 would give 179 or 532."""
+    deviation is 18, so 5 of them allow 90 either way; σ² = 90 or 110 would give 179 or 532.
+    (One list this long would take a lower rate for each code: lifted here.)"""
+    monkeypatch.setattr(mechanisms, "LISTED_FALSE_PER_LIST", 1e9)
     candidates = [str(i) for i in range(400_000)]
     kept, ledger = listed([], candidates, 1 / 200)
     (entry,) = ledger.entries
@@ -122,10 +141,35 @@ def test_values_no_row_holds_pass_at_the_false_rate_and_no_more() -> None:
     assert abs(len(kept) - 400_000 * p) < 5 * np.sqrt(400_000 * p)
 
 
-def test_a_held_value_passes_with_the_chance_its_noise_allows() -> None:
+def test_a_long_list_passes_half_a_code_no_row_holds_on_average() -> None:
+    """Lists of 1,000 absent codes take a rate of 0.5/1,000 a code: τ_L = 34 at σ² = 100
+    (P(X ≥ 34) = 4.0e-4; 33 has 5.7e-4). 400 lists pass about 161 codes (standard deviation
+    12.7; 5 of them allow 64), where the rate of 1e-3 would pass 325."""
+    passed = 0
+    for i in range(400):
+        candidates = [f"{i}-{j}" for j in range(1000)]
+        ledger = PrivacyLedger(1e6, 0.5, delta_reserved=0.1)
+        kept, _, _ = dp_category_look(
+            [],
+            1 / 200,
+            DELTA,
+            listed=candidates,
+            ledger=ledger,
+            purpose="c",
+            noise=NoiseSource.seeded(i),
+        )
+        passed += len(kept)
+    assert ledger.entries[-1].params["listed_threshold"] == 34
+    p = discrete_gaussian_tail(100.0, 34)
+    assert p <= 0.5 / 1000 < discrete_gaussian_tail(100.0, 33)
+    assert abs(passed - 400_000 * p) < 5 * np.sqrt(400_000 * p)
+
+
+def test_a_held_value_passes_with_the_chance_its_noise_allows(monkeypatch) -> None:
     """40,000 listed codes held by 21 rows each, 11 below τ_L = 32: each passes with P(X ≥ 11)
     = 0.147 at σ² = 100 (0.134 or 0.158 at σ² = 90 or 110; the binomial's standard deviation
     is 0.0018, so 4 of them allow 0.0071)."""
+    monkeypatch.setattr(mechanisms, "LISTED_FALSE_PER_LIST", 1e9)
     candidates = [str(i) for i in range(40_000)]
     values = [c for c in candidates for _ in range(21)]
     kept, _ = listed(values, candidates, 1 / 200)
@@ -205,12 +249,15 @@ def test_a_repeated_listed_value_is_refused() -> None:
 # -- what "other" decodes to ------------------------------------------------------------------
 
 
-def test_a_listed_look_returns_its_noisy_counts_of_the_listed_codes_it_leaves() -> None:
+def test_a_listed_look_returns_its_noisy_counts_of_the_listed_codes_it_leaves(
+    monkeypatch,
+) -> None:
     """σ² = 100, τ_L = 32; 20,000 listed codes held by no row and 20,000 by 10 rows. Every code
     left is returned, with count + X, X conditioned on staying under τ_L: the mean and
     variance of the discrete Gaussian below 32 (or 22), computed here. The means' standard
     errors are 0.071 (0.3 is 4 of them), the variances' 1 % (5 % allows σ² = 90 or 110
     neither)."""
+    monkeypatch.setattr(mechanisms, "LISTED_FALSE_PER_LIST", 1e9)  # the rate of short lists
     absent, held = [f"a{i}" for i in range(20_000)], [f"h{i}" for i in range(20_000)]
     ledger = PrivacyLedger(1e6, 0.5, delta_reserved=0.1)
     kept, unreleased, left = dp_category_look(

@@ -850,8 +850,11 @@ def dp_categories(
     ).kept
 
 
-#: The chance that a listed code no row holds passes :func:`dp_category_look` (``listed``).
+#: The chance that a listed code no row holds passes :func:`dp_category_look` (``listed``)...
 LISTED_FALSE_RATE = 1e-3
+#: ... and how many such codes a list passes on average at most: a list longer than 500
+#: codes takes a lower rate for each.
+LISTED_FALSE_PER_LIST = 0.5
 
 
 def dp_category_look(
@@ -893,7 +896,9 @@ def dp_category_look(
     :mod:`~tabsynth.synthesizers.code_ranges`), the values on it are counted on the list
     instead: each listed value gets its count (0 if no row holds it) plus fresh noise of the
     same variance, and is kept when that clears τ_L, the smallest integer with P(X ≥ τ_L) ≤
-    :data:`LISTED_FALSE_RATE` (about 3.1 σ, a choice on noisy counts: post-processing). A
+    :data:`LISTED_FALSE_RATE`, or :data:`LISTED_FALSE_PER_LIST` over the list's length where
+    that is less (about 3.1 σ; 3.4 σ for 1,000 codes; a choice on noisy counts:
+    post-processing). A
     row's value is on the list or off it, so the two parts are one Gaussian histogram over the
     list and the values off it that the rows hold, sensitivity 1 (√k with ``per_row``) and one
     cost; the δ covers, as before, a value off the list that only the new row holds, while a
@@ -922,7 +927,8 @@ def dp_category_look(
         raise ParameterError("a second look may only count values the earlier look left unreleased")
     noise = _checked_source(noise)
     variance = per_row * _variance_for_rho(rho)
-    listed_threshold = _singleton_threshold(variance, LISTED_FALSE_RATE) - 1  # P(X ≥ τ_L) ≤ rate
+    rate = min(LISTED_FALSE_RATE, LISTED_FALSE_PER_LIST / max(len(on_list), 1))
+    listed_threshold = _singleton_threshold(variance, rate) - 1  # P(X ≥ τ_L) ≤ rate
     threshold: float
     if earlier is None:
         combined, threshold = float(variance), _singleton_threshold(variance, delta / per_row)
