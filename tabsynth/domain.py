@@ -230,6 +230,11 @@ class BinnedCodec:
         }
 
 
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as the Python value JSON can hold."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 @dataclass(frozen=True)
 class CategoryCodec:
     """One code per declared category, then ``other`` (optional), then missing (optional).
@@ -237,8 +242,8 @@ class CategoryCodec:
     ``rare`` (with ``other``): values outside ``categories`` and their positive weights; the
     ``other`` code then decodes to one of them, drawn with those odds, instead of the label
     ``"<other>"``. A DP fit sets them from released noisy counts of codes a release implies
-    (:func:`~tabsynth.synthesizers.code_ranges.rare_codes`): "other" holds the rows of those
-    codes, and the label is a value that no row holds.
+    (:func:`~tabsynth.synthesizers.code_ranges.rare_codes`): "other" holds mostly the rows of
+    those codes, and the label is a value that no row holds.
     """
 
     categories: tuple[Any, ...]
@@ -248,6 +253,11 @@ class CategoryCodec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "categories", tuple(self.categories))
+        if not all(
+            isinstance(w, (int, float, np.integer, np.floating)) and not isinstance(w, bool)
+            for _, w in self.rare
+        ):
+            raise MetadataError("the weights of rare values must be numbers")
         object.__setattr__(self, "rare", tuple((v, float(w)) for v, w in self.rare))
         if not self.categories and not self.other:
             raise MetadataError("a categorical column needs at least one category or 'other'")
@@ -307,13 +317,13 @@ class CategoryCodec:
         return pd.Series(out, dtype=object)
 
     def to_dict(self) -> dict[str, Any]:
-        cats = [v.item() if isinstance(v, np.generic) else v for v in self.categories]
+        cats = [_plain(v) for v in self.categories]
         return {
             "type": "category",
             "categories": cats,
             "other": self.other,
             "nullable": self.nullable,
-            **({"rare": [[v, w] for v, w in self.rare]} if self.rare else {}),
+            **({"rare": [[_plain(v), w] for v, w in self.rare]} if self.rare else {}),
         }
 
 

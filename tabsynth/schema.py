@@ -27,7 +27,8 @@ datetime with a ``format``        text (``object``) written with that format
 datetime without a format         ``datetime64[ns]`` (``[ns, zone]`` with a timezone)
 categorical, declared int codes   ``int64``; ``Int64`` when nullable
 categorical, declared floats      ``float64``
-categorical, otherwise            ``object`` (the declared values; ``"<other>"``)
+categorical, otherwise            ``object`` (the declared values; ``"<other>"``, or
+                                  the rarer integer codes it decodes to)
 id with ``dtype: int``            ``int64``
 id, pii, text                     ``object``
 ================================  ==============================================

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tabsynth.domain import OTHER
 from tabsynth.errors import ParameterError
 from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.privacy import NoiseSource, PrivacyLedger, mechanisms
@@ -20,7 +21,7 @@ from tabsynth.privacy.mechanisms import (
     _variance_for_rho,
     dp_category_look,
 )
-from tabsynth.synthesizers import dp_tails
+from tabsynth.synthesizers import MSTSynthesizer, dp_tails, load
 from tabsynth.synthesizers.code_ranges import MAX_CODES, MIN_REACH, implied_codes, rare_codes
 from tabsynth.synthesizers.dp_domain import private_domain
 
@@ -282,6 +283,35 @@ def test_a_listed_look_returns_its_noisy_counts_of_the_listed_codes_it_leaves(
         assert counts.var() == pytest.approx(variance, rel=0.05)
 
 
+def test_listed_counts_keep_the_fresh_variance_and_the_codes_the_cap_cut() -> None:
+    """After a first look, the listed counts carry the fresh noise's variance 1/(2ρ), not the
+    combined one (:func:`rare_codes` reads σ from it); with ``per_row=3``, 3/(2ρ). A listed
+    code that clears τ_L = 2,186 (σ = 707) but loses to the cap is left, and returned."""
+    ledger = PrivacyLedger(1e6, 0.5, delta_reserved=0.1)
+    first = ["1"] * 5000 + ["x"] * 40
+    _, left, _ = dp_category_look(
+        first, 1e-6, 1e-9, ledger=ledger, purpose="c", noise=NoiseSource.seeded(1)
+    )
+    kept, again, listed_counts = dp_category_look(
+        ["x"] * 40 + ["3"] * 30_000 + ["4"] * 20_000,
+        1e-6,
+        1e-9,
+        earlier=left,
+        listed=["3", "4", "5"],
+        max_categories=1,
+        ledger=ledger,
+        purpose="c",
+        noise=NoiseSource.seeded(2),
+    )
+    assert kept == ["3"] and set(listed_counts.noisy) == {"4", "5"}
+    assert listed_counts.noisy["4"] == pytest.approx(20_000, abs=5 * 707)
+    assert listed_counts.variance == float(_variance_for_rho(1e-6)) > again.variance
+    _, _, grouped = dp_category_look(
+        ["3"], 1e-6, 1e-9, listed=["3"], per_row=3, ledger=ledger, purpose="c"
+    )
+    assert grouped.variance == 3 * float(_variance_for_rho(1e-6))
+
+
 def test_rare_codes_weigh_each_code_by_its_noisy_count_less_half_a_sigma() -> None:
     counts = {"3": 30.0, "4": 5.0, "5": -7.0, "6": 5.5, "7": 120.0}
     assert rare_codes(ListedCounts(counts, 100.0)) == {"3": 25.0, "6": 0.5, "7": 115.0}
@@ -423,6 +453,7 @@ def test_a_value_group_of_codes_looks_on_one_list_with_its_sensitivity() -> None
     assert look.params["listed"] == 8 and look.params["listed_threshold"] == 41
     released = {encoder.metadata[name].categories for name in ("p1", "p2", "p3")}
     assert len(released) == 1
+    assert len({encoder.codecs[name].rare for name in ("p1", "p2", "p3")}) == 1
     assert {"0", "1", "2"} < set(next(iter(released))) <= {str(c) for c in range(11)}
 
 
@@ -450,3 +481,27 @@ def test_a_tail_that_does_not_stand_out_takes_no_listed_look() -> None:
     )
     seconds = [e for e in ledger.entries if "second look" in e.purpose]
     assert len(seconds) == 3 and not any("listed" in e.params for e in seconds)
+
+
+def test_a_fit_saves_its_rare_codes_and_samples_them_for_other(tmp_path) -> None:
+    """An MST fit at ε = 2 of a column like the one above, without code 10 (with this noise
+    the listed look keeps 3-6 and leaves 7, 8 and 10 weights): the saved model keeps the
+    codec's rare codes, and the loaded one samples no ``"<other>"``, only released codes and
+    rare ones."""
+    rng = np.random.default_rng(4)
+    held = {**dict.fromkeys("012", 3000), **dict.fromkeys("3456", 46), **dict.fromkeys("789", 12)}
+    codes = np.array([c for c, rows in held.items() for _ in range(rows)], dtype=object)
+    rng.shuffle(codes)
+    frame = pd.DataFrame({"code": codes})
+    for name in ("a", "b", "c"):
+        frame[name] = rng.choice(["F", "M"], len(codes)).astype(object)
+    metadata = Metadata({name: ColumnSpec("categorical") for name in frame})
+    fit = MSTSynthesizer(2.0, noise_seed=4, max_iters=50).fit(frame, metadata)
+    codec = fit.encoder_.codecs["code"]
+    assert codec.rare
+    fit.save(tmp_path / "model.tsyn")
+    loaded = load(tmp_path / "model.tsyn")
+    assert loaded.encoder_.codecs["code"] == codec
+    sample = loaded.sample(20_000, seed=1)["code"]
+    assert OTHER not in set(sample)
+    assert set(sample) <= set(codec.categories) | set(dict(codec.rare))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -138,12 +140,16 @@ def test_rare_values_round_trip_and_are_checked():
     codec = CategoryCodec(("1", "2"), other=True, rare=(("7", 0.5), ("9", 3.0)))
     assert codec_from_dict(codec.to_dict()) == codec
     assert "rare" not in CategoryCodec(("1",), other=True).to_dict()  # files as before
+    numpy = CategoryCodec((np.int64(1),), other=True, rare=((np.int64(7), np.float64(2.0)),))
+    assert json.loads(json.dumps(numpy.to_dict()))["rare"] == [[7, 2.0]]
     for rare, other in [
         ((("7", 1.0),), False),  # nothing to decode them from
         ((("1", 1.0),), True),  # a category already
         ((("7", 1.0), ("7", 2.0)), True),
         ((("7", 0.0),), True),
         ((("7", float("nan")),), True),
+        ((("7", "1.5"),), True),
+        ((("7", True),), True),
     ]:
         with pytest.raises(MetadataError):
             CategoryCodec(("1", "2"), other=other, rare=rare)

@@ -971,9 +971,9 @@ def dp_category_look(
         kept = np.sort(kept[np.argsort(-scores[kept], kind="stable")[:max_categories]])
     left = np.ones(len(values_all), dtype=bool)
     left[kept] = False
-    off, on = np.split(left, [len(candidates)])
+    left_off, left_on = (np.flatnonzero(part) for part in np.split(left, [len(candidates)]))
     return CategoryLook(
         in_release_order([values_all[i] for i in kept]),
-        UnreleasedCounts({candidates[i]: float(noisy[i]) for i in np.flatnonzero(off)}, combined),
-        ListedCounts({on_list[i]: float(on_noisy[i]) for i in np.flatnonzero(on)}, float(variance)),
+        UnreleasedCounts({candidates[i]: float(noisy[i]) for i in left_off}, combined),
+        ListedCounts({on_list[i]: float(on_noisy[i]) for i in left_on}, float(variance)),
     )

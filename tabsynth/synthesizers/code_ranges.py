@@ -5,7 +5,7 @@ payment statuses -2..8, admission source ids. Without metadata a DP fit must fin
 as it finds any text's, with a threshold set by δ (about 6.9 σ: at ε = 1 on the private-pgm
 Adult, ``hours-per-week`` kept 22 codes, 92 % of its rows, and sent codes of up to 207 rows to
 "other"). Once the first look has released a column's common codes, the rest of the range is
-no secret: if every released value is an integer, the integers around them are a list fixed
+no secret: if most released values are integers, the integers around them are a list fixed
 by the release alone. Counting the tail rows on that list is the Gaussian mechanism on a
 histogram over public cells, which needs no δ, so its threshold is only what keeps values
 that no row holds out (about 3.1 σ, see ``listed`` in
@@ -16,7 +16,8 @@ gives their rows the column's "other" code, which would decode as the label ``"<
 % of ``hours-per-week``'s and ``native-country``'s rows on the private-pgm Adult, a value no
 row holds). The look's noisy counts of those codes are released with it, so
 :func:`rare_codes` turns them into the odds with which "other" decodes to each
-(:attr:`~tabsynth.domain.CategoryCodec.rare`).
+(:attr:`~tabsynth.domain.CategoryCodec.rare`). "Other" also holds the rows of unkept values
+off the list (codes beyond its reach, text among the codes); they decode the same way.
 
 Privacy. :func:`implied_codes` reads nothing but the released values, and :func:`rare_codes`
 nothing but a look's noisy counts of a public list, which its ρ covers
@@ -85,8 +86,9 @@ def rare_codes(listed: ListedCounts) -> dict[Any, float]:
     of its count. On the private-pgm Adult (MST, ε = 1) this lifted the
     1-way scores of ``hours-per-week`` from 0.933 to 0.962 and of ``native-country`` from
     0.946 to 0.974, where equal weights on all unkept codes gave 0.956 and 0.965
-    (``benchmarks/results/rare_codes/``). Empty when no code clears one σ: "other" then
-    decodes as before.
+    (``benchmarks/results/rare_codes/``). Empty when no code clears half a σ: "other" then
+    decodes as ``"<other>"``. A value group's columns share one list, one look and so one set
+    of weights.
     """
     shift = RARE_SHIFT * float(np.sqrt(listed.variance))
     return {code: count - shift for code, count in listed.noisy.items() if count > shift}

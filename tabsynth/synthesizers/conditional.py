@@ -120,7 +120,8 @@ def check_released(encoder: DomainEncoder, name: str, values: pd.Series) -> None
         return
     kept = ", ".join(repr(c) for c in codec.categories)
     merged = (
-        " (a DP fit merges categories it could not tell from noise into '<other>')"
+        " (a DP fit merges categories it could not tell from noise into '<other>', which may "
+        "decode to rarer codes that cannot be conditioned on)"
         if codec.other
         else ""
     )
