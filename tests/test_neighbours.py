@@ -197,15 +197,26 @@ NEW_VALUES = {
 ODD_CODES = [str(c) for c in range(11, 30, 2)]
 
 
-def implied_codes_case(extra: str) -> tuple[pd.DataFrame, pd.DataFrame, Metadata]:
-    """A column of codes 10, 20 and 30 held by 460 rows each and ten odd codes between them
-    held by 62 (:mod:`~tabsynth.synthesizers.code_ranges`): the first look releases the common
-    ones, and the tail's second look counts the list of codes 0 to 50 they imply, where a new
-    code ("40") counts once on one side only; "99" and "x" are on no list. All new values sort
-    after the others, so the first look draws the same noise for the values both sides hold.
-    The odd codes clear the listed look's threshold by 5 σ (MST's and AIM's fits alike)."""
+#: The common values of the implied-codes test: three codes, or three codes and a value that
+#: is not one (as "250.83" among ICD-9 codes), which sorts before the new values.
+COMMON_VALUES = {"codes": ("10", "20", "30"), "codes and a decimal": ("10", "2.5", "20", "30")}
+
+
+def implied_codes_case(
+    extra: str, common: str = "codes"
+) -> tuple[pd.DataFrame, pd.DataFrame, Metadata]:
+    """A column of codes 10, 20 and 30 (and "2.5") held by 1,380 rows between them and ten odd
+    codes between them held by 62 (:mod:`~tabsynth.synthesizers.code_ranges`): the first look
+    releases the common ones, and the tail's second look counts the list of codes 0 to 50 they
+    imply, where a new code ("40") counts once on one side only; "99" and "x" are on no list.
+    All new values sort after the others, so the first look draws the same noise for the values
+    both sides hold. The odd codes clear the listed look's threshold by 5 σ (MST's and AIM's
+    fits alike)."""
     data = base_table()
-    codes = np.array([*np.repeat(ODD_CODES, 62), *np.repeat(["10", "20", "30"], 460)], dtype=object)
+    rows = 1380 // len(COMMON_VALUES[common])
+    codes = np.array(
+        [*np.repeat(ODD_CODES, 62), *np.repeat(COMMON_VALUES[common], rows)], dtype=object
+    )
     np.random.default_rng(8).shuffle(codes)
     codes[7] = "10"
     data["code"] = codes
@@ -216,13 +227,15 @@ def implied_codes_case(extra: str) -> tuple[pd.DataFrame, pd.DataFrame, Metadata
     return data, pd.concat([data, row], ignore_index=True), metadata
 
 
-def assert_codes_listed(synth) -> None:
-    """One look with a list, at the code column, and all thirteen codes but none of the new
-    ones. "other" decodes to listed codes the look left (their noisy counts are the look's
-    release; no row holds them here, but some clear σ/2 by noise), never to "99" or "x"."""
+def assert_codes_listed(synth, common: str = "codes") -> None:
+    """One look with a list, at the code column, and all the common values and odd codes but
+    none of the new ones. "other" decodes to listed codes the look left (their noisy counts
+    are the look's release; no row holds them here, but some clear σ/2 by noise), never to
+    "99" or "x"."""
     (look,) = [e for e in synth.privacy.entries if "listed" in e.params]
     assert "'code'" in look.purpose
-    assert set(synth.encoder_.metadata["code"].categories) == {"10", "20", "30", *ODD_CODES}
+    released = set(synth.encoder_.metadata["code"].categories)
+    assert released == {*COMMON_VALUES[common], *ODD_CODES}
     rare = dict(synth.encoder_.codecs["code"].rare)
     assert rare and set(rare) <= set(implied_codes(["10", "20", "30"]))
     assert set(rare).isdisjoint(ODD_CODES)
@@ -231,6 +244,13 @@ def assert_codes_listed(synth) -> None:
 @pytest.mark.parametrize("extra", [*EXTRAS, *NEW_VALUES])
 def test_mst_second_look_on_implied_codes(tmp_path, extra) -> None:
     assert_fits_agree(mst, *implied_codes_case(extra), tmp_path, assert_codes_listed)
+
+
+@pytest.mark.parametrize("extra", [*NEW_VALUES, *EXTRAS[:3]])
+def test_mst_second_look_on_codes_among_other_values(tmp_path, extra) -> None:
+    case = implied_codes_case(extra, "codes and a decimal")
+    check = lambda synth: assert_codes_listed(synth, "codes and a decimal")  # noqa: E731
+    assert_fits_agree(mst, *case, tmp_path, check)
 
 
 @pytest.mark.parametrize("extra", ["a new code on the implied list", "a new code off the list"])

@@ -18,8 +18,8 @@ long tails is a function of the rows, so the split cannot be fixed in advance; i
    the pool, and the contributions of the columns without a tail are shared among them in
    proportion to their noisy tails, the rows at stake. The threshold falls, so rarer values
    come through, up to the column's :data:`~tabsynth.synthesizers.dp_domain.MAX_CATEGORIES`
-   in all. Where every value the first look released is an integer code and the tail stands
-   out, the second look counts the codes around them
+   in all. Where most values the first look released (three in four) are integer codes and
+   the tail stands out, the second look counts the codes around them
    (:mod:`~tabsynth.synthesizers.code_ranges`), a list fixed by that release, on that list
    (``listed`` in :func:`~tabsynth.privacy.mechanisms.dp_category_look`): no δ, so a
    threshold of about 3.1 σ, while values off the list are counted as before. (A column whose
