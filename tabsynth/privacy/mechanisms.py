@@ -897,7 +897,7 @@ def dp_category_look(
     instead: each listed value gets its count (0 if no row holds it) plus fresh noise of the
     same variance, and is kept when that clears τ_L, the smallest integer with P(X ≥ τ_L) ≤
     :data:`LISTED_FALSE_RATE`, or :data:`LISTED_FALSE_PER_LIST` over the list's length where
-    that is less (about 3.1 σ; 3.4 σ for 1,000 codes; a choice on noisy counts:
+    that is less (about 3.1 σ; 3.3 σ for 1,000 codes; a choice on noisy counts:
     post-processing). A
     row's value is on the list or off it, so the two parts are one Gaussian histogram over the
     list and the values off it that the rows hold, sensitivity 1 (√k with ``per_row``) and one
