@@ -253,6 +253,8 @@ class CategoryCodec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "categories", tuple(self.categories))
+        if not all(isinstance(pair, (tuple, list)) and len(pair) == 2 for pair in self.rare):
+            raise MetadataError("rare values must be (value, weight) pairs")
         if not all(
             isinstance(w, (int, float, np.integer, np.floating)) and not isinstance(w, bool)
             for _, w in self.rare

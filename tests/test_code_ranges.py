@@ -88,6 +88,9 @@ def test_a_wide_span_reaches_as_far_as_the_cap_allows() -> None:
     assert implied_codes(["-1", "1007"]) == []
     codes = implied_codes(["100", "900"])
     assert (codes[0], codes[-1], len(codes)) == ("0", "1011", 1010)
+    # the reach is set before the clip at 0: from 0, spans up to 1,015 still fit
+    assert len(implied_codes(["0", "1015"])) == MAX_CODES - 2
+    assert implied_codes(["0", "1016"]) == []
 
 
 def test_codes_among_other_values_imply_their_range_alone() -> None:
@@ -95,6 +98,7 @@ def test_codes_among_other_values_imply_their_range_alone() -> None:
     values integers the list is theirs; with 2 of 3, nothing."""
     assert implied_codes(["1", "2", "3", "V57"]) == ["0", *map(str, range(4, 12))]
     assert implied_codes(["1", "2", "250.83"]) == []
+    assert "4" in implied_codes(["1", "2", "3", "04"])  # "04" is text, not the code 4
 
 
 # -- the mechanism ----------------------------------------------------------------------------
@@ -367,7 +371,8 @@ def test_other_decodes_to_the_rare_codes_of_the_second_look(seed, monkeypatch) -
         assert set(look.listed.noisy) == {str(c) for c in range(3, 11)} - set(codec.categories)
         assert dict(codec.rare) == rare_codes(look.listed) != {}
         back = codec.decode(np.full(1000, codec.other_code), np.random.default_rng(0))
-        assert set(back) == set(dict(codec.rare))
+        rare = dict(codec.rare)
+        assert set(back) <= set(rare) and max(rare, key=rare.get) in set(back)
 
 
 # -- the domain --------------------------------------------------------------------------------

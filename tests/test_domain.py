@@ -150,6 +150,7 @@ def test_rare_values_round_trip_and_are_checked():
         ((("7", float("nan")),), True),
         ((("7", "1.5"),), True),
         ((("7", True),), True),
+        ((("7",),), True),
     ]:
         with pytest.raises(MetadataError):
             CategoryCodec(("1", "2"), other=other, rare=rare)

@@ -850,10 +850,10 @@ def dp_categories(
     ).kept
 
 
-#: The chance that a listed code no row holds passes :func:`dp_category_look` (``listed``)...
+#: The chance that a listed code no row holds passes :func:`dp_category_look` (``listed``).
 LISTED_FALSE_RATE = 1e-3
-#: ... and how many such codes a list passes on average at most: a list longer than 500
-#: codes takes a lower rate for each.
+#: How many listed codes that no row holds a list passes on average at most: a list longer
+#: than 500 codes takes a lower rate than :data:`LISTED_FALSE_RATE` for each.
 LISTED_FALSE_PER_LIST = 0.5
 
 

@@ -41,7 +41,9 @@ estimate:
 
 Columns keep their declared nullability (``True`` when only the schema is known), so missing
 values get their own code. Decoding returns the original kinds: numbers in their bins, dates
-as datetimes, categories as the values themselves.
+as datetimes, categories as the values themselves, and "other" as ``"<other>"`` or, for
+integer codes, as the rarer codes a second look counted
+(:func:`~tabsynth.synthesizers.code_ranges.rare_codes`).
 """
 
 from __future__ import annotations

@@ -12,21 +12,21 @@ long tails is a function of the rows, so the split cannot be fixed in advance; i
    (:func:`~tabsynth.privacy.mechanisms.dp_category_look`) with the rest.
 2. Each column's *tail*, its non-missing rows outside the values the first look released, is
    counted with Gaussian noise (:data:`TALLY_SHARE` of the pool, split equally).
-3. Columns whose noisy tail stands out of the tally's noise (above :data:`MIN_TAIL_SIGMAS`
-   σ) count their tail rows again, with the first look's unreleased noisy counts combined by
-   inverse variance: as good as one look with both budgets. Each takes back what it put in
-   the pool, and the contributions of the columns without a tail are shared among them in
+3. Columns whose noisy tail stands out of the tally's noise (above :data:`MIN_TAIL_SIGMAS` σ)
+   count their tail rows again, with the first look's unreleased noisy counts combined by
+   inverse variance: as good as one look with both budgets. Each takes back what it put in the
+   pool, and the contributions of the columns without a tail are shared among them in
    proportion to their noisy tails, the rows at stake. The threshold falls, so rarer values
-   come through, up to the column's :data:`~tabsynth.synthesizers.dp_domain.MAX_CATEGORIES`
-   in all. Where most values the first look released (three in four) are integer codes and
-   the tail stands out, the second look counts the codes around them
+   come through, up to the column's :data:`~tabsynth.synthesizers.dp_domain.MAX_CATEGORIES` in
+   all. Where at least three in four values the first look released are integer codes and the
+   tail stands out, the second look counts the codes around them
    (:mod:`~tabsynth.synthesizers.code_ranges`), a list fixed by that release, on that list
-   (``listed`` in :func:`~tabsynth.privacy.mechanisms.dp_category_look`): no δ, so a
-   threshold of about 3.1 σ, while values off the list are counted as before. (A column whose
-   tail does not stand out, a flag of 0 and 1, would mostly list codes no row holds, each of
-   which passes with that look's small chance.) The noisy counts of the listed codes it does
-   not keep are released too: they say which codes the column's "other" decodes to
-   (:func:`~tabsynth.synthesizers.code_ranges.rare_codes`).
+   (``listed`` in :func:`~tabsynth.privacy.mechanisms.dp_category_look`): no δ, so a threshold
+   of about 3.1 σ (3.3 σ on lists of 1,000 codes), while values off the list are counted as
+   before. (A column whose tail does not stand out, a flag of 0 and 1, would mostly list codes
+   no row holds, each of which passes with that look's small chance.) The noisy counts of the
+   listed codes it does not keep are released too: they say which codes the column's "other"
+   decodes to (:func:`~tabsynth.synthesizers.code_ranges.rare_codes`).
 
 When no tail stands out, every column takes its own share back: the pool is spent whatever
 the tallies say, so the budget left for the model does not follow them. A column of
