@@ -898,16 +898,15 @@ def dp_category_look(
     same variance, and is kept when that clears τ_L, the smallest integer with P(X ≥ τ_L) ≤
     :data:`LISTED_FALSE_RATE`, or :data:`LISTED_FALSE_PER_LIST` over the list's length where
     that is less (about 3.1 σ; 3.3 σ for 1,000 codes; a choice on noisy counts:
-    post-processing). A
-    row's value is on the list or off it, so the two parts are one Gaussian histogram over the
-    list and the values off it that the rows hold, sensitivity 1 (√k with ``per_row``) and one
-    cost; the δ covers, as before, a value off the list that only the new row holds, while a
-    listed value needs none: the list is public, so the noise alone protects it. Listed values
-    are never combined with ``earlier`` (a value only the new row holds has a first-look count
-    on one side only). Their noisy counts, kept or not, are the Gaussian mechanism's own
-    output, so the unkept ones are returned as :class:`ListedCounts`, which may be released,
-    and not among the unreleased counts. ``max_categories`` ranks both parts together (on a
-    tie, a value off the list first).
+    post-processing). A row's value is on the list or off it, so the two parts are one Gaussian
+    histogram over the list and the values off it that the rows hold, sensitivity 1 (√k with
+    ``per_row``) and one cost; the δ covers, as before, a value off the list that only the new
+    row holds, while a listed value needs none: the list is public, so the noise alone protects
+    it. Listed values are never combined with ``earlier`` (a value only the new row holds has a
+    first-look count on one side only). Their noisy counts, kept or not, are the Gaussian
+    mechanism's own output, so the unkept ones are returned as :class:`ListedCounts`, which may
+    be released, and not among the unreleased counts. ``max_categories`` ranks both parts
+    together (on a tie, a value off the list first).
 
     Privacy cost recorded: k/(2σ₂²) ≤ ρ and additive δ, mechanism ``"dp_categories"``.
     """

@@ -83,14 +83,13 @@ def rare_codes(listed: ListedCounts) -> dict[Any, float]:
     noisy count less :data:`RARE_SHIFT` σ, where positive.
 
     A noisy count clipped at 0 gives every code that no row holds about 0.40 σ of weight (the
-    mean of a clipped Gaussian), and a list holds many (``hours-per-week`` lists 0 to 160 for
-    rows that work 1 to 99 hours); less half a σ, 0.20 σ, while a code of a few σ keeps most
-    of its count. On the private-pgm Adult (MST, ε = 1, one fit) this lifted the
-    1-way scores of ``hours-per-week`` from 0.933 to 0.963 and of ``native-country`` from
-    0.946 to 0.975, where equal weights on all unkept codes gave 0.956 and 0.965
-    (``benchmarks/results/rare_codes/``). Empty when no code clears half a σ: "other" then
-    decodes as ``"<other>"``. A value group's columns share one list, one look and so one set
-    of weights.
+    mean of a clipped Gaussian), and a list may hold many (it reaches beyond the codes the rows
+    hold); less half a σ, 0.20 σ, while a code of a few σ keeps most of its count. On the
+    private-pgm Adult (MST, ε = 1, one fit) this lifted the 1-way scores of
+    ``hours-per-week`` from 0.933 to 0.963 and of ``native-country`` from 0.946 to 0.975, where
+    equal weights on all unkept codes gave 0.956 and 0.965 (``benchmarks/results/rare_codes/``).
+    Empty when no code clears half a σ: "other" then decodes as ``"<other>"``. A value group's
+    columns share one list, one look and so one set of weights.
     """
     shift = RARE_SHIFT * float(np.sqrt(listed.variance))
     return {code: count - shift for code, count in listed.noisy.items() if count > shift}
