@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from tabsynth.errors import DataError, MetadataError, ModelFileError
-from tabsynth.metadata import GENERATED_KINDS, ColumnSpec, Metadata
+from tabsynth.metadata import GENERATED_KINDS, ColumnSpec, Metadata, _json_scalar
 
 #: Label decoded for the "other" code of a categorical column.
 OTHER = "<other>"
@@ -230,11 +230,6 @@ class BinnedCodec:
         }
 
 
-def _plain(value: Any) -> Any:
-    """A NumPy scalar as the Python value JSON can hold."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 @dataclass(frozen=True)
 class CategoryCodec:
     """One code per declared category, then ``other`` (optional), then missing (optional).
@@ -319,13 +314,13 @@ class CategoryCodec:
         return pd.Series(out, dtype=object)
 
     def to_dict(self) -> dict[str, Any]:
-        cats = [_plain(v) for v in self.categories]
+        cats = [_json_scalar(v) for v in self.categories]
         return {
             "type": "category",
             "categories": cats,
             "other": self.other,
             "nullable": self.nullable,
-            **({"rare": [[_plain(v), w] for v, w in self.rare]} if self.rare else {}),
+            **({"rare": [[_json_scalar(v), w] for v, w in self.rare]} if self.rare else {}),
         }
 
 

@@ -791,18 +791,6 @@ class CategoryLook(NamedTuple):
     listed: ListedCounts
 
 
-def _check_look(max_categories: Any, per_row: Any) -> None:
-    """The arguments a category look shares: a cap on the values kept, values a row adds."""
-    if max_categories is not None and (
-        isinstance(max_categories, bool)
-        or not isinstance(max_categories, (int, np.integer))
-        or max_categories < 1
-    ):
-        raise ParameterError(f"max_categories must be an int >= 1 or None, got {max_categories!r}.")
-    if isinstance(per_row, bool) or not isinstance(per_row, (int, np.integer)) or per_row < 1:
-        raise ParameterError(f"per_row must be an int >= 1, got {per_row!r}.")
-
-
 def dp_categories(
     values: Any,
     rho: float,
@@ -914,7 +902,14 @@ def dp_category_look(
     delta = _positive("delta", delta)
     if delta >= 1.0:
         raise ParameterError(f"delta must be in (0, 1), got {delta!r}.")
-    _check_look(max_categories, per_row)
+    if max_categories is not None and (
+        isinstance(max_categories, bool)
+        or not isinstance(max_categories, (int, np.integer))
+        or max_categories < 1
+    ):
+        raise ParameterError(f"max_categories must be an int >= 1 or None, got {max_categories!r}.")
+    if isinstance(per_row, bool) or not isinstance(per_row, (int, np.integer)) or per_row < 1:
+        raise ParameterError(f"per_row must be an int >= 1, got {per_row!r}.")
     on_list = pd.Index(list(listed), dtype=object)
     if not on_list.is_unique:
         raise ParameterError("listed must hold distinct values")

@@ -259,10 +259,10 @@ def private_domain(
     )
     rare: dict[str, dict[Any, float]] = {}
     for unit, values in kept.items():
+        weights = rare_codes(listed[unit]) if unit in listed else {}
         for name in unit.columns:
             specs[name] = dataclasses.replace(specs[name], categories=tuple(values))
-            if unit in listed:
-                rare[name] = rare_codes(listed[unit])
+            rare[name] = weights
     estimated = Metadata(specs, source="user", public=False)
     return DomainEncoder.from_metadata(
         estimated, bins=bins, edges=edges, other={name: True for name in categorical}, rare=rare

@@ -150,8 +150,7 @@ def second_looks(
     sizes: dict[CategoryUnit, float] = {}
     sigmas: dict[CategoryUnit, float] = {}
     for unit, look in first.items():
-        values = look.kept
-        rest = held[unit][~held[unit].isin(values)]
+        rest = held[unit][~held[unit].isin(look.kept)]
         sigmas[unit] = sigma_for_rho(tally_each * unit.width)
         (sizes[unit],) = gaussian_counts(
             [rest.index.nunique()],
@@ -161,7 +160,7 @@ def second_looks(
             phase=phase,
             noise=noise,
         )
-        if len(values) < max_categories * unit.width:  # room for more
+        if len(look.kept) < max_categories * unit.width:  # room for more
             rests[unit] = rest
     long = [unit for unit in rests if sizes[unit] > MIN_TAIL_SIGMAS * sigmas[unit]]
     takers = long or list(rests)
