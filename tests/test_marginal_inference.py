@@ -45,7 +45,7 @@ def independent_joint(model: GraphicalModel) -> np.ndarray:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_every_marginal_matches_the_joint_in_any_order(seed: int) -> None:
-    """Projections share memoised messages across calls; whatever was asked before, each
+    """Projections share memoised tables across calls; whatever was asked before, each
     equals the joint's marginal, and a fresh model asked in the reverse order agrees exactly."""
     model = random_model(seed)
     joint = independent_joint(model)
@@ -94,8 +94,8 @@ def test_a_full_memo_changes_no_projection(monkeypatch: pytest.MonkeyPatch) -> N
     unbounded = random_model(0)
     sets = [s for k in (2, 3) for s in itertools.combinations(range(len(unbounded.shape)), k)]
     expected = [unbounded.project(s) for s in sets]
-    monkeypatch.setattr(marginal, "MEMO_BYTES", 2_000)
+    monkeypatch.setattr(marginal, "MEMO_BYTES", 500)
     bounded = random_model(0)
     for s, want in zip(sets, expected, strict=True):
         assert np.array_equal(bounded.project(s), want)
-    assert 0 < bounded._memo_bytes <= 2_000 < unbounded._memo_bytes
+    assert 0 < bounded._memo_bytes <= 500 < unbounded._memo_bytes

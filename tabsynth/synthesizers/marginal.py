@@ -78,6 +78,13 @@ MEMO_BYTES = 1 << 29
 #: against 19.7 s at 2**10, 16.0 s at 2**16 and 26.4 s at 2**19
 #: (``benchmarks/results/aim_speed/``).
 EINSUM_PLAN_CELLS = 1 << 13
+#: Largest intermediate table (cells) einsum's optimiser may create while it contracts a planned
+#: product pair by pair. NumPy's own limit is the largest operand: where every pairwise
+#: contraction makes a table larger than that, it gives up and runs one loop over every label.
+#: A product of four tables from AIM's model of diabetes130 (the largest 529,200 cells) then
+#: ran over 3.3 billion label combinations in 14 s, where three pairwise contractions with
+#: intermediates of about 3 million cells take 0.03 s. 2**24 cells are 128 MB of float64.
+EINSUM_INTERMEDIATE_CELLS = 1 << 24
 #: Mirror-descent iterations between two progress-bar updates.
 PROGRESS_EVERY = 50
 #: Iterations over which an estimate that runs ``until_converged`` judges its progress.
@@ -331,11 +338,15 @@ class JunctionTree:
         return _retriangulated_growth(tuple(shape[a] for a in local), parts, joined)
 
     def _joining(self, attrs: Sequence[int]) -> list[Clique]:
-        """The cliques on the paths from the topmost holder of each attribute of ``attrs`` up
-        to their lowest common ancestor."""
+        """The cliques of :meth:`joining_subtree`."""
+        return [self.cliques[n] for n in self.joining_subtree(attrs)[1]]
+
+    def joining_subtree(self, attrs: Sequence[int]) -> tuple[int, list[int]]:
+        """The lowest common ancestor of the topmost holders of the attributes ``attrs``, and
+        the cliques on the paths from those holders up to it (itself included), in order."""
         paths = [self.ancestors[h] for h in {min(self.holding[a]) for a in attrs}]
         top = _meeting(paths)
-        return [self.cliques[n] for n in {n for path in paths for n in path[: path.index(top) + 1]}]
+        return top, sorted({n for path in paths for n in path[: path.index(top) + 1]})
 
     def cells(self, shape: Sequence[int]) -> int:
         """Cells of all clique tables."""
@@ -465,8 +476,9 @@ def _product_sum(factors: Sequence[tuple[Clique, np.ndarray]], keep: Clique) -> 
     # a large product runs hundreds of times faster through BLAS (diabetes130: 0.5 s for a
     # message of 10 M cells).
     summed = len(sizes) > len(keep)
-    plan = summed and math.prod(sizes.values()) > EINSUM_PLAN_CELLS
-    return np.einsum(*operands, optimize=plan)
+    if summed and math.prod(sizes.values()) > EINSUM_PLAN_CELLS:
+        return np.einsum(*operands, optimize=("greedy", EINSUM_INTERMEDIATE_CELLS))
+    return np.einsum(*operands, optimize=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -504,7 +516,7 @@ class GraphicalModel:
 
         Inside one clique it is a sum. Otherwise the distribution of the smallest subtree
         covering ``attrs`` is its clique marginals divided by its separator marginals, and the
-        other attributes are summed out leaf by leaf (variable elimination along the tree).
+        other attributes are summed out in one contraction (:meth:`_eliminate`).
         """
         attrs = tuple(sorted(attrs))
         if not attrs:
@@ -529,53 +541,30 @@ class GraphicalModel:
         return out
 
     def _eliminate(self, attrs: Clique) -> np.ndarray:
-        """Marginal of ``attrs`` when no clique holds them all: sum-product over the smallest
-        subtree covering them, leaves first (see :meth:`_message`)."""
+        """Marginal of ``attrs`` when no clique holds them all, from the smallest subtree
+        covering them: its top clique's marginal times each other clique's conditional given
+        its separator is the subtree's joint distribution. Each table is first summed down to
+        the attributes ``attrs`` and the subtree's separators need, then one einsum sums the
+        product, in the order its optimiser picks.
+
+        Why one contraction, not messages passed from the leaves up: a message keeps its
+        separator together with every wanted attribute below it. On AIM's late models of
+        diabetes130 such messages reached 50 million cells, and one candidate took 20 s; with
+        the optimiser's order, 2,500 candidates took 2 s instead of 52, with the same values
+        to 1e-14 (``benchmarks/results/aim_elimination/README.md``)."""
         tree = self.tree
-        holders = {a: min(tree.holding[a]) for a in attrs}
-        top = _meeting([tree.ancestors[h] for h in set(holders.values())])
-        messages = self._messages_into(top, attrs, holders)
-        linked = {a for attrs_, _ in messages for a in attrs_}
-        need = tuple(a for a in tree.cliques[top] if a in holders or a in linked)
-        return _product_sum([(need, self._reduced(top, need, True)), *messages], attrs)
-
-    def _messages_into(
-        self, node: int, below: Clique, holders: dict[int, int]
-    ) -> list[tuple[Clique, np.ndarray]]:
-        """The messages ``node``'s children send it for the attributes ``below``, whose holders
-        (topmost cliques) lie in ``node``'s subtree: one per child whose subtree holds some."""
-        ancestors = self.tree.ancestors
-        by_child: dict[int, list[int]] = {}
-        for a in below:
-            path = ancestors[holders[a]]
-            if path[0] != node:
-                by_child.setdefault(path[path.index(node) - 1], []).append(a)
-        return [self._message(c, tuple(by_child[c]), holders) for c in sorted(by_child)[::-1]]
-
-    def _message(self, i: int, below: Clique, holders: dict[int, int]) -> tuple[Clique, np.ndarray]:
-        """What clique ``i``'s subtree tells its parent about the attributes ``below`` (those
-        whose holder lies in the subtree): P(``below`` | separator) over ``keep`` (the
-        separator and ``below``), summed over everything else.
-
-        It depends on ``i`` and ``below`` only (a wanted attribute in clique ``i`` with its
-        holder higher up is in the separator, by running intersection), so it is memoised per
-        model: AIM scores hundreds of candidate marginals per round, and those sharing a
-        column share most of their messages. Post-processing of the model only.
-        """
-        key = ("message", i, below)
-        if key in self._memo:
-            return self._memo[key]
-        tree = self.tree
-        clique, sep = tree.cliques[i], tree.separator(i)
-        messages = self._messages_into(i, below, holders)
-        linked = {a for attrs_, _ in messages for a in attrs_}
-        wanted = set(below)
-        # sum out first what nothing else needs: keeps the products small
-        need = tuple(a for a in clique if a in wanted or a in linked or a in sep)
-        keep = tuple(sorted(set(sep) | ((set(clique) | linked) & wanted)))
-        factors = [(need, self._reduced(i, need, False)), *messages]
-        table = _product_sum(factors, keep)
-        return self._remember(key, (keep, table), table)
+        top, nodes = tree.joining_subtree(attrs)
+        shared: dict[int, set[int]] = {i: set() for i in nodes}
+        for i in nodes:
+            if i != top:  # what a clique shares with its parent, both hold
+                shared[i].update(tree.separator(i))
+                shared[tree.parents[i]].update(tree.separator(i))
+        wanted = set(attrs)
+        factors = []
+        for i in nodes:
+            need = tuple(a for a in tree.cliques[i] if a in wanted or a in shared[i])
+            factors.append((need, self._reduced(i, need, i == top)))
+        return _product_sum(factors, attrs)
 
     def _reduced(self, i: int, need: Clique, top: bool) -> np.ndarray:
         """Clique ``i``'s marginal (``top``) or conditional given its separator, summed down to
@@ -601,9 +590,8 @@ class GraphicalModel:
 
     def _remember(self, key: tuple[Any, ...], value: Any, table: np.ndarray) -> Any:
         """Memoise ``value`` (holding ``table``) unless the memo would then exceed
-        :data:`MEMO_BYTES`: the messages of a large model can outgrow memory many times over,
-        and the tables met first (conditionals, reductions, small messages) are the ones most
-        shared."""
+        :data:`MEMO_BYTES`: the reductions of a large model's cliques can outgrow memory, and
+        the tables met first are the ones most shared."""
         if self._memo_bytes + table.nbytes <= MEMO_BYTES:
             self._memo[key] = value
             self._memo_bytes += table.nbytes
