@@ -45,7 +45,7 @@ def independent_joint(model: GraphicalModel) -> np.ndarray:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_every_marginal_matches_the_joint_in_any_order(seed: int) -> None:
-    """Projections share memoised tables across calls; whatever was asked before, each
+    """Projections share memoised messages across calls; whatever was asked before, each
     equals the joint's marginal, and a fresh model asked in the reverse order agrees exactly."""
     model = random_model(seed)
     joint = independent_joint(model)
@@ -94,8 +94,36 @@ def test_a_full_memo_changes_no_projection(monkeypatch: pytest.MonkeyPatch) -> N
     unbounded = random_model(0)
     sets = [s for k in (2, 3) for s in itertools.combinations(range(len(unbounded.shape)), k)]
     expected = [unbounded.project(s) for s in sets]
-    monkeypatch.setattr(marginal, "MEMO_BYTES", 500)
+    monkeypatch.setattr(marginal, "MEMO_BYTES", 2_000)
     bounded = random_model(0)
     for s, want in zip(sets, expected, strict=True):
         assert np.array_equal(bounded.project(s), want)
-    assert 0 < bounded._memo_bytes <= 500 < unbounded._memo_bytes
+    assert 0 < bounded._memo_bytes <= 2_000 < unbounded._memo_bytes
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_one_contraction_gives_what_the_messages_give(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where a message would exceed MESSAGE_CELLS, a marginal across cliques is summed in one
+    contraction instead; both orders give the joint's marginal."""
+    passed = random_model(seed)
+    joint = independent_joint(passed)
+    d = len(passed.shape)
+    sets = [
+        s
+        for k in (2, 3)
+        for s in itertools.combinations(range(d), k)
+        if passed.tree.containing(s, passed.shape) is None
+    ]
+    assert len(sets) > 10
+    expected = {s: passed.project(s) for s in sets}
+    assert any(key[0] == "message" for key in passed._memo)  # small: messages passed
+    monkeypatch.setattr(marginal, "MESSAGE_CELLS", 0)
+    contracted = random_model(seed)
+    for s in sets:
+        others = tuple(a for a in range(d) if a not in s)
+        got = contracted.project(s)
+        assert np.allclose(got, expected[s], rtol=1e-10, atol=1e-10)
+        assert np.allclose(got, joint.sum(axis=others), rtol=1e-9, atol=1e-9)
+    assert not any(key[0] == "message" for key in contracted._memo)

@@ -78,6 +78,9 @@ MEMO_BYTES = 1 << 29
 #: against 19.7 s at 2**10, 16.0 s at 2**16 and 26.4 s at 2**19
 #: (``benchmarks/results/aim_speed/``).
 EINSUM_PLAN_CELLS = 1 << 13
+#: Largest message (cells) :meth:`GraphicalModel._eliminate` passes from a clique to its parent;
+#: a marginal that needs a larger one is summed in one contraction instead.
+MESSAGE_CELLS = 1 << 16
 #: Largest intermediate table (cells) einsum's optimiser may create while it contracts a planned
 #: product pair by pair. NumPy's own limit is the largest operand: where every pairwise
 #: contraction makes a table larger than that, it gives up and runs one loop over every label.
@@ -543,17 +546,39 @@ class GraphicalModel:
     def _eliminate(self, attrs: Clique) -> np.ndarray:
         """Marginal of ``attrs`` when no clique holds them all, from the smallest subtree
         covering them: its top clique's marginal times each other clique's conditional given
-        its separator is the subtree's joint distribution. Each table is first summed down to
-        the attributes ``attrs`` and the subtree's separators need, then one einsum sums the
-        product, in the order its optimiser picks.
+        its separator is the subtree's joint distribution, summed over everything else.
 
-        Why one contraction, not messages passed from the leaves up: a message keeps its
-        separator together with every wanted attribute below it. On AIM's late models of
-        diabetes130 such messages reached 50 million cells, and one candidate took 20 s; with
-        the optimiser's order, 2,500 candidates took 2 s instead of 52, with the same values
-        to 1e-14 (``benchmarks/results/aim_elimination/README.md``)."""
+        Two orders of summation, both exact. Passing messages from the leaves up
+        (:meth:`_message`) shares them between candidates, but a message keeps its separator
+        together with every wanted attribute below it: on AIM's late models of diabetes130
+        those reached 50 million cells, and one candidate took 20 s. Where a message would
+        exceed :data:`MESSAGE_CELLS`, the subtree's tables are instead contracted in one einsum,
+        in the order its optimiser picks (:meth:`_contract`)."""
         tree = self.tree
+        holders = {a: min(tree.holding[a]) for a in attrs}
         top, nodes = tree.joining_subtree(attrs)
+        below: dict[int, set[int]] = {i: set() for i in nodes}
+        for a, h in holders.items():
+            path = tree.ancestors[h]
+            for i in path[: path.index(top)]:
+                below[i].add(a)
+        widest = max(
+            math.prod(self.shape[a] for a in below[i].union(tree.separator(i)))
+            for i in nodes
+            if i != top
+        )
+        if widest > MESSAGE_CELLS:
+            return self._contract(attrs, top, nodes)
+        messages = self._messages_into(top, attrs, holders)
+        linked = {a for attrs_, _ in messages for a in attrs_}
+        need = tuple(a for a in tree.cliques[top] if a in holders or a in linked)
+        return _product_sum([(need, self._reduced(top, need, True)), *messages], attrs)
+
+    def _contract(self, attrs: Clique, top: int, nodes: list[int]) -> np.ndarray:
+        """:meth:`_eliminate` in one einsum: each table of the subtree ``nodes`` (under
+        ``top``) summed down to the attributes ``attrs`` and the separators need, then their
+        product summed in the optimiser's order."""
+        tree = self.tree
         shared: dict[int, set[int]] = {i: set() for i in nodes}
         for i in nodes:
             if i != top:  # what a clique shares with its parent, both hold
@@ -565,6 +590,44 @@ class GraphicalModel:
             need = tuple(a for a in tree.cliques[i] if a in wanted or a in shared[i])
             factors.append((need, self._reduced(i, need, i == top)))
         return _product_sum(factors, attrs)
+
+    def _messages_into(
+        self, node: int, below: Clique, holders: dict[int, int]
+    ) -> list[tuple[Clique, np.ndarray]]:
+        """The messages ``node``'s children send it for the attributes ``below``, whose holders
+        (topmost cliques) lie in ``node``'s subtree: one per child whose subtree holds some."""
+        ancestors = self.tree.ancestors
+        by_child: dict[int, list[int]] = {}
+        for a in below:
+            path = ancestors[holders[a]]
+            if path[0] != node:
+                by_child.setdefault(path[path.index(node) - 1], []).append(a)
+        return [self._message(c, tuple(by_child[c]), holders) for c in sorted(by_child)[::-1]]
+
+    def _message(self, i: int, below: Clique, holders: dict[int, int]) -> tuple[Clique, np.ndarray]:
+        """What clique ``i``'s subtree tells its parent about the attributes ``below`` (those
+        whose holder lies in the subtree): P(``below`` | separator) over ``keep`` (the
+        separator and ``below``), summed over everything else.
+
+        It depends on ``i`` and ``below`` only (a wanted attribute in clique ``i`` with its
+        holder higher up is in the separator, by running intersection), so it is memoised per
+        model: AIM scores hundreds of candidate marginals per round, and those sharing a
+        column share most of their messages. Post-processing of the model only.
+        """
+        key = ("message", i, below)
+        if key in self._memo:
+            return self._memo[key]
+        tree = self.tree
+        clique, sep = tree.cliques[i], tree.separator(i)
+        messages = self._messages_into(i, below, holders)
+        linked = {a for attrs_, _ in messages for a in attrs_}
+        wanted = set(below)
+        # sum out first what nothing else needs: keeps the products small
+        need = tuple(a for a in clique if a in wanted or a in linked or a in sep)
+        keep = tuple(sorted(set(sep) | ((set(clique) | linked) & wanted)))
+        factors = [(need, self._reduced(i, need, False)), *messages]
+        table = _product_sum(factors, keep)
+        return self._remember(key, (keep, table), table)
 
     def _reduced(self, i: int, need: Clique, top: bool) -> np.ndarray:
         """Clique ``i``'s marginal (``top``) or conditional given its separator, summed down to
@@ -590,8 +653,9 @@ class GraphicalModel:
 
     def _remember(self, key: tuple[Any, ...], value: Any, table: np.ndarray) -> Any:
         """Memoise ``value`` (holding ``table``) unless the memo would then exceed
-        :data:`MEMO_BYTES`: the reductions of a large model's cliques can outgrow memory, and
-        the tables met first are the ones most shared."""
+        :data:`MEMO_BYTES`: the messages of a large model can outgrow memory many times over,
+        and the tables met first (conditionals, reductions, small messages) are the ones most
+        shared."""
         if self._memo_bytes + table.nbytes <= MEMO_BYTES:
             self._memo[key] = value
             self._memo_bytes += table.nbytes
