@@ -517,29 +517,40 @@ def test_products_agree_planned_or_not() -> None:
     assert np.allclose(outer, np.multiply.outer(a[:, :, :, 0], b[0, 0]))
 
 
-def test_products_contract_pairwise_past_numpys_memory_limit() -> None:
+def test_products_contract_pairwise_past_numpys_memory_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Four tables shaped like one of AIM's products on diabetes130: every pairwise
-    contraction makes a table larger than the largest of them (529,200 cells). NumPy's
-    optimiser, left at that memory limit, plans one loop over all 3.3 billion label
-    combinations (14 s); under EINSUM_INTERMEDIATE_CELLS it contracts pair by pair, and the
-    sum is the same as contracting by hand."""
+    contraction makes a table larger than the largest of them (529,200 cells), which NumPy's
+    optimiser takes as its memory limit unless told otherwise: it then plans one loop over all
+    3.3 billion label combinations (14 s). _product_sum plans under EINSUM_INTERMEDIATE_CELLS,
+    where the optimiser contracts pair by pair, and the sum is the one contracted by hand."""
     sizes = {0: 10, 1: 8, 2: 14, 3: 7, 4: 4, 5: 3, 6: 49, 7: 45, 8: 16}
     cliques = [(0, 1, 2, 3, 4, 5), (0, 1, 6, 4), (0, 2, 3, 7, 4, 5), (1, 2, 8, 4, 5)]
     rng = np.random.default_rng(3)
     factors = [(c, rng.random([sizes[a] for a in c])) for c in cliques]
     keep = (6, 7, 8)
+    asked: list = []
+    einsum = np.einsum
+
+    def spy(*operands, optimize=False):
+        asked.append(optimize)
+        return einsum(*operands, optimize=optimize)
+
+    monkeypatch.setattr(np, "einsum", spy)
+    got = _product_sum(factors, keep)
+    monkeypatch.undo()
+    assert asked == [("greedy", EINSUM_INTERMEDIATE_CELLS)]
     operands: list = []
     for c, table in factors:
         operands += [table, list(c)]
-    default_path = np.einsum_path(*operands, list(keep), optimize=True)[0]
-    ours = np.einsum_path(*operands, list(keep), optimize=("greedy", EINSUM_INTERMEDIATE_CELLS))[0]
-    assert default_path == ["einsum_path", (0, 1, 2, 3)]  # one loop over every label
-    assert len(ours) == 4  # three pairwise contractions
+    path = np.einsum_path(*operands, list(keep), optimize=asked[0])[0]
+    assert len(path) == 4  # ["einsum_path", and three pairwise contractions]
     (a, ta), (b, tb), (c, tc), (e, te) = factors
     ac = np.einsum(ta, list(a), tc, list(c), [0, 1, 2, 4, 5, 7])  # sums out 3
     abc = np.einsum(ac, [0, 1, 2, 4, 5, 7], tb, list(b), [1, 2, 4, 5, 6, 7])  # sums out 0
     expected = np.einsum(abc, [1, 2, 4, 5, 6, 7], te, list(e), list(keep))
-    assert np.allclose(_product_sum(factors, keep), expected, rtol=1e-12)
+    assert np.allclose(got, expected, rtol=1e-12)
 
 
 def test_triangulations_hold_at_most_the_product_of_their_domains() -> None:

@@ -7,6 +7,10 @@ estimation iterations (what follows the measurement). Run it in two checkouts to
 versions of the inference code on the same model, e.g.::
 
     nice -n 10 python -m benchmarks.marginal.round_cost credit_default_taiwan --measurements 50
+
+``--message-cells 0,65536`` times the projections once for each value of
+``marginal.MESSAGE_CELLS`` (0: every marginal across cliques in one contraction), each on a
+fresh copy of the model.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import numpy as np
 
 import tabsynth as ts
 from benchmarks.harness.datasets import load
-from tabsynth.synthesizers import aim
+from tabsynth.synthesizers import aim, marginal
 from tabsynth.synthesizers.marginal import GraphicalModel, estimate
 
 
@@ -41,6 +45,7 @@ def main() -> None:
     parser.add_argument("--measurements", type=int, default=50)
     parser.add_argument("--iters", type=int, default=50)
     parser.add_argument("--data-dir", default="../shared/datasets")
+    parser.add_argument("--message-cells", default=None, help="comma-separated values to time")
     args = parser.parse_args()
     data = load(args.table, Path(args.data_dir))
 
@@ -56,21 +61,28 @@ def main() -> None:
         raise SystemExit("the fit ended before the model held that many measurements")
     except _Reached as reached:
         shape, measurements, model = reached.shape, reached.measurements, reached.model
-    fresh = GraphicalModel(model.shape, model.tree, model.marginals, model.total)
     workload = {c: 1.0 for c in itertools.combinations(range(len(shape)), 3)}
     candidates = list(aim.downward_closure(workload))
-    cpu = time.process_time()
-    answers = [fresh.project(r) for r in candidates]
-    score_s = time.process_time() - cpu
-    digest = hashlib.sha256(b"".join(np.round(a, 6).tobytes() for a in answers)).hexdigest()
+    settings = [None] if args.message_cells is None else args.message_cells.split(",")
+    timings = []
+    for setting in settings:
+        if setting is not None:
+            marginal.MESSAGE_CELLS = int(float(setting))
+        fresh = GraphicalModel(model.shape, model.tree, model.marginals, model.total)
+        cpu = time.process_time()
+        answers = [fresh.project(r) for r in candidates]
+        score_s = time.process_time() - cpu
+        digest = hashlib.sha256(b"".join(np.round(a, 6).tobytes() for a in answers)).hexdigest()
+        label = "" if setting is None else f"message_cells={setting} "
+        timings.append(f"{label}score_cpu={score_s:.2f}s answers_sha256={digest[:12]}")
     cpu = time.process_time()
     estimate(shape, measurements, iters=args.iters, warm_start=model)
     estimate_s = time.process_time() - cpu
     print(
         f"{args.table} eps={args.eps:g} measurements={len(measurements)} "
         f"model={model.tree.cells(shape) * 8 / 2**20:.2f}MB cliques={len(model.tree.cliques)} "
-        f"candidates={len(candidates)} score_cpu={score_s:.2f}s "
-        f"estimate_{args.iters}_cpu={estimate_s:.2f}s answers_sha256={digest[:12]} "
+        f"candidates={len(candidates)} {' '.join(timings)} "
+        f"estimate_{args.iters}_cpu={estimate_s:.2f}s "
         f"load={os.getloadavg()[0]:.2f}"
     )
 
