@@ -88,6 +88,9 @@ MESSAGE_CELLS = 1 << 16
 #: ran over 3.3 billion label combinations in 14 s, where three pairwise contractions, the
 #: largest intermediate 604,800 cells, take 0.03 s. 2**24 cells are 128 MB of float64.
 EINSUM_INTERMEDIATE_CELLS = 1 << 24
+# A separator cell whose clique slice sums below this (relative to the clique's largest cell)
+# after the one shift by the clique's maximum has lost precision: see _Inference.marginals.
+UNDERFLOW = 1e-280
 #: Mirror-descent iterations between two progress-bar updates.
 PROGRESS_EVERY = 50
 #: Iterations over which an estimate that runs ``until_converged`` judges its progress.
@@ -453,13 +456,43 @@ def _other_axes(clique: Clique, keep: Sequence[int]) -> tuple[int, ...]:
     return tuple(i for i, a in enumerate(clique) if a not in members)
 
 
-def _logsumexp(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-    """log(sum(exp(x))) over ``axes`` (dropped from the result), computed stably."""
-    if not axes:
-        return x
-    top = np.max(x, axis=axes, keepdims=True)
-    out = np.log(np.sum(np.exp(x - top), axis=axes, keepdims=True)) + top
-    return np.squeeze(out, axis=axes)
+def _runs(shape: Sequence[int], marked: set[int]) -> tuple[list[int], list[bool]]:
+    """The sizes of the runs of adjacent axes that are all marked or all not (size-1 axes
+    dropped), and whether each run is marked: the same table, with as few axes as it can."""
+    sizes: list[int] = []
+    marks: list[bool] = []
+    for axis, size in enumerate(shape):
+        if size == 1:
+            continue
+        if marks and marks[-1] == (axis in marked):
+            sizes[-1] *= size
+        else:
+            sizes.append(size)
+            marks.append(axis in marked)
+    return sizes, marks
+
+
+def _sum_out(table: np.ndarray, axes: Sequence[int]) -> np.ndarray:
+    """``table.sum(axis=axes)`` for a C-ordered table, 2 to 10 times faster on scattered axes.
+
+    NumPy reduces over scattered axes one short inner loop at a time: summing a 94,080-cell
+    clique of diabetes130's AIM model to a 4-cell separator took 0.8 ms, 30 times a plain
+    sum of the table. Here adjacent axes are merged into runs, and each summed run, the last
+    first, is summed out of a three-axis view by einsum's own loops (single-threaded, unlike a
+    product with ones through BLAS, whose threads change the rounding). The order of the
+    additions differs from NumPy's: float rounding only."""
+    sizes, summed = _runs(table.shape, set(axes))
+    out = table
+    while True in summed:
+        k = len(summed) - 1 - summed[::-1].index(True)
+        view = out.reshape(math.prod(sizes[:k]), sizes[k], math.prod(sizes[k + 1 :]))
+        out = np.einsum("ijk->ik", view)
+        del sizes[k], summed[k]
+        if 0 < k < len(sizes):  # the kept runs on either side are now adjacent
+            sizes[k - 1 : k + 1] = [sizes[k - 1] * sizes[k]]
+            del summed[k]
+    dropped = set(axes)
+    return out.reshape(tuple(n for a, n in enumerate(table.shape) if a not in dropped))
 
 
 def _product_sum(factors: Sequence[tuple[Clique, np.ndarray]], keep: Clique) -> np.ndarray:
@@ -527,7 +560,7 @@ class GraphicalModel:
         inside = self.tree.containing(attrs, self.shape)
         if inside is not None:
             clique = self.tree.cliques[inside]
-            return self.total * self.marginals[inside].sum(axis=_other_axes(clique, attrs))
+            return self.total * _sum_out(self.marginals[inside], _other_axes(clique, attrs))
         tree = self.tree
         parts: dict[int, list[int]] = {}
         for a in attrs:
@@ -639,7 +672,7 @@ class GraphicalModel:
         if key in self._memo:
             return self._memo[key]
         full = self.marginals[i] if top else self._conditional(i)
-        table = full.sum(axis=_other_axes(self.tree.cliques[i], need))
+        table = _sum_out(full, _other_axes(self.tree.cliques[i], need))
         return self._remember(key, table, table)
 
     def _conditional(self, i: int) -> np.ndarray:
@@ -650,7 +683,10 @@ class GraphicalModel:
             return self._memo[key]
         clique = self.tree.cliques[i]
         table = self.marginals[i]
-        sep_mass = table.sum(axis=_other_axes(clique, self.tree.separator(i)), keepdims=True)
+        sep = self.tree.separator(i)
+        sep_mass = _sum_out(table, _other_axes(clique, sep)).reshape(
+            _broadcast_shape(sep, clique, self.shape)
+        )
         conditional = np.divide(table, sep_mass, out=np.zeros_like(table), where=sep_mass > 0)
         return self._remember(key, conditional, conditional)
 
@@ -681,13 +717,13 @@ class GraphicalModel:
             )
         # separator tables, from the unconditioned marginals; Hugin updates them as it goes
         seps = {
-            i: self.marginals[i].sum(axis=_other_axes(tree.cliques[i], tree.separator(i)))
+            i: _sum_out(self.marginals[i], _other_axes(tree.cliques[i], tree.separator(i)))
             for i in range(1, len(tree.cliques))
         }
 
         def absorb(target: int, source: int, edge: int) -> None:
             sep = tree.separator(edge)
-            new = tables[source].sum(axis=_other_axes(tree.cliques[source], sep))
+            new = _sum_out(tables[source], _other_axes(tree.cliques[source], sep))
             ratio = np.divide(new, seps[edge], out=np.zeros_like(new), where=seps[edge] > 0)
             tables[target] = tables[target] * ratio.reshape(
                 _broadcast_shape(sep, tree.cliques[target], shape)
@@ -794,7 +830,22 @@ def sample_rows(table: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -
 
 
 class _Inference:
-    """Sum-product message passing in log space on a fixed junction tree."""
+    """Sum-product message passing on a fixed junction tree, and the measured cliques'
+    marginals from its clique marginals.
+
+    Each estimate runs this hundreds of times, so it makes as few passes over the clique tables
+    as it can (on diabetes130's late AIM models, 420 k cells, it was most of an estimate):
+
+    - A potential nested in a larger measured clique is added to that clique's potential, and
+      a measured marginal is summed from the smallest measured clique holding it, rather than
+      each from its home in the tree (``source``): the 1-way potentials of 49 columns made 49
+      passes over the large tables each way.
+    - Upwards, each clique is exponentiated once (:func:`_exponentiated`); its message is the
+      log of its sums per separator cell plus the shift. Downwards, its marginal is that table
+      times the parent's separator marginal over those sums (its conditional given the
+      separator), never a second exponentiation.
+    - Sums over scattered axes go through :func:`_sum_out`.
+    """
 
     def __init__(
         self, shape: tuple[int, ...], cliques: Sequence[Clique], tree: JunctionTree | None = None
@@ -805,7 +856,16 @@ class _Inference:
         self.tree = JunctionTree.build(shape, cliques) if tree is None else tree
         tree = self.tree
         self.home = {c: tree.containing(c, shape) for c in cliques}
-        self.expand = {c: _broadcast_shape(c, tree.cliques[self.home[c]], shape) for c in cliques}
+        # Largest first: each clique's source is the smallest table it can be summed from,
+        # a larger measured clique (listed before it) or its home in the tree (None).
+        cells = {c: math.prod(shape[a] for a in c) for c in [*cliques, *tree.cliques]}
+        self.order = sorted(cliques, key=lambda c: (-cells[c], c))
+        self.source: dict[Clique, Clique | None] = {}
+        for k, clique in enumerate(self.order):
+            holders = [o for o in self.order[:k] if set(clique) < set(o)]
+            best = min(holders, key=lambda o: (cells[o], o), default=None)
+            home_cells = cells[tree.cliques[self.home[clique]]]
+            self.source[clique] = best if best and cells[best] < home_cells else None
         self.edges = []
         for i in range(1, len(tree.cliques)):
             sep, parent = tree.separator(i), tree.parents[i]
@@ -821,43 +881,68 @@ class _Inference:
                 )
             )
 
+    def _holder(self, clique: Clique) -> Clique:
+        source = self.source[clique]
+        return self.tree.cliques[self.home[clique]] if source is None else source
+
     def marginals(self, potentials: dict[Clique, np.ndarray], total: float) -> list[np.ndarray]:
         """Clique marginals (summing to ``total``) of the model with these log-potentials."""
         beliefs = [np.zeros(tuple(self.shape[a] for a in c)) for c in self.tree.cliques]
-        for clique, theta in potentials.items():
-            beliefs[self.home[clique]] = beliefs[self.home[clique]] + theta.reshape(
-                self.expand[clique]
-            )
-        upward: dict[int, np.ndarray] = {}
-        for i, parent, child_axes, _, in_parent, _ in reversed(self.edges):
-            upward[i] = _logsumexp(beliefs[i], child_axes)
-            beliefs[parent] = beliefs[parent] + upward[i].reshape(in_parent)
-        # Downwards, each clique is exponentiated once (shifted by its largest log-belief) and
-        # serves every child's message and its own marginal from that one table: a log-sum-exp
-        # per child edge made a clique with many children cost as many passes over its table.
-        # A separator cell below exp(-700) of the clique's largest cell becomes an exact zero.
-        scaled: dict[int, tuple[np.ndarray, float]] = {}
+        lifted: dict[Clique, np.ndarray] = {}  # potentials passed on to a larger clique
+        for clique in reversed(self.order):
+            theta, below = potentials.get(clique), lifted.pop(clique, None)
+            table = below if theta is None else theta if below is None else theta + below
+            if table is None:
+                continue
+            source = self.source[clique]
+            if source is None:
+                home = self.home[clique]
+                beliefs[home] += table.reshape(
+                    _broadcast_shape(clique, self.tree.cliques[home], self.shape)
+                )
+            else:
+                table = table.reshape(_broadcast_shape(clique, source, self.shape))
+                lifted[source] = table if source not in lifted else lifted[source] + table
+        sums: dict[int, np.ndarray] = {}
+        for i, parent, child_axes, _, in_parent, in_child in reversed(self.edges):
+            beliefs[i], shift, sums[i] = _exponentiated(beliefs[i], child_axes, in_child)
+            beliefs[parent] += (np.log(sums[i]) + shift).reshape(in_parent)
+        root = beliefs[0]
+        np.exp(np.subtract(root, np.max(root), out=root), out=root)
+        root *= total / root.sum()
+        for i, parent, _, parent_axes, _, in_child in self.edges:
+            beliefs[i] *= _sum_out(beliefs[parent], parent_axes).reshape(in_child) / sums[i]
+        return beliefs
 
-        def exponentiated(j: int) -> tuple[np.ndarray, float]:
-            if j not in scaled:
-                top = float(np.max(beliefs[j]))
-                scaled[j] = (np.exp(beliefs[j] - top), top)
-            return scaled[j]
-
-        with np.errstate(divide="ignore"):
-            for i, parent, _, parent_axes, _, in_child in self.edges:
-                table, top = exponentiated(parent)
-                down = np.log(table.sum(axis=parent_axes)) + (top - upward[i])
-                beliefs[i] = beliefs[i] + down.reshape(in_child)
-        out = []
-        for j in range(len(beliefs)):
-            table, _ = exponentiated(j)
-            out.append(table * (total / table.sum()))
+    def projections(self, marginals: list[np.ndarray]) -> dict[Clique, np.ndarray]:
+        """The marginal of every clique given at construction, from the clique marginals."""
+        out: dict[Clique, np.ndarray] = {}
+        for clique in self.order:
+            source = self.source[clique]
+            table = marginals[self.home[clique]] if source is None else out[source]
+            out[clique] = _sum_out(table, _other_axes(self._holder(clique), clique))
         return out
 
-    def project(self, marginals: list[np.ndarray], clique: Clique) -> np.ndarray:
-        home = self.home[clique]
-        return marginals[home].sum(axis=_other_axes(self.tree.cliques[home], clique))
+
+def _exponentiated(
+    table: np.ndarray, axes: tuple[int, ...], kept: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray | float, np.ndarray]:
+    """The exponential of log-beliefs ``table``, shifted so that no slice along ``axes``
+    underflows, with the shift and the slices' sums (both broadcasting as ``kept``).
+
+    One shift by the table's maximum is cheap (a per-slice maximum is a reduction over
+    scattered axes). It is exact unless a slice's sum falls below :data:`UNDERFLOW`, where its
+    cells would lose digits or vanish (impossible cells at the rules' -1e6 do); then each slice
+    is shifted by its own maximum instead, so its largest cell is 1 and its sum at least 1.
+    ``table`` may be overwritten."""
+    top = float(np.max(table))
+    exp = np.exp(table - top)
+    sums = _sum_out(exp, axes).reshape(kept)
+    if np.min(sums) >= UNDERFLOW:
+        return exp, top, sums
+    shift = np.max(table, axis=axes, keepdims=True)
+    np.exp(np.subtract(table, shift, out=table), out=table)
+    return table, shift, _sum_out(table, axes).reshape(kept)
 
 
 def _lipschitz(shape: Sequence[int], measurements: Sequence[Measurement]) -> float:
@@ -967,8 +1052,9 @@ def estimate(
         """The loss, its gradient in the potentials, and the measured cliques' marginals
         (kept for the Armijo test, which would otherwise project every clique twice more)."""
         loss, grad, projections = 0.0, {}, {}
+        marginals = inference.projections(mu)
         for clique, group in groups.items():
-            projected = inference.project(mu, clique).ravel()
+            projected = marginals[clique].ravel()
             g = np.zeros_like(projected)
             for m, index in group:
                 fitted = (
