@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+from tabsynth.rules.zeros import IMPOSSIBLE
 from tabsynth.synthesizers import marginal
 from tabsynth.synthesizers.marginal import GraphicalModel, Measurement, _Inference, estimate
 
@@ -127,3 +128,118 @@ def test_one_contraction_gives_what_the_messages_give(
         assert np.allclose(got, expected[s], rtol=1e-10, atol=1e-10)
         assert np.allclose(got, joint.sum(axis=others), rtol=1e-9, atol=1e-9)
     assert not any(key[0] == "message" for key in contracted._memo)
+
+
+def joint_of_potentials(shape: list[int], potentials: dict, total: float) -> np.ndarray:
+    """The joint counts ``exp(sum of log-potentials)``, built cell by cell."""
+    d = len(shape)
+    log_joint = np.zeros(shape)
+    for clique, theta in potentials.items():
+        log_joint = log_joint + theta.reshape([shape[a] if a in clique else 1 for a in range(d)])
+    joint = np.exp(log_joint - log_joint.max())
+    return joint * (total / joint.sum())
+
+
+def clique_sums(joint: np.ndarray, cliques) -> list[np.ndarray]:
+    d = joint.ndim
+    return [joint.sum(axis=tuple(a for a in range(d) if a not in c)) for c in cliques]
+
+
+# (0, 1, 2), (0, 2, 3) and (1, 3) make {0, 1, 2, 3} one clique of the tree: (0, 1) is then
+# summed from (0, 1, 2), and (1,) from (0, 1) or (1, 3).
+NESTED = [(0, 1, 2), (0, 2, 3), (1, 3), (0, 1), (1,), (2,), (3, 4), (4,), (5,), (0, 5)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sums_over_scattered_axes_are_numpys(seed: int) -> None:
+    """``_sum_out`` merges adjacent axes and sums one run at a time; on any axes of any table
+    (size-1 axes, no axes, all axes) it gives NumPy's sums, shaped as NumPy shapes them."""
+    rng = np.random.default_rng(seed)
+    for _ in range(100):
+        shape = tuple(int(n) for n in rng.integers(1, 5, rng.integers(0, 7)))
+        table = rng.random(shape)
+        axes = tuple(a for a in range(len(shape)) if rng.random() < 0.5)
+        want = table.sum(axis=axes)
+        got = marginal._sum_out(table, axes)
+        assert got.shape == want.shape
+        assert np.allclose(got, want, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_nested_potentials_and_measured_marginals(seed: int) -> None:
+    """Potentials of cliques nested in other measured cliques are added to the smallest of
+    them, and those marginals summed from it (``source``); the clique marginals are still the
+    joint's, and so is every measured clique's marginal."""
+    rng = np.random.default_rng(seed)
+    shape = rng.integers(2, 5, 6).tolist()
+    potentials = {c: rng.normal(0, 1, tuple(shape[a] for a in c)) for c in NESTED}
+    inference = _Inference(tuple(shape), sorted(potentials))
+    assert (0, 1, 2, 3) in inference.tree.cliques
+    assert inference.source[(0, 1)] == (0, 1, 2)
+    assert inference.source[(1,)] in {(0, 1), (1, 3)}
+    joint = joint_of_potentials(shape, potentials, 500.0)
+    mu = inference.marginals(potentials, 500.0)
+    for table, want in zip(mu, clique_sums(joint, inference.tree.cliques), strict=True):
+        assert np.allclose(table, want, rtol=1e-9, atol=1e-12)
+    measured = inference.projections(mu)
+    for clique, want in zip(NESTED, clique_sums(joint, NESTED), strict=True):
+        assert np.allclose(measured[clique], want, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("underflow", [0.0, np.inf])
+def test_one_shift_and_a_shift_per_slice_agree(
+    underflow: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Upwards a clique is exponentiated after one shift by its maximum, or, where a slice
+    would underflow, after a shift per separator slice (``UNDERFLOW`` at 0 forces the first,
+    at infinity the second). On potentials that underflow nowhere both give the joint's
+    marginals."""
+    monkeypatch.setattr(marginal, "UNDERFLOW", underflow)
+    rng = np.random.default_rng(7)
+    shape = rng.integers(2, 5, 6).tolist()
+    potentials = {c: rng.normal(0, 2, tuple(shape[a] for a in c)) for c in NESTED}
+    inference = _Inference(tuple(shape), sorted(potentials))
+    joint = joint_of_potentials(shape, potentials, 500.0)
+    mu = inference.marginals(potentials, 500.0)
+    for table, want in zip(mu, clique_sums(joint, inference.tree.cliques), strict=True):
+        assert np.allclose(table, want, rtol=1e-9, atol=1e-12)
+
+
+def test_impossible_slices_take_a_shift_of_their_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A code made impossible by a rule (log-potential -1e6) can empty a whole slice of a
+    clique. After one shift by the clique's maximum that slice sums to 0 (the downward pass
+    would divide 0 by 0); the check on :data:`UNDERFLOW` shifts each slice by its own maximum
+    instead, and the message is the exact log-sum-exp of every slice."""
+    table = np.random.default_rng(3).normal(0, 1, (3, 4))
+    table[0] = IMPOSSIBLE + table[0]
+    want = np.log(np.exp(table - table.max(axis=1, keepdims=True)).sum(axis=1))
+    want += table.max(axis=1)
+    _, shift, sums = marginal._exponentiated(table.copy(), (1,), (3, 1))
+    assert np.min(sums) >= 1.0
+    assert np.allclose((np.log(sums) + shift).ravel(), want, rtol=1e-12)
+    monkeypatch.setattr(marginal, "UNDERFLOW", 0.0)
+    _, _, unchecked = marginal._exponentiated(table.copy(), (1,), (3, 1))
+    assert unchecked[0, 0] == 0.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_an_impossible_code_gets_no_mass(seed: int) -> None:
+    """With a code barred by a rule's log-potential on a column that separates cliques, the
+    clique marginals are still the joint's, and hold nothing on that code."""
+    rng = np.random.default_rng(seed)
+    shape = rng.integers(2, 5, 6).tolist()
+    potentials = {c: rng.normal(0, 1, tuple(shape[a] for a in c)) for c in NESTED}
+    tree = _Inference(tuple(shape), NESTED).tree
+    column = min(a for i in range(1, len(tree.cliques)) for a in tree.separator(i))
+    potentials[(column,)] = potentials.get((column,), 0.0) + np.where(
+        np.arange(shape[column]) == 0, IMPOSSIBLE, 0.0
+    )
+    inference = _Inference(tuple(shape), sorted(potentials))
+    joint = joint_of_potentials(shape, potentials, 500.0)
+    mu = inference.marginals(potentials, 500.0)
+    for clique, table, want in zip(
+        inference.tree.cliques, mu, clique_sums(joint, inference.tree.cliques), strict=True
+    ):
+        assert np.allclose(table, want, rtol=1e-9, atol=1e-12)
+        if column in clique:
+            assert np.all(np.take(table, 0, axis=clique.index(column)) == 0.0)

@@ -886,7 +886,10 @@ class _Inference:
         return self.tree.cliques[self.home[clique]] if source is None else source
 
     def marginals(self, potentials: dict[Clique, np.ndarray], total: float) -> list[np.ndarray]:
-        """Clique marginals (summing to ``total``) of the model with these log-potentials."""
+        """Clique marginals (summing to ``total``) of the model with these log-potentials, which
+        must be on cliques given at construction."""
+        if not potentials.keys() <= self.source.keys():
+            raise KeyError(f"no place for potentials on {sorted(potentials.keys() - self.source)}")
         beliefs = [np.zeros(tuple(self.shape[a] for a in c)) for c in self.tree.cliques]
         lifted: dict[Clique, np.ndarray] = {}  # potentials passed on to a larger clique
         for clique in reversed(self.order):
