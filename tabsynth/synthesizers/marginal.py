@@ -88,6 +88,8 @@ MESSAGE_CELLS = 1 << 16
 #: ran over 3.3 billion label combinations in 14 s, where three pairwise contractions, the
 #: largest intermediate 604,800 cells, take 0.03 s. 2**24 cells are 128 MB of float64.
 EINSUM_INTERMEDIATE_CELLS = 1 << 24
+# _sum_out leaves tables under this many cells to NumPy's sum.
+NUMPY_SUM_CELLS = 1 << 12
 # A separator cell whose clique slice sums below this (relative to the clique's largest cell)
 # after the one shift by the clique's maximum has lost precision: see _Inference.marginals.
 UNDERFLOW = 1e-280
@@ -480,7 +482,10 @@ def _sum_out(table: np.ndarray, axes: Sequence[int]) -> np.ndarray:
     sum of the table. Here adjacent axes are merged into runs, and each summed run, the last
     first, is summed out of a three-axis view by einsum's own loops (single-threaded, unlike a
     product with ones through BLAS, whose threads change the rounding). The order of the
-    additions differs from NumPy's: float rounding only."""
+    additions differs from NumPy's: float rounding only. Tables under :data:`NUMPY_SUM_CELLS`
+    go to NumPy, which is faster there than the few calls this makes."""
+    if table.size < NUMPY_SUM_CELLS:
+        return table.sum(axis=tuple(axes))
     sizes, summed = _runs(table.shape, set(axes))
     out = table
     while True in summed:
