@@ -434,10 +434,11 @@ def triangulate(shape: Sequence[int], cliques: Sequence[Clique]) -> list[Clique]
             rest ^= low
             a = low.bit_length() - 1
             adjacent[a] = (adjacent[a] | around) & ~low & ~(1 << v)
-        del costs[v]
-        # only the neighbours, and nodes next to two of them (new fill edges), change cost
+        filled = costs.pop(v)[0] > 0
+        # only the neighbours change cost, and, where fill edges were added, nodes next to two
+        # of them; most eliminations in AIM's local graphs are of simplicial nodes, with none
         for u in costs:
-            if around >> u & 1 or (adjacent[u] & around).bit_count() >= 2:
+            if around >> u & 1 or (filled and (adjacent[u] & around).bit_count() >= 2):
                 costs[u] = cost(u)
     maximal = {c for c in formed if not any(c != other and c & other == c for other in formed)}
     return sorted(tuple(a for a in range(d) if c >> a & 1) for c in maximal)
