@@ -160,6 +160,8 @@ def test_sums_over_scattered_axes_are_numpys(seed: int, monkeypatch: pytest.Monk
     for _ in range(100):
         shape = tuple(int(n) for n in rng.integers(1, 5, rng.integers(0, 7)))
         table = rng.random(shape)
+        if rng.random() < 0.2:  # not C-contiguous
+            table = np.asfortranarray(table)
         axes = tuple(a for a in range(len(shape)) if rng.random() < 0.5)
         want = table.sum(axis=axes)
         got = marginal._sum_out(table, axes)
@@ -183,9 +185,27 @@ def test_nested_potentials_and_measured_marginals(seed: int) -> None:
     mu = inference.marginals(potentials, 500.0)
     for table, want in zip(mu, clique_sums(joint, inference.tree.cliques), strict=True):
         assert np.allclose(table, want, rtol=1e-9, atol=1e-12)
-    measured = inference.projections(mu)
+    measured = inference.projections(mu, NESTED)
     for clique, want in zip(NESTED, clique_sums(joint, NESTED), strict=True):
         assert np.allclose(measured[clique], want, rtol=1e-9, atol=1e-12)
+    # only what is asked for, and what it is summed from
+    assert set(inference.projections(mu, [(0, 1)])) == {(0, 1), (0, 1, 2)}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cliques_without_a_potential(seed: int) -> None:
+    """A clique of the structure may have no potential of its own (estimate gives every one
+    a potential, a rule's mask or both, but nothing requires it): the potentials nested in it
+    are spread over its axes, and the marginals are still the joint's."""
+    rng = np.random.default_rng(seed)
+    shape = rng.integers(2, 5, 6).tolist()
+    potentials = {c: rng.normal(0, 1, tuple(shape[a] for a in c)) for c in NESTED}
+    del potentials[(0, 1)], potentials[(0, 1, 2)]
+    inference = _Inference(tuple(shape), NESTED)
+    joint = joint_of_potentials(shape, potentials, 500.0)
+    mu = inference.marginals(potentials, 500.0)
+    for table, want in zip(mu, clique_sums(joint, inference.tree.cliques), strict=True):
+        assert np.allclose(table, want, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("underflow", [0.0, np.inf])
