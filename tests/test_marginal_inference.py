@@ -44,6 +44,21 @@ def independent_joint(model: GraphicalModel) -> np.ndarray:
     return model.total * joint / joint.sum()
 
 
+def joint_of_potentials(shape: list[int], potentials: dict, total: float) -> np.ndarray:
+    """The joint counts ``exp(sum of log-potentials)``, built cell by cell."""
+    d = len(shape)
+    log_joint = np.zeros(shape)
+    for clique, theta in potentials.items():
+        log_joint = log_joint + theta.reshape([shape[a] if a in clique else 1 for a in range(d)])
+    joint = np.exp(log_joint - log_joint.max())
+    return joint * (total / joint.sum())
+
+
+def clique_sums(joint: np.ndarray, cliques) -> list[np.ndarray]:
+    d = joint.ndim
+    return [joint.sum(axis=tuple(a for a in range(d) if a not in c)) for c in cliques]
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_every_marginal_matches_the_joint_in_any_order(seed: int) -> None:
     """Projections share memoised messages across calls; whatever was asked before, each
@@ -71,22 +86,16 @@ def test_message_passing_gives_the_marginals_of_the_potentials(seed: int) -> Non
     shifted by its largest log-belief)."""
     model = random_model(seed)
     rng = np.random.default_rng(seed)
-    d = len(model.shape)
     for scale in (1.0, 300.0):
         potentials = {c: rng.normal(0, scale, t.shape) for c, t in model.potentials.items()}
         inference = _Inference(model.shape, sorted(potentials))
-        log_joint = np.zeros(model.shape)
-        for clique, theta in potentials.items():
-            log_joint = log_joint + theta.reshape(
-                [model.shape[a] if a in clique else 1 for a in range(d)]
-            )
-        joint = np.exp(log_joint - log_joint.max())
-        joint *= 1000.0 / joint.sum()
-        for clique, table in zip(
-            inference.tree.cliques, inference.marginals(potentials, 1000.0), strict=True
+        joint = joint_of_potentials(list(model.shape), potentials, 1000.0)
+        for table, want in zip(
+            inference.marginals(potentials, 1000.0),
+            clique_sums(joint, inference.tree.cliques),
+            strict=True,
         ):
-            others = tuple(a for a in range(d) if a not in clique)
-            assert np.allclose(table, joint.sum(axis=others), rtol=1e-8, atol=1e-10)
+            assert np.allclose(table, want, rtol=1e-8, atol=1e-10)
 
 
 def test_a_full_memo_changes_no_projection(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -128,21 +137,6 @@ def test_one_contraction_gives_what_the_messages_give(
         assert np.allclose(got, expected[s], rtol=1e-10, atol=1e-10)
         assert np.allclose(got, joint.sum(axis=others), rtol=1e-9, atol=1e-9)
     assert not any(key[0] == "message" for key in contracted._memo)
-
-
-def joint_of_potentials(shape: list[int], potentials: dict, total: float) -> np.ndarray:
-    """The joint counts ``exp(sum of log-potentials)``, built cell by cell."""
-    d = len(shape)
-    log_joint = np.zeros(shape)
-    for clique, theta in potentials.items():
-        log_joint = log_joint + theta.reshape([shape[a] if a in clique else 1 for a in range(d)])
-    joint = np.exp(log_joint - log_joint.max())
-    return joint * (total / joint.sum())
-
-
-def clique_sums(joint: np.ndarray, cliques) -> list[np.ndarray]:
-    d = joint.ndim
-    return [joint.sum(axis=tuple(a for a in range(d) if a not in c)) for c in cliques]
 
 
 # (0, 1, 2), (0, 2, 3) and (1, 3) make {0, 1, 2, 3} one clique of the tree: (0, 1) is then

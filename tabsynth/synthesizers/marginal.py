@@ -872,6 +872,15 @@ class _Inference:
             best = min(holders, key=lambda o: (cells[o], o), default=None)
             home_cells = cells[tree.cliques[self.home[clique]]]
             self.source[clique] = best if best and cells[best] < home_cells else None
+        # each clique's table as it broadcasts into its holder (source or home), and the axes
+        # of the holder summed out to give the clique's marginal
+        self.spread: dict[Clique, tuple[int, ...]] = {}
+        self.summed: dict[Clique, tuple[int, ...]] = {}
+        for clique in cliques:
+            source = self.source[clique]
+            holder = tree.cliques[self.home[clique]] if source is None else source
+            self.spread[clique] = _broadcast_shape(clique, holder, shape)
+            self.summed[clique] = _other_axes(holder, clique)
         self.edges = []
         for i in range(1, len(tree.cliques)):
             sep, parent = tree.separator(i), tree.parents[i]
@@ -886,10 +895,6 @@ class _Inference:
                     _broadcast_shape(sep, child_c, shape),
                 )
             )
-
-    def _holder(self, clique: Clique) -> Clique:
-        source = self.source[clique]
-        return self.tree.cliques[self.home[clique]] if source is None else source
 
     def marginals(self, potentials: dict[Clique, np.ndarray], total: float) -> list[np.ndarray]:
         """Clique marginals (summing to ``total``) of the model with these log-potentials, which
@@ -906,14 +911,10 @@ class _Inference:
                 table = np.broadcast_to(below, tuple(self.shape[a] for a in clique))
             else:
                 table = theta if below is None else theta + below
-            source = self.source[clique]
+            source, table = self.source[clique], table.reshape(self.spread[clique])
             if source is None:
-                home = self.home[clique]
-                beliefs[home] += table.reshape(
-                    _broadcast_shape(clique, self.tree.cliques[home], self.shape)
-                )
+                beliefs[self.home[clique]] += table
             else:
-                table = table.reshape(_broadcast_shape(clique, source, self.shape))
                 lifted[source] = table if source not in lifted else lifted[source] + table
         sums: dict[int, np.ndarray] = {}
         for i, parent, child_axes, _, in_parent, in_child in reversed(self.edges):
@@ -938,7 +939,7 @@ class _Inference:
             if clique not in out:
                 source = self.source[clique]
                 table = marginals[self.home[clique]] if source is None else summed(source)
-                out[clique] = _sum_out(table, _other_axes(self._holder(clique), clique))
+                out[clique] = _sum_out(table, self.summed[clique])
             return out[clique]
 
         for clique in cliques:
