@@ -42,12 +42,18 @@ def test_variants_offer_the_coarse_cells_only_where_a_column_is_cut() -> None:
     shape = [32, 3, 40]
     cut32 = np.repeat(np.arange(8), 4)
     maps = [cut32, None, np.r_[0, 1, np.full(38, 2)]]
-    assert [v.cells for v in variants((0,), shape, maps)] == [32]  # 1-way: as measured
-    assert [v.cells for v in variants((1,), shape, maps)] == [3]
-    assert [v.cells for v in variants((0, 1), shape, maps)] == [96, 24]
-    assert [v.cells for v in variants((0, 2), shape, maps)] == [1280, 24]
-    assert [v.cells for v in variants((0, 1, 2), shape, maps)] == [3840]  # pairs only
-    assert [v.cells for v in variants((1, 1), [3, 3], [None, None])] == [9]
+    no = [None] * 3
+
+    def cells(clique, shape=shape, maps=maps, ranks=no, coarse=True):
+        return [v.cells for v in variants(clique, shape, maps, ranks, coarse=coarse)]
+
+    assert cells((0,)) == [32]  # 1-way: as measured
+    assert cells((1,)) == [3]
+    assert cells((0, 1)) == [96, 24]
+    assert cells((0, 2)) == [1280, 24]
+    assert cells((0, 2), coarse=False) == [1280]
+    assert cells((0, 1, 2)) == [3840]  # pairs only
+    assert cells((1, 1), [3, 3], [None, None], [None, None]) == [9]
 
 
 def test_a_coarse_measurement_counts_what_the_variant_scored() -> None:
@@ -57,7 +63,7 @@ def test_a_coarse_measurement_counts_what_the_variant_scored() -> None:
     shape = [32, 3, 40]
     codes = np.column_stack([rng.integers(0, s, 5000) for s in shape])
     maps = [np.repeat(np.arange(8), 4), None, np.r_[0, 1, np.full(38, 2)]]
-    fine, coarse = variants((0, 2), shape, maps)
+    fine, coarse = variants((0, 2), shape, maps, [None] * 3, coarse=True)
     truth = data_marginal(codes, shape, (0, 2))
     assert np.array_equal(fine.coarsen(truth), truth.ravel())
     ledger = PrivacyLedger(epsilon=1e6, delta=1e-9)

@@ -390,6 +390,26 @@ def test_aim_with_coarse_pairs(table, tmp_path, extra) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("extra", ["missing value", "new category", "extreme outlier"])
+def test_aim_with_band_pairs(table, tmp_path, extra) -> None:
+    """Band cells come from the noisy 1-way marginals' ranks and the coarse cuts, so
+    neighbours offer, score and measure the same cells; the fits must measure some band
+    (else the test proves nothing), hence an income that follows age."""
+    rng = np.random.default_rng(5)
+    age = table["age"].astype(int)
+    table = table.assign(income=np.round(1000 * age + rng.normal(0, 3000, len(table)), 2))
+    table["income"] = table["income"].astype(object)
+    make = lambda: AIMSynthesizer(  # noqa: E731
+        epsilon=EPSILON, max_rounds=12, round_iters=30, max_iters=100, band_pairs=True, **COMMON
+    )
+    left, right, (fit, _) = play(
+        make, table, extra, declared_schema(), tmp_path, rounds_follow_noise=True
+    )
+    assert_same(left, right)
+    assert any("band cells" in e.purpose for e in fit.privacy_.entries)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("extra", EXTRAS)
 def test_dpsgd_with_a_public_row_count(table, tmp_path, extra) -> None:
     make = lambda: dpsgd(public_rows=len(table))  # noqa: E731

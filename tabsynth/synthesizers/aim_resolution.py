@@ -33,6 +33,7 @@ import numpy as np
 
 from tabsynth.cells import coarse_sizes, fine_to_coarse
 from tabsynth.synthesizers.aim_groups import coarse_cells
+from tabsynth.synthesizers.bands import band_index
 from tabsynth.synthesizers.marginal import Clique, Measurement
 
 #: Cells per column of a coarse variant (at most; fewer where a value or bin holds more than
@@ -50,6 +51,12 @@ class Variant:
     maps: tuple[np.ndarray, ...] | None
     index: np.ndarray | None
     cells: int
+
+    @property
+    def band(self) -> np.ndarray | None:
+        """A band variant's grouping of the fine cells, as :func:`measure` takes it (None for
+        the fine and coarse variants: their ``maps`` say it all)."""
+        return self.index if self.maps is None else None
 
     def coarsen(self, table: np.ndarray) -> np.ndarray:
         """A table over the clique's fine cells, summed into this variant's cells."""
@@ -76,14 +83,30 @@ def coarse_maps(
 
 
 def variants(
-    clique: Clique, shape: Sequence[int], maps: Sequence[np.ndarray | None]
+    clique: Clique,
+    shape: Sequence[int],
+    maps: Sequence[np.ndarray | None],
+    ranks: Sequence[np.ndarray | None],
+    *,
+    coarse: bool,
 ) -> list[Variant]:
-    """The candidate on the model's codes and, for a 2-way marginal of which a column has a
-    coarse map, on coarse cells."""
+    """The candidate on the model's codes; for a 2-way marginal of which a column has a coarse
+    map, on coarse cells (``coarse``); and for a pair of ordered columns with ``ranks``
+    (:func:`~tabsynth.synthesizers.bands.rank_intervals`), on band cells."""
     fine = Variant(clique, None, None, math.prod(shape[a] for a in clique))
-    if len(clique) != 2 or all(maps[a] is None for a in clique):
+    if len(clique) != 2:
         return [fine]
-    cut = tuple(
-        maps[a] if maps[a] is not None else np.arange(shape[a], dtype=np.int64) for a in clique
-    )
-    return [fine, Variant(clique, cut, fine_to_coarse(cut), math.prod(coarse_sizes(cut)))]
+    out = [fine]
+    a, b = clique
+    if coarse and (maps[a] is not None or maps[b] is not None):
+        cut = tuple(
+            maps[x] if maps[x] is not None else np.arange(shape[x], dtype=np.int64) for x in clique
+        )
+        out.append(Variant(clique, cut, fine_to_coarse(cut), math.prod(coarse_sizes(cut))))
+    ra, rb = ranks[a], ranks[b]
+    if ra is not None and rb is not None:
+        index = band_index((ra, rb), (shape[a], shape[b]), (maps[a], maps[b]))
+        cells = int(index.max()) + 1
+        if cells < index.size:
+            out.append(Variant(clique, None, index, cells))
+    return out

@@ -112,12 +112,18 @@ class Measurement:
     ``maps``, when given, holds per attribute of the clique the map from the model's codes to
     coarser codes the counts were taken on (a cell of ``values`` then sums several cells of the
     marginal). AIM's ``group_share`` measures small groups this way: merged cells hold enough
-    of a group's rows to stand out of the noise."""
+    of a group's rows to stand out of the noise.
+
+    ``index``, when given, groups cells in a way no per-attribute map can: for each cell of
+    the marginal (C order, on ``maps``' codes if any), the cell of ``values`` it counts in.
+    Band cells (:mod:`~tabsynth.synthesizers.bands`) keep the cells near the diagonal of two
+    ordered columns and merge the rest."""
 
     clique: Clique
     values: np.ndarray
     stddev: float | np.ndarray
     maps: tuple[np.ndarray, ...] | None = None
+    index: np.ndarray | None = None
 
     def variance_of_total(self) -> float:
         return float(np.sum(np.broadcast_to(np.square(self.stddev), self.values.shape)))
@@ -125,7 +131,10 @@ class Measurement:
     def cell_index(self, shape: Sequence[int]) -> np.ndarray | None:
         """For each cell of the clique's marginal (C order), the cell of ``values`` it counts
         in; None when the counts are on the model's own codes."""
-        return None if self.maps is None else fine_to_coarse(self.maps)
+        merged = None if self.maps is None else fine_to_coarse(self.maps)
+        if self.index is None:
+            return merged
+        return self.index if merged is None else self.index[merged]
 
 
 @dataclass(frozen=True)
@@ -152,7 +161,9 @@ class Released:
 
     def cells(self, codes: np.ndarray) -> np.ndarray:
         """Flat (C order) cell index of each row of encoder ``codes`` in this measurement."""
-        return row_cells(codes, self.measurement.clique, self.code_maps)
+        cells = row_cells(codes, self.measurement.clique, self.code_maps)
+        index = self.measurement.index
+        return cells if index is None else index[cells]
 
 
 def data_marginal(codes: np.ndarray, shape: Sequence[int], clique: Clique) -> np.ndarray:
@@ -177,15 +188,20 @@ def measure(
     noise: NoiseSource,
     phase: str = "measure",
     maps: tuple[np.ndarray, ...] | None = None,
+    index: np.ndarray | None = None,
 ) -> Measurement:
     """Gaussian mechanism on one marginal (each row adds 1 to one cell: L2 sensitivity 1), on
-    the model's codes or, with ``maps``, on coarser cells (see :class:`Measurement`)."""
+    the model's codes or, with ``maps`` or ``index``, on coarser cells (see
+    :class:`Measurement`; a row still counts in one cell)."""
     purpose = "marginal (" + ", ".join(repr(names[a]) for a in clique)
     if maps is None:
         counts = data_marginal(codes, shape, clique)
     else:
         counts = cell_counts(codes, clique, maps)
         purpose += "; " + " x ".join(map(str, coarse_sizes(maps))) + " coarse cells"
+    if index is not None:
+        counts = np.bincount(index, weights=counts, minlength=int(index.max()) + 1)
+        purpose += f"; {counts.size} band cells"
     values = gaussian_counts(
         counts,
         sigma,
@@ -194,7 +210,7 @@ def measure(
         phase=phase,
         noise=noise,
     )
-    return Measurement(clique, values, float(sigma), maps)
+    return Measurement(clique, values, float(sigma), maps, index)
 
 
 def estimate_total(measurements: Sequence[Measurement]) -> float:

@@ -1,0 +1,162 @@
+"""Band cells (tabsynth.synthesizers.bands): which cells a band keeps, that it partitions the
+marginal, that a band measurement counts what AIM scored, that Private-PGM fits it, and
+AIM's ``band_pairs`` switch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabsynth.errors import ParameterError
+from tabsynth.metadata import ColumnSpec, Metadata
+from tabsynth.privacy import NoiseSource, PrivacyLedger
+from tabsynth.synthesizers import AIMSynthesizer
+from tabsynth.synthesizers.aim_resolution import variants
+from tabsynth.synthesizers.bands import MIN_BINS, WIDTH, band_index, rank_intervals
+from tabsynth.synthesizers.marginal import Measurement, Released, data_marginal, estimate, measure
+
+
+def test_rank_intervals_read_the_noisy_distribution_of_the_ordered_bins() -> None:
+    noisy = np.r_[100.0, -30.0, 300.0, np.full(7, 200.0), 5000.0]  # last code: "missing"
+    ranks = rank_intervals(noisy, 10)
+    assert ranks is not None and ranks.shape == (10, 2)
+    total = 100 + 300 + 7 * 200
+    np.testing.assert_allclose(ranks[0], [0, 100 / total])
+    np.testing.assert_allclose(ranks[1], [100 / total, 100 / total])  # negative: empty
+    np.testing.assert_allclose(ranks[-1], [1 - 200 / total, 1])
+    assert np.array_equal(ranks[1:, 0], ranks[:-1, 1])  # adjacent, in order
+
+
+def test_no_ranks_without_order_enough_bins_or_mass() -> None:
+    assert rank_intervals(np.full(40, 10.0), None) is None
+    assert rank_intervals(np.full(MIN_BINS - 1, 10.0), MIN_BINS - 1) is None
+    assert rank_intervals(np.full(MIN_BINS, -1.0), MIN_BINS) is None
+    assert rank_intervals(np.full(MIN_BINS, 10.0), MIN_BINS) is not None
+
+
+def _even(bins: int) -> np.ndarray:
+    ranks = rank_intervals(np.full(bins, 1.0), bins)
+    assert ranks is not None
+    return ranks
+
+
+def test_a_band_keeps_the_diagonal_cells_and_merges_the_rest_by_coarse_cell() -> None:
+    """Two columns of 10 equal bins and a "missing" code each: bins 0.1 of the ranks wide,
+    so cells within one bin of the diagonal are in the band (a gap of 0 <= WIDTH), cells two
+    bins off are not (a gap of 0.1 > WIDTH); missing codes are off the band."""
+    assert WIDTH < 0.1
+    coarse = np.r_[np.repeat(np.arange(5), 2), 5]  # pairs of bins, "missing" alone
+    index = band_index((_even(10), _even(10)), (11, 11), (coarse, coarse)).reshape(11, 11)
+    i, j = np.indices((11, 11))
+    band = (np.abs(i - j) <= 1) & (i < 10) & (j < 10)
+    counts = np.bincount(index.ravel())
+    assert np.all(counts[index[band]] == 1)  # each band cell measured alone
+    assert len(np.unique(index[band])) == band.sum() == 28
+    merged = index[~band]
+    assert not set(merged) & set(index[band])
+    for a, b in zip(*np.nonzero(~band), strict=True):  # same coarse cell <=> same merged cell
+        same = (coarse[i] == coarse[a]) & (coarse[j] == coarse[b]) & ~band
+        assert set(index[same]) == {index[a, b]}
+    assert index.max() + 1 == 28 + len({(coarse[a], coarse[b]) for a, b in zip(*np.nonzero(~band))})
+    assert np.array_equal(np.unique(index), np.arange(index.max() + 1))  # dense labels
+
+
+def test_bins_of_unequal_mass_meet_where_their_ranks_do() -> None:
+    """A spike bin (half the rows at 0) covers ranks 0-0.5: it is near every bin of an even
+    partner that starts below 0.5 + WIDTH, whatever their numbers. (One coarse cell for
+    everything off the band, so that only band cells are measured alone.)"""
+    spike = rank_intervals(np.r_[900.0, np.full(9, 100.0)], 10)
+    one = np.zeros(10, dtype=np.int64)
+    index = band_index((spike, _even(10)), (10, 10), (one, one)).reshape(10, 10)
+    alone = np.bincount(index.ravel())[index] == 1
+    expected = [j for j in range(10) if j / 10 <= 0.5 + WIDTH]
+    assert list(np.nonzero(alone[0])[0]) == expected
+    assert not alone[9, 0] and alone[9, 9]
+
+
+def test_aim_offers_a_band_only_for_two_ranked_columns_where_it_merges() -> None:
+    shape = [12, 12, 3]
+    ranks = [_even(12), _even(12), None]
+    pairs_of_bins = np.repeat(np.arange(6), 2)
+    assert len(variants((0, 1), shape, [None] * 3, ranks, coarse=False)) == 1  # merges nothing
+    maps = [pairs_of_bins, pairs_of_bins, None]
+    pair = variants((0, 1), shape, maps, ranks, coarse=False)
+    assert [v.maps is None and v.band is not None for v in pair] == [False, True]
+    assert pair[0].band is None and pair[1].cells < 144
+    assert len(variants((0, 2), shape, maps, ranks, coarse=False)) == 1  # no order
+    assert len(variants((0, 1, 2), shape, maps, ranks, coarse=False)) == 1  # pairs only
+
+
+def test_a_band_measurement_counts_what_aim_scored_and_what_the_release_says() -> None:
+    """The variant's sums of the fine marginal (the selection's error), the counts of the
+    measurement and the cells the released measurement gives each row all agree."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 16, 5000)
+    y = np.clip(x + rng.integers(-1, 2, 5000), 0, 15)
+    codes = np.column_stack([x, y])
+    shape = [16, 16]
+    ranks = [rank_intervals(np.bincount(c, minlength=16).astype(float), 16) for c in codes.T]
+    quarters = np.repeat(np.arange(4), 4)
+    _, band = variants((0, 1), shape, [quarters, quarters], ranks, coarse=False)
+    truth = data_marginal(codes, shape, (0, 1))
+    ledger = PrivacyLedger(epsilon=1e6, delta=1e-9)
+    m = measure(
+        codes, shape, (0, 1), 0.01, names=["x", "y"], ledger=ledger,
+        noise=NoiseSource.seeded(1), index=band.band,
+    )  # fmt: skip
+    assert m.values.shape == (band.cells,) and f"{band.cells} band cells" in ledger.entries[-1].purpose
+    np.testing.assert_allclose(m.values, band.coarsen(truth), atol=0.5)  # σ = 0.01
+    released = Released.direct(m, shape)
+    rows = np.bincount(released.cells(codes), minlength=band.cells)
+    np.testing.assert_allclose(m.values, rows, atol=0.5)
+    assert np.array_equal(m.cell_index(shape), band.index)
+
+
+def test_private_pgm_fits_a_band_measurement() -> None:
+    """Noise-free 1-way marginals and band counts of a near-diagonal pair: the estimate's
+    pair marginal reproduces the band cells and the merged totals."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 10, 20_000)
+    y = np.clip(x + rng.integers(-1, 2, 20_000), 0, 9)
+    codes = np.column_stack([x, y])
+    shape = [10, 10]
+    ranks = [rank_intervals(np.bincount(c, minlength=10).astype(float), 10) for c in codes.T]
+    index = band_index((ranks[0], ranks[1]), (10, 10), (None, np.repeat(np.arange(5), 2)))
+    truth = data_marginal(codes, shape, (0, 1))
+    measured = [
+        Measurement((0,), data_marginal(codes, shape, (0,)), 1.0),
+        Measurement((1,), data_marginal(codes, shape, (1,)), 1.0),
+        Measurement((0, 1), np.bincount(index, weights=truth), 1.0, index=index),
+    ]
+    model = estimate(shape, measured, iters=2000)
+    fitted = np.bincount(index, weights=model.project((0, 1)).ravel())
+    np.testing.assert_allclose(fitted, measured[2].values, atol=0.02 * len(x) / index.max())
+
+
+def _correlated(rows: int = 4000) -> tuple[pd.DataFrame, Metadata]:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=rows)
+    data = pd.DataFrame(
+        {"x": x, "y": x + rng.normal(scale=0.2, size=rows), "z": rng.normal(size=rows)}
+    )
+    spec = ColumnSpec("numerical", dtype="float", lower=-6.0, upper=6.0, nullable=False)
+    return data, Metadata({c: spec for c in data.columns}, public=True)
+
+
+def test_band_pairs_is_on_by_default_and_checked() -> None:
+    """A default fit on correlated numbers measures band cells; ``band_pairs=False`` gives
+    plain AIM; the flag must be a bool."""
+    data, metadata = _correlated()
+    purposes = {}
+    for flag in (True, False):
+        synth = AIMSynthesizer(
+            epsilon=1.0, max_iters=50, round_iters=20, band_pairs=flag, noise_seed=2
+        )
+        with pytest.warns(UserWarning, match="noise_seed"):
+            synth.fit(data, metadata)
+        purposes[flag] = [e.purpose for e in synth.privacy_.entries]
+    assert any("band cells" in p for p in purposes[True])
+    assert not any("band" in p for p in purposes[False])
+    with pytest.raises(ParameterError, match="band_pairs"):
+        AIMSynthesizer(epsilon=1.0, band_pairs=1).fit(data, metadata)
