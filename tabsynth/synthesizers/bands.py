@@ -28,8 +28,6 @@ candidate's weight when a row is added or removed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from tabsynth.cells import fine_to_coarse
