@@ -11,10 +11,11 @@ import pytest
 from tabsynth.errors import ParameterError
 from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.privacy import NoiseSource, PrivacyLedger
-from tabsynth.synthesizers import AIMSynthesizer
+from tabsynth.synthesizers import AIMSynthesizer, MSTSynthesizer
 from tabsynth.synthesizers.aim_resolution import variants
 from tabsynth.synthesizers.bands import MIN_BINS, WIDTH, band_index, rank_intervals
 from tabsynth.synthesizers.marginal import Measurement, Released, data_marginal, estimate, measure
+from tabsynth.synthesizers.mst import compression, kept_codes
 
 
 def test_rank_intervals_read_the_noisy_distribution_of_the_ordered_bins() -> None:
@@ -146,19 +147,32 @@ def _correlated(rows: int = 4000) -> tuple[pd.DataFrame, Metadata]:
     return data, Metadata({c: spec for c in data.columns}, public=True)
 
 
-def test_band_pairs_is_on_by_default_and_checked() -> None:
+@pytest.mark.parametrize("method", [AIMSynthesizer, MSTSynthesizer])
+def test_band_pairs_is_on_by_default_and_checked(method) -> None:
     """A default fit on correlated numbers measures band cells; ``band_pairs=False`` gives
-    plain AIM; the flag must be a bool."""
+    plain AIM or MST; the flag must be a bool."""
     data, metadata = _correlated()
     purposes = {}
     for flag in (True, False):
-        synth = AIMSynthesizer(
-            epsilon=1.0, max_iters=50, round_iters=20, band_pairs=flag, noise_seed=2
-        )
+        synth = method(epsilon=1.0, max_iters=50, band_pairs=flag, noise_seed=2)
         with pytest.warns(UserWarning, match="noise_seed"):
             synth.fit(data, metadata)
         purposes[flag] = [e.purpose for e in synth.privacy_.entries]
     assert any("band cells" in p for p in purposes[True])
     assert not any("band" in p for p in purposes[False])
     with pytest.raises(ParameterError, match="band_pairs"):
-        AIMSynthesizer(epsilon=1.0, band_pairs=1).fit(data, metadata)
+        method(epsilon=1.0, band_pairs=1).fit(data, metadata)
+
+
+def test_kept_codes_follow_mst_compression() -> None:
+    """MST's band ranks keep the bins that kept a compressed code: none merged, one merged
+    (its code then sits alone at the end, not in order) and several merged."""
+    sigma = 10.0
+    for noisy, kept in [
+        (np.full(6, 100.0), [True] * 6),
+        (np.r_[100.0, 5.0, 100.0, 100.0], [True, False, True, True]),
+        (np.r_[5.0, 100.0, -3.0, 100.0, 0.0], [False, True, False, True, False]),
+    ]:
+        mapping = compression(noisy, sigma)
+        assert kept_codes(mapping).tolist() == kept
+        assert np.array_equal(mapping[kept], np.arange(sum(kept)))  # in order, from 0

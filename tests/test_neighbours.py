@@ -391,19 +391,23 @@ def test_aim_with_coarse_pairs(table, tmp_path, extra) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("extra", ["missing value", "new category", "extreme outlier"])
-def test_aim_with_band_pairs(table, tmp_path, extra) -> None:
-    """Band cells come from the noisy 1-way marginals' ranks and the coarse cuts, so
-    neighbours offer, score and measure the same cells; the fits must measure some band
-    (else the test proves nothing), hence an income that follows age."""
+@pytest.mark.parametrize("method", ["aim", "mst"])
+def test_band_pairs(table, tmp_path, extra, method) -> None:
+    """Band cells come from the noisy 1-way marginals' ranks and coarse cuts (MST's on its
+    compressed codes), so neighbours offer, score and measure the same cells; the fits must
+    measure some band (else the test proves nothing), hence an income that follows age."""
     rng = np.random.default_rng(5)
     age = table["age"].astype(int)
-    table = table.assign(income=np.round(1000 * age + rng.normal(0, 3000, len(table)), 2))
-    table["income"] = table["income"].astype(object)
-    make = lambda: AIMSynthesizer(  # noqa: E731
-        epsilon=EPSILON, max_rounds=12, round_iters=30, max_iters=100, band_pairs=True, **COMMON
-    )
+    income = np.round(1000 * age + rng.normal(0, 3000, len(table)), 2)
+    table = table.assign(income=pd.Series(income, dtype=object))
+    if method == "aim":
+        make = lambda: AIMSynthesizer(  # noqa: E731
+            epsilon=EPSILON, max_rounds=12, round_iters=30, max_iters=100, band_pairs=True, **COMMON
+        )
+    else:
+        make = lambda: MSTSynthesizer(epsilon=EPSILON, max_iters=200, band_pairs=True, **COMMON)  # noqa: E731
     left, right, (fit, _) = play(
-        make, table, extra, declared_schema(), tmp_path, rounds_follow_noise=True
+        make, table, extra, declared_schema(), tmp_path, rounds_follow_noise=method == "aim"
     )
     assert_same(left, right)
     assert any("band cells" in e.purpose for e in fit.privacy_.entries)

@@ -1,13 +1,14 @@
 """Band cells: a 2-way marginal of two ordered columns counted cell by cell near the diagonal
-of their ranks, and on coarse cells everywhere else (AIM's ``band_pairs``).
+of their ranks, and on coarse cells everywhere else (AIM's and MST's ``band_pairs``).
 
 Why. Monthly amounts, repeated scores, balances before and after: pairs of ordered columns
 that move together hold most of their rows near the diagonal of their ranks. On Taiwan credit
-(32 bins a column) 80 % of the rows of two consecutive monthly bill amounts fall in the 144 of
-930 cells whose rank intervals lie within 0.06 of each other (``benchmarks/results/
-band_pairs/``). A Gaussian measurement leaves about σ of error in every cell it counts, so
-the fine marginal spends most of its error where there are no rows, and AIM's score - error
-minus ``sqrt(2/π) σ`` per cell - seldom pays for it. The coarse variant
+(32 quantile bins a column) 80 % of the rows of two consecutive monthly bill amounts fall in
+the 144 of 930 cells whose rank intervals lie within 0.05 of each other
+(``benchmarks/results/band_pairs/band_mass.txt``). A Gaussian measurement leaves about σ of
+error in every cell it counts, so the fine marginal spends most of its error where there are
+no rows, and AIM's score - error minus ``sqrt(2/π) σ`` per cell - seldom pays for it; MST,
+which measures its tree's pairs whatever they cost, pays it. The coarse variant
 (:mod:`~tabsynth.synthesizers.aim_resolution`, about 8 × 8 cells) is cheap but blurs the
 diagonal, where the rows are. A band measurement keeps each cell near the diagonal and merges
 the others into the coarse cells they fall in: about a fifth of the fine cells, at full
@@ -17,13 +18,15 @@ Which cells are near the diagonal is read off the noisy 1-way marginals: bin i o
 covers the ranks ``[F(i - 1), F(i)]`` of the column's noisy distribution over its ordered
 bins, and a cell is in the band when its two rank intervals lie within :data:`WIDTH` of each
 other. Codes after the ordered bins ("missing", "other") are never in the band. A pair that
-moves in opposite directions, or not at all, keeps its band cells too; AIM's exponential
-mechanism then prefers another variant, as it would any candidate of large error.
+moves in opposite directions, or not at all, keeps its band cells too: AIM's exponential
+mechanism then prefers another variant, as it would any candidate of large error, and MST
+still measures the pair's mass off the band, on its coarse cells.
 
 Privacy. The grouping is post-processing of released values and the public shape. It is a
 partition of the marginal's cells - a row adds 1 to exactly one measured cell - so a Gaussian
 measurement of it has L2 sensitivity 1, and AIM's score of it changes by at most the
-candidate's weight when a row is added or removed.
+candidate's weight when a row is added or removed. MST reads the ranks of the bins that kept a
+code of their own after its compression, which is post-processing too.
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ import numpy as np
 from tabsynth.cells import fine_to_coarse
 
 #: Largest gap, in ranks (fractions of the rows), between the intervals of a band cell's two
-#: bins. 0.0 keeps only the cells whose intervals touch; credit scored within noise of one
-#: another from 0.0 to 0.1 (``benchmarks/results/band_pairs/``).
+#: bins; 0.0 keeps only the cells whose intervals touch. On credit at ε = 1 (noise seed 1,
+#: ``benchmarks/results/band_pairs/credit_settings.txt``) MST scored 686.6 at 0.0, 698.8 at
+#: 0.05, 699.4 at 0.1 and 694.1 at 0.2 (671.3 on coarse cells alone); AIM 713.7 to 719.1
+#: from 0.0 to 0.1, within its noise.
 WIDTH = 0.05
 #: Fewest ordered bins a column needs for band cells: with fewer, nearly every cell is near
 #: the diagonal and the band merges little.
