@@ -12,7 +12,7 @@ from tabsynth.errors import ParameterError
 from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.privacy import NoiseSource, PrivacyLedger
 from tabsynth.synthesizers import AIMSynthesizer, MSTSynthesizer
-from tabsynth.synthesizers.aim_resolution import variants
+from tabsynth.synthesizers.aim_resolution import coarse_maps, variants
 from tabsynth.synthesizers.bands import MIN_BINS, WIDTH, band_index, rank_intervals
 from tabsynth.synthesizers.marginal import Measurement, Released, data_marginal, estimate, measure
 from tabsynth.synthesizers.mst import compression, kept_codes
@@ -77,6 +77,17 @@ def test_bins_of_unequal_mass_meet_where_their_ranks_do() -> None:
     assert not alone[9, 0] and alone[9, 9]
 
 
+def test_a_falling_band_follows_the_other_diagonal() -> None:
+    """With ``falling`` the band keeps the cells where one column's rank is near one minus the
+    other's: for even bins the mirror image of the rising band."""
+    one = np.zeros(10, dtype=np.int64)
+    rising = band_index((_even(10), _even(10)), (10, 10), (one, one)).reshape(10, 10)
+    falling = band_index((_even(10), _even(10)), (10, 10), (one, one), falling=True)
+    alone = lambda index: np.bincount(index.ravel())[index] == 1  # noqa: E731
+    assert np.array_equal(alone(falling.reshape(10, 10)), alone(rising)[:, ::-1])
+    assert alone(falling.reshape(10, 10))[0, 9] and not alone(falling.reshape(10, 10))[0, 0]
+
+
 def test_aim_offers_a_band_only_for_two_ranked_columns_where_it_merges() -> None:
     shape = [12, 12, 3]
     ranks = [_even(12), _even(12), None]
@@ -108,7 +119,7 @@ def test_a_band_measurement_counts_what_aim_scored_and_what_the_release_says() -
         noise=NoiseSource.seeded(1), index=band.band,
     )  # fmt: skip
     assert m.values.shape == (band.cells,)
-    assert f"{band.cells} band cells" in ledger.entries[-1].purpose
+    assert f"band cells, {band.cells} measured" in ledger.entries[-1].purpose
     np.testing.assert_allclose(m.values, band.coarsen(truth), atol=0.5)  # σ = 0.01
     released = Released.direct(m, shape)
     rows = np.bincount(released.cells(codes), minlength=band.cells)
@@ -135,6 +146,15 @@ def test_private_pgm_fits_a_band_measurement() -> None:
     model = estimate(shape, measured, iters=2000)
     fitted = np.bincount(index, weights=model.project((0, 1)).ravel())
     np.testing.assert_allclose(fitted, measured[2].values, atol=0.02 * len(x) / index.max())
+
+
+def test_a_measurement_merged_by_maps_then_grouped_by_an_index() -> None:
+    """``cell_index`` applies ``maps`` first, then ``index`` on the merged cells."""
+    maps = (np.array([0, 0, 1]), np.array([0, 1, 1, 2]))  # 3 x 4 cells -> 2 x 3
+    index = np.array([0, 1, 1, 2, 2, 0])  # the 6 merged cells -> 3 measured
+    m = Measurement((0, 1), np.zeros(3), 1.0, maps=maps, index=index)
+    merged = np.array([[0, 1, 1, 2], [0, 1, 1, 2], [3, 4, 4, 5]]).ravel()
+    assert np.array_equal(m.cell_index([3, 4]), index[merged])
 
 
 def _correlated(rows: int = 4000) -> tuple[pd.DataFrame, Metadata]:
@@ -164,12 +184,88 @@ def test_band_pairs_is_on_by_default_and_checked(method) -> None:
         method(epsilon=1.0, band_pairs=1).fit(data, metadata)
 
 
+def _falling(rows: int = 20_000) -> tuple[pd.DataFrame, Metadata]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=rows)
+    data = pd.DataFrame(
+        {"x": x, "z": -x + rng.normal(scale=0.3, size=rows), "y": rng.normal(size=rows)}
+    )
+    spec = ColumnSpec("numerical", dtype="float", lower=-6.0, upper=6.0, nullable=False)
+    return data, Metadata({c: spec for c in data.columns}, public=True)
+
+
+def test_mst_measures_a_falling_pair_on_the_falling_band_read_off_its_releases(
+    monkeypatch,
+) -> None:
+    """On a pair where z falls as x rises, MST's choice takes the falling band; the cells it
+    measured are exactly the band that its released 1-way marginals give (ranks of the bins
+    that kept a code, coarse cells of the compressed marginals), and the ranks were computed
+    from those releases: nothing else fed them."""
+    import tabsynth.synthesizers.mst as mst_module
+
+    seen = []
+
+    def recording(noisy, bins):
+        seen.append(np.array(noisy))
+        return rank_intervals(noisy, bins)
+
+    monkeypatch.setattr(mst_module, "rank_intervals", recording)
+    data, metadata = _falling()
+    synth = MSTSynthesizer(epsilon=1.0, max_iters=50, noise_seed=4)
+    with pytest.warns(UserWarning, match="noise_seed"):
+        synth.fit(data, metadata)
+    one_way = [r.measurement for r in synth.released_[:3]]
+    assert len(seen) == 3
+    assert all(np.array_equal(a, m.values) for a, m in zip(seen, one_way, strict=True))
+    pairs = {r.measurement.clique: r for r in synth.released_[3:]}
+    assert (0, 1) in pairs and pairs[(0, 1)].measurement.index is not None
+    maps = pairs[(0, 1)].code_maps  # MST's compression of x and z
+    bins = [codec.bins for codec in synth.encoder_.codecs.values()]
+    ranks = [
+        rank_intervals(one_way[a].values, bins[a])[kept_codes(maps[a])[: bins[a]]] for a in (0, 1)
+    ]
+    compressed = [
+        Measurement((a,), np.bincount(maps[a], weights=one_way[a].values), 1.0) for a in (0, 1)
+    ]
+    cuts = coarse_maps(compressed, [len(r) for r in ranks])
+    sizes = (len(compressed[0].values), len(compressed[1].values))
+    expected = band_index((ranks[0], ranks[1]), sizes, (cuts[0], cuts[1]), falling=True)
+    assert np.array_equal(pairs[(0, 1)].measurement.index, expected)
+    assert any(e.purpose.startswith("how to measure ('x', 'z')") for e in synth.privacy_.entries)
+
+
+def test_aim_reads_its_bands_off_the_released_one_way_marginals(monkeypatch) -> None:
+    """Every rank interval AIM computes comes from a released noisy 1-way marginal and the
+    column's public bins: a band read off exact counts would fail here (the neighbour test
+    compares only the structure of the releases)."""
+    import tabsynth.synthesizers.aim as aim_module
+
+    seen = []
+
+    def recording(noisy, bins):
+        seen.append((np.array(noisy), bins))
+        return rank_intervals(noisy, bins)
+
+    monkeypatch.setattr(aim_module, "rank_intervals", recording)
+    data, metadata = _correlated()
+    synth = AIMSynthesizer(epsilon=1.0, max_iters=50, round_iters=20, noise_seed=2)
+    with pytest.warns(UserWarning, match="noise_seed"):
+        synth.fit(data, metadata)
+    released = [r.measurement.values for r in synth.released_[:3]]
+    bins = [codec.bins for codec in synth.encoder_.codecs.values()]
+    assert len(seen) == 3
+    for (noisy, b), values, public in zip(seen, released, bins, strict=True):
+        assert np.array_equal(noisy, values) and b == public
+
+
 def test_kept_codes_follow_mst_compression() -> None:
     """MST's band ranks keep the bins that kept a compressed code: none merged, one merged
-    (its code then sits alone at the end, not in order) and several merged."""
+    (its code then sits alone at the end, not in order), the last alone (the map is the
+    identity: it keeps its place) and several merged."""
     sigma = 10.0
     for noisy, kept in [
         (np.full(6, 100.0), [True] * 6),
+        (np.r_[100.0, 100.0, 100.0, 5.0], [True] * 4),
         (np.r_[100.0, 5.0, 100.0, 100.0], [True, False, True, True]),
         (np.r_[5.0, 100.0, -3.0, 100.0, 0.0], [False, True, False, True, False]),
     ]:

@@ -17,16 +17,19 @@ resolution where the mass is.
 Which cells are near the diagonal is read off the noisy 1-way marginals: bin i of a column
 covers the ranks ``[F(i - 1), F(i)]`` of the column's noisy distribution over its ordered
 bins, and a cell is in the band when its two rank intervals lie within :data:`WIDTH` of each
-other. Codes after the ordered bins ("missing", "other") are never in the band. A pair that
-moves in opposite directions, or not at all, keeps its band cells too: AIM's exponential
-mechanism then prefers another variant, as it would any candidate of large error, and MST
-still measures the pair's mass off the band, on its coarse cells.
+other; a falling band does the same with one column's ranks counted from the top, for pairs
+where one rises as the other falls. Codes after the ordered bins ("missing", "other") are
+never in a band. AIM offers the rising band beside the fine (and coarse) marginal and its
+selection picks; MST picks for each tree edge among the whole marginal and both bands, with
+a small share of its selection budget: a pair that follows neither diagonal keeps its fine
+measurement.
 
 Privacy. The grouping is post-processing of released values and the public shape. It is a
 partition of the marginal's cells - a row adds 1 to exactly one measured cell - so a Gaussian
 measurement of it has L2 sensitivity 1, and AIM's score of it changes by at most the
-candidate's weight when a row is added or removed. MST reads the ranks of the bins that kept a
-code of their own after its compression, which is post-processing too.
+candidate's weight when a row is added or removed; MST's choice scores the same way, with
+weight 1. MST reads the ranks of the bins that kept a code of their own after its
+compression, which is post-processing too.
 """
 
 from __future__ import annotations
@@ -65,13 +68,17 @@ def band_index(
     ranks: tuple[np.ndarray, np.ndarray],
     sizes: tuple[int, int],
     coarse: tuple[np.ndarray | None, np.ndarray | None],
+    *,
+    falling: bool = False,
 ) -> np.ndarray:
     """Per cell of a pair's marginal (C order over ``sizes``), the measured cell it counts in:
-    cells near the diagonal (see the module) one each, the rest by the coarse cell of
-    ``coarse`` (per column a map from codes to coarse codes; None: every code its own).
-    Measured cells are numbered band cells first, in C order, then merged cells by coarse
-    cell."""
+    cells near the diagonal (see the module; with ``falling``, near the diagonal along which
+    one column rises as the other falls) one each, the rest by the coarse cell of ``coarse``
+    (per column a map from codes to coarse codes; None: every code its own). Measured cells
+    are numbered band cells first, in C order, then merged cells by coarse cell."""
     ra, rb = ranks
+    if falling:  # the second column's ranks counted from the top
+        rb = 1.0 - rb[:, ::-1]
     gap = np.maximum(ra[:, None, 0] - rb[None, :, 1], rb[None, :, 0] - ra[:, None, 1])
     near = np.zeros(sizes, dtype=bool)
     near[: len(ra), : len(rb)] = gap <= WIDTH

@@ -201,7 +201,7 @@ def measure(
         purpose += "; " + " x ".join(map(str, coarse_sizes(maps))) + " coarse cells"
     if index is not None:
         counts = np.bincount(index, weights=counts, minlength=int(index.max()) + 1)
-        purpose += f"; {counts.size} band cells"
+        purpose += f"; band cells, {counts.size} measured"
     values = gaussian_counts(
         counts,
         sigma,

@@ -56,6 +56,12 @@ from tabsynth.synthesizers.marginal import (
     unused_codes,
 )
 
+#: Share of the selection's budget that picks how each tree edge of two ordered columns is
+#: measured (all cells or a band, :meth:`MSTSynthesizer._bands`); reserved only where two
+#: ordered columns exist. The choice is seldom close - a band's error differs from the whole
+#: marginal's by thousands of counts on credit - so a small share suffices.
+BAND_CHOICE_SHARE = 0.05
+
 
 class MSTSynthesizer(MarginalSynthesizer):
     """(ε, δ)-DP synthesizer measuring 1-way marginals and a spanning tree of 2-way marginals.
@@ -140,12 +146,24 @@ class MSTSynthesizer(MarginalSynthesizer):
         small_shape = [int(m.max()) + 1 for m in merge]
         measurements = [compress_measurement(m, k) for m, k in zip(one_way, merge, strict=True)]
         if d >= 2:
+            sigma_two = math.sqrt((d - 1) / (2 * rho / parts))
+            ranks = [None] * d
+            if self.band_pairs and d >= 3:
+                ranks = self._ranks(encoder, one_way, merge)
+            # reserved only where two ordered columns could make an edge (known by now)
+            choice = rho / 3 * BAND_CHOICE_SHARE if sum(r is not None for r in ranks) > 1 else 0.0
             if d >= 3:
-                edges = self._select(small, small_shape, measurements, rho / 3, ledger, noise)
+                edges = self._select(
+                    small, small_shape, measurements, rho / 3 - choice, ledger, noise
+                )
             else:
                 edges = [(0, 1)]
-            sigma_two = math.sqrt((d - 1) / (2 * rho / parts))
-            bands = self._bands(encoder, one_way, merge, measurements) if self.band_pairs else {}
+            bands = {}
+            if choice:
+                bands = self._bands(
+                    small, small_shape, measurements, edges, ranks, sigma_two, choice, names,
+                    ledger, noise,
+                )  # fmt: skip
             measurements += [
                 measure(
                     small,
@@ -178,32 +196,78 @@ class MSTSynthesizer(MarginalSynthesizer):
         self.model_ = model.condition(used)
 
     @staticmethod
-    def _bands(
-        encoder: DomainEncoder,
-        one_way: list[Measurement],
-        merge: list[np.ndarray],
-        compressed: list[Measurement],
-    ) -> dict[tuple[int, int], np.ndarray]:
-        """Band cells on the compressed codes of every pair of ordered columns where they
-        merge cells. Post-processing: the ranks come from the noisy 1-way marginals, the coarse
-        cells from their compressed form (:func:`~.aim_resolution.coarse_maps`)."""
-        ranks, ordered = [], []
+    def _ranks(
+        encoder: DomainEncoder, one_way: list[Measurement], merge: list[np.ndarray]
+    ) -> list[np.ndarray | None]:
+        """Per column, the rank intervals (:func:`~.bands.rank_intervals`) of its ordered
+        bins that kept a compressed code of their own - compressed codes 0, 1, ... in order;
+        few or none where compression merged most bins, whose band is then mostly coarse
+        cells - or None (no order, or too few bins to have ranks). Post-processing of the
+        noisy 1-way marginals. Which columns have ranks does not follow compression, so that
+        which edges get a choice depends only on the tree and the encoder."""
+        out: list[np.ndarray | None] = []
         for codec, m, mapping in zip(encoder.codecs.values(), one_way, merge, strict=True):
-            bins = codec.bins if isinstance(codec, BinnedCodec) else None
-            r = rank_intervals(m.values, bins)
-            if r is not None:  # the bins that kept a code: compressed codes 0, 1, ... in order
-                r = r[kept_codes(mapping)[: len(r)]]
-            ranks.append(r)
-            ordered.append(None if r is None else len(r))
-        cuts = coarse_maps(compressed, ordered)
-        sizes = [len(m.values) for m in compressed]
+            ranks = rank_intervals(m.values, codec.bins if isinstance(codec, BinnedCodec) else None)
+            out.append(None if ranks is None else ranks[kept_codes(mapping)[: len(ranks)]])
+        return out
+
+    @staticmethod
+    def _bands(
+        codes: np.ndarray,
+        shape: list[int],
+        compressed: list[Measurement],
+        edges: list[tuple[int, int]],
+        ranks: list[np.ndarray | None],
+        sigma: float,
+        rho: float,
+        names: list[str],
+        ledger: PrivacyLedger,
+        noise: NoiseSource,
+    ) -> dict[tuple[int, int], np.ndarray]:
+        """How to measure each tree edge of two ordered columns: all its cells, or band cells
+        along the rising or the falling diagonal (:mod:`~.bands`), where they merge cells.
+        The exponential mechanism picks on AIM's score: the independent model's L1 error on
+        the option's cells, less the error a measurement with ``sigma`` would itself leave
+        there (``sqrt(2/π) σ`` a cell). One row moves one cell of one option's error by 1:
+        sensitivity 1. Every pair of ordered columns gets a pick, sharing ``rho``, not only
+        the tree's: which pairs the tree holds is itself a release, and the ledger's entries
+        then follow the encoder alone (a pair whose bands merge nothing picks the whole
+        marginal, its only option)."""
+        ordered = [i for i, r in enumerate(ranks) if r is not None]
+        banded = list(itertools.combinations(ordered, 2))
+        cuts = coarse_maps(compressed, [None if r is None else len(r) for r in ranks])
+        total, alone = independent(compressed)
+        bias = math.sqrt(2 / math.pi) * sigma
         out = {}
-        for i, j in itertools.combinations(range(len(sizes)), 2):
-            ri, rj = ranks[i], ranks[j]
-            if ri is not None and rj is not None:
-                index = band_index((ri, rj), (sizes[i], sizes[j]), (cuts[i], cuts[j]))
+        for i, j in banded:
+            diff = (
+                data_marginal(codes, shape, (i, j)) - total * np.outer(alone[i], alone[j]).ravel()
+            )
+            options: list[np.ndarray | None] = [None]
+            for falling in (False, True):
+                index = band_index(
+                    (ranks[i], ranks[j]), (shape[i], shape[j]), (cuts[i], cuts[j]),  # type: ignore[arg-type]
+                    falling=falling,
+                )  # fmt: skip
                 if int(index.max()) + 1 < index.size:
-                    out[(i, j)] = index
+                    options.append(index)
+            scores = [
+                float(np.abs(diff).sum()) - bias * diff.size
+                if o is None
+                else float(np.abs(np.bincount(o, weights=diff)).sum()) - bias * (int(o.max()) + 1)
+                for o in options
+            ]
+            pick = exponential_mechanism(
+                scores,
+                sensitivity=1.0,
+                rho=rho / len(banded),
+                ledger=ledger,
+                purpose=f"how to measure ({names[i]!r}, {names[j]!r}): all cells or a band",
+                phase="select",
+                noise=noise,
+            )
+            if options[pick] is not None and (i, j) in edges:
+                out[(i, j)] = options[pick]
         return out
 
     def _select(
@@ -218,8 +282,7 @@ class MSTSynthesizer(MarginalSynthesizer):
         """Kruskal's algorithm with each edge chosen by the exponential mechanism, scored
         against the independent model that best fits the 1-way measurements."""
         d = len(shape)
-        total = estimate_total(one_way)
-        alone = [simplex_fit(m, total) / total for m in one_way]
+        total, alone = independent(one_way)
         pairs = [(i, j) for i in range(d) for j in range(i + 1, d)]
         score = {
             (i, j): float(
@@ -273,6 +336,13 @@ class MSTSynthesizer(MarginalSynthesizer):
     def _set_model_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         super()._set_model_state(state, arrays)
         self.expand_ = [np.asarray(arrays[f"expand_{i}"], float) for i in range(state["columns"])]
+
+
+def independent(one_way: list[Measurement]) -> tuple[float, list[np.ndarray]]:
+    """The estimated row count and, per column, the distribution that best fits its 1-way
+    measurement: the independent model that MST's choices are scored against."""
+    total = estimate_total(one_way)
+    return total, [simplex_fit(m, total) / total for m in one_way]
 
 
 def simplex_fit(m: Measurement, total: float) -> np.ndarray:
