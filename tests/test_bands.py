@@ -101,15 +101,20 @@ def test_aim_offers_a_band_only_for_two_ranked_columns_where_it_merges() -> None
     assert len(variants((0, 1, 2), shape, maps, ranks, coarse=False)) == 1  # pairs only
 
 
+def _near_diagonal(rows: int, levels: int, seed: int) -> tuple[np.ndarray, list[int], list]:
+    """Codes of two columns whose second is the first moved by -1, 0 or +1, their shape, and
+    each column's rank intervals from its exact counts."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, levels, rows)
+    codes = np.column_stack([x, np.clip(x + rng.integers(-1, 2, rows), 0, levels - 1)])
+    counts = [np.bincount(c, minlength=levels).astype(float) for c in codes.T]
+    return codes, [levels, levels], [rank_intervals(c, levels) for c in counts]
+
+
 def test_a_band_measurement_counts_what_aim_scored_and_what_the_release_says() -> None:
     """The variant's sums of the fine marginal (the selection's error), the counts of the
     measurement and the cells the released measurement gives each row all agree."""
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 16, 5000)
-    y = np.clip(x + rng.integers(-1, 2, 5000), 0, 15)
-    codes = np.column_stack([x, y])
-    shape = [16, 16]
-    ranks = [rank_intervals(np.bincount(c, minlength=16).astype(float), 16) for c in codes.T]
+    codes, shape, ranks = _near_diagonal(5000, 16, seed=0)
     quarters = np.repeat(np.arange(4), 4)
     _, band = variants((0, 1), shape, [quarters, quarters], ranks, coarse=False)
     truth = data_marginal(codes, shape, (0, 1))
@@ -130,12 +135,7 @@ def test_a_band_measurement_counts_what_aim_scored_and_what_the_release_says() -
 def test_private_pgm_fits_a_band_measurement() -> None:
     """Noise-free 1-way marginals and band counts of a near-diagonal pair: the estimate's
     pair marginal reproduces the band cells and the merged totals."""
-    rng = np.random.default_rng(3)
-    x = rng.integers(0, 10, 20_000)
-    y = np.clip(x + rng.integers(-1, 2, 20_000), 0, 9)
-    codes = np.column_stack([x, y])
-    shape = [10, 10]
-    ranks = [rank_intervals(np.bincount(c, minlength=10).astype(float), 10) for c in codes.T]
+    codes, shape, ranks = _near_diagonal(20_000, 10, seed=3)
     index = band_index((ranks[0], ranks[1]), (10, 10), (None, np.repeat(np.arange(5), 2)))
     truth = data_marginal(codes, shape, (0, 1))
     measured = [
@@ -145,7 +145,7 @@ def test_private_pgm_fits_a_band_measurement() -> None:
     ]
     model = estimate(shape, measured, iters=2000)
     fitted = np.bincount(index, weights=model.project((0, 1)).ravel())
-    np.testing.assert_allclose(fitted, measured[2].values, atol=0.02 * len(x) / index.max())
+    np.testing.assert_allclose(fitted, measured[2].values, atol=0.02 * len(codes) / index.max())
 
 
 def test_a_measurement_merged_by_maps_then_grouped_by_an_index() -> None:
