@@ -206,7 +206,7 @@ def test_mst_measures_a_falling_pair_on_the_falling_band_read_off_its_releases(
     seen = []
 
     def recording(noisy, bins):
-        seen.append(np.array(noisy))
+        seen.append((np.array(noisy), bins))
         return rank_intervals(noisy, bins)
 
     monkeypatch.setattr(mst_module, "rank_intervals", recording)
@@ -215,8 +215,10 @@ def test_mst_measures_a_falling_pair_on_the_falling_band_read_off_its_releases(
     with pytest.warns(UserWarning, match="noise_seed"):
         synth.fit(data, metadata)
     one_way = [r.measurement for r in synth.released_[:3]]
+    public = [codec.bins for codec in synth.encoder_.codecs.values()]
     assert len(seen) == 3
-    assert all(np.array_equal(a, m.values) for a, m in zip(seen, one_way, strict=True))
+    for (noisy, b), m, bins in zip(seen, one_way, public, strict=True):
+        assert np.array_equal(noisy, m.values) and b == bins
     pairs = {r.measurement.clique: r for r in synth.released_[3:]}
     assert (0, 1) in pairs and pairs[(0, 1)].measurement.index is not None
     maps = pairs[(0, 1)].code_maps  # MST's compression of x and z
@@ -235,18 +237,23 @@ def test_mst_measures_a_falling_pair_on_the_falling_band_read_off_its_releases(
 
 
 def test_aim_reads_its_bands_off_the_released_one_way_marginals(monkeypatch) -> None:
-    """Every rank interval AIM computes comes from a released noisy 1-way marginal and the
-    column's public bins: a band read off exact counts would fail here (the neighbour test
-    compares only the structure of the releases)."""
+    """Every rank interval and coarse cut AIM computes comes from the released noisy 1-way
+    marginals and the columns' public bins: a band read off exact counts would fail here
+    (the neighbour test compares only the structure of the releases)."""
     import tabsynth.synthesizers.aim as aim_module
 
-    seen = []
+    seen, cut = [], []
 
     def recording(noisy, bins):
         seen.append((np.array(noisy), bins))
         return rank_intervals(noisy, bins)
 
+    def cutting(one_way, binned):
+        cut.append(([np.array(m.values) for m in one_way], list(binned)))
+        return coarse_maps(one_way, binned)
+
     monkeypatch.setattr(aim_module, "rank_intervals", recording)
+    monkeypatch.setattr(aim_module, "coarse_maps", cutting)
     data, metadata = _correlated()
     synth = AIMSynthesizer(epsilon=1.0, max_iters=50, round_iters=20, noise_seed=2)
     with pytest.warns(UserWarning, match="noise_seed"):
@@ -256,6 +263,9 @@ def test_aim_reads_its_bands_off_the_released_one_way_marginals(monkeypatch) -> 
     assert len(seen) == 3
     for (noisy, b), values, public in zip(seen, released, bins, strict=True):
         assert np.array_equal(noisy, values) and b == public
+    ((cut_values, cut_bins),) = cut  # the coarse cells off the band: the same releases
+    assert all(np.array_equal(a, b) for a, b in zip(cut_values, released, strict=True))
+    assert cut_bins == bins
 
 
 def test_kept_codes_follow_mst_compression() -> None:

@@ -17,9 +17,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tabsynth.domain import BinnedCodec
 from tabsynth.errors import BudgetError, DataError, ParameterError, PrivacyError, TabsynthError
 from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.schema import output_dtypes, schema_from_dtypes
+from tabsynth.synthesizers.bands import MIN_BINS
 from tabsynth.synthesizers.base import REGISTRY, load
 from tabsynth.synthesizers.marginal import (
     EINSUM_INTERMEDIATE_CELLS,
@@ -114,8 +116,14 @@ def test_public_metadata_spends_nothing_on_the_domain(
     learned = [n for n, s in metadata.columns.items() if s.kind != "id"]
     d = len(learned)
     mechanisms = [e.mechanism for e in public_fit.privacy.entries]
-    # one pick per tree edge, and one per edge of two ordered columns (all cells or a band)
+    # one pick per tree edge, and one per pair of ordered columns (all cells or a band): as
+    # many as the encoder's public bins say, whatever the tree
+    ordered = sum(
+        isinstance(c, BinnedCodec) and c.bins >= MIN_BINS
+        for c in public_fit.encoder_.codecs.values()
+    )
     choices = sum(e.purpose.startswith("how to measure") for e in public_fit.privacy.entries)
+    assert ordered >= 2 and choices == ordered * (ordered - 1) // 2
     assert mechanisms.count("gaussian") == d + (d - 1)
     assert mechanisms.count("exponential") == d - 1 + choices
     out = public_fit.sample(2000, seed=0)

@@ -93,8 +93,8 @@ def variants(
     """The candidate on the model's codes; for a 2-way marginal of which a column has a coarse
     map, on coarse cells (``coarse``); and for a pair of ordered columns with ``ranks``
     (:func:`~tabsynth.synthesizers.bands.rank_intervals`), on band cells along the rising
-    diagonal. Not the falling one: offered too, it cost credit 2 to 11 points in each of five
-    fits (``benchmarks/results/band_pairs/``), as more options spread the selection's
+    diagonal. Not the falling one: offered too, it cost credit 1.7 to 11.1 points in each of
+    five fits (``benchmarks/results/band_pairs/``), as more options spread the selection's
     choices; a pair that falls keeps its fine and coarse variants."""
     fine = Variant(clique, None, None, math.prod(shape[a] for a in clique))
     if len(clique) != 2:

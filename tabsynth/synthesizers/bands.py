@@ -20,8 +20,9 @@ bins, and a cell is in the band when its two rank intervals lie within :data:`WI
 other; a falling band does the same with one column's ranks counted from the top, for pairs
 where one rises as the other falls. Codes after the ordered bins ("missing", "other") are
 never in a band. AIM offers the rising band beside the fine (and coarse) marginal and its
-selection picks; MST picks for each tree edge among the whole marginal and both bands, with
-a small share of its selection budget: a pair that follows neither diagonal keeps its fine
+selection picks. MST (on tables of three columns or more) picks for each pair of ordered
+columns among the whole marginal and both bands, with a small share of its selection budget,
+and measures the tree's pairs as picked: a pair that follows neither diagonal keeps its fine
 measurement.
 
 Privacy. The grouping is post-processing of released values and the public shape. It is a

@@ -57,10 +57,10 @@ from tabsynth.synthesizers.marginal import (
     unused_codes,
 )
 
-#: Share of the selection's budget that picks how each tree edge of two ordered columns is
+#: Share of the selection's budget that picks how each pair of two ordered columns would be
 #: measured (all cells or a band, :meth:`MSTSynthesizer._bands`); reserved only where two
-#: ordered columns exist. The choice is seldom close - a band's error differs from the whole
-#: marginal's by thousands of counts on credit - so a small share suffices.
+#: ordered columns exist. Set at 5 % without a sweep: the choice is seldom close - a band's
+#: error differs from the whole marginal's by thousands of counts on credit.
 BAND_CHOICE_SHARE = 0.05
 
 
