@@ -282,3 +282,28 @@ def test_kept_codes_follow_mst_compression() -> None:
         mapping = compression(noisy, sigma)
         assert kept_codes(mapping).tolist() == kept
         assert np.array_equal(mapping[kept], np.arange(sum(kept)))  # in order, from 0
+
+
+def test_mst_picks_spend_their_share_and_two_columns_take_none() -> None:
+    """The picks spend BAND_CHOICE_SHARE of the selection's third of ρ between them, the
+    tree's edges the rest of it; a table of two columns has no selection, so no picks and no
+    band."""
+    from tabsynth.synthesizers.mst import BAND_CHOICE_SHARE
+
+    data, metadata = _correlated()
+    synth = MSTSynthesizer(epsilon=1.0, max_iters=50, noise_seed=2)
+    with pytest.warns(UserWarning, match="noise_seed"):
+        synth.fit(data, metadata)
+    entries = synth.privacy_.entries
+    picks = [e.rho for e in entries if e.purpose.startswith("how to measure")]
+    edges = [e.rho for e in entries if e.purpose.startswith("an edge of the spanning tree")]
+    third = sum(picks) + sum(edges)
+    assert len(picks) == 3 and len(edges) == 2  # x, y, z are ordered: three pairs
+    assert sum(picks) == pytest.approx(BAND_CHOICE_SHARE * third, rel=1e-9)
+    assert sum(e.rho for e in entries if e.phase == "measure") == pytest.approx(2 * third)
+
+    two = MSTSynthesizer(epsilon=1.0, max_iters=50, noise_seed=2)
+    with pytest.warns(UserWarning, match="noise_seed"):
+        two.fit(data[["x", "y"]], Metadata({c: metadata[c] for c in ("x", "y")}, public=True))
+    purposes = [e.purpose for e in two.privacy_.entries]
+    assert not any("how to measure" in p or "band" in p for p in purposes)

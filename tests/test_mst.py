@@ -117,7 +117,8 @@ def test_public_metadata_spends_nothing_on_the_domain(
     d = len(learned)
     mechanisms = [e.mechanism for e in public_fit.privacy.entries]
     # one pick per tree edge, and one per pair of ordered columns (all cells or a band): as
-    # many as the encoder's public bins say, whatever the tree
+    # many as the encoder's public bins say (none of these columns has all its noisy counts
+    # at or below 0), whatever the tree
     ordered = sum(
         isinstance(c, BinnedCodec) and c.bins >= MIN_BINS
         for c in public_fit.encoder_.codecs.values()

@@ -22,8 +22,8 @@ where one rises as the other falls. Codes after the ordered bins ("missing", "ot
 never in a band. AIM offers the rising band beside the fine (and coarse) marginal and its
 selection picks. MST (on tables of three columns or more) picks for each pair of ordered
 columns among the whole marginal and both bands, with a small share of its selection budget,
-and measures the tree's pairs as picked: a pair that follows neither diagonal keeps its fine
-measurement.
+and measures the tree's pairs as picked: a pair that follows neither diagonal most likely
+keeps its fine measurement.
 
 Privacy. The grouping is post-processing of released values and the public shape. It is a
 partition of the marginal's cells - a row adds 1 to exactly one measured cell - so a Gaussian

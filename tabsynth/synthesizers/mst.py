@@ -10,8 +10,9 @@ budget ρ is split in three equal parts:
 2. **select** d − 1 pairs forming a spanning tree, Kruskal-style: each edge is drawn by the
    exponential mechanism among the pairs joining two components, scored by the L1 distance
    between the pair's true marginal and its estimate from the 1-way measurements (sensitivity
-   1: one row moves one cell by one), ρ/(3(d − 1)) each. The tree is where independence
-   fails most;
+   1: one row moves one cell by one), ρ/(3(d − 1)) each (less :data:`BAND_CHOICE_SHARE` of
+   it with ``band_pairs`` and two ordered columns). The tree is where independence fails
+   most;
 3. **measure** the d − 1 selected 2-way marginals (Gaussian, ρ/(3(d − 1)) each); with
    ``band_pairs``, a pair of two ordered columns whole or on band cells, as an exponential
    mechanism picked with :data:`BAND_CHOICE_SHARE` of step 2's budget
@@ -83,7 +84,8 @@ class MSTSynthesizer(MarginalSynthesizer):
         one diagonal; the whole marginal spreads the same noise over cells that hold none.
         Measured at ε = 1 (``benchmarks/results/band_pairs/``): Taiwan credit +30 to +40
         k-marginal points, Adult −0.1 to +2.1, diabetes130 +0.0 to +0.4, German credit +2.5
-        to +15.
+        to +15. Tables of two columns have no selection to take the share from: their one
+        pair is measured whole.
 
     Examples
     --------
@@ -208,7 +210,8 @@ class MSTSynthesizer(MarginalSynthesizer):
         few or none where compression merged most bins, whose band is then mostly coarse
         cells - or None (no order, or too few bins to have ranks). Post-processing of the
         noisy 1-way marginals. Which columns have ranks does not follow compression, so that
-        which edges get a choice depends only on the tree and the encoder."""
+        which pairs get a pick depends only on the encoder and, where a column's noisy counts
+        are all at or below 0, on its released 1-way marginal."""
         out: list[np.ndarray | None] = []
         for codec, m, mapping in zip(encoder.codecs.values(), one_way, merge, strict=True):
             ranks = rank_intervals(m.values, codec.bins if isinstance(codec, BinnedCodec) else None)
@@ -234,9 +237,12 @@ class MSTSynthesizer(MarginalSynthesizer):
         the option's cells, less the error a measurement with ``sigma`` would itself leave
         there (``sqrt(2/π) σ`` a cell). One row moves one cell of one option's error by 1:
         sensitivity 1. Every pair of ordered columns gets a pick, sharing ``rho``, not only
-        the tree's: which pairs the tree holds is itself a release, and the ledger's entries
-        then follow the encoder alone (a pair whose bands merge nothing picks the whole
-        marginal, its only option)."""
+        the tree's, so that the ledger's entries follow the encoder and the released 1-way
+        marginals, not the tree (a pair whose bands merge nothing picks the whole marginal,
+        its only option). Picking for the tree's pairs alone would be as private (the tree
+        is a release) and give each pick several times the budget; measured in a draft, it
+        scored credit no better (693.1, 693.6, 700.5 against 697.0, 692.9, 696.0, seeds
+        1-3, ``benchmarks/results/band_pairs/mst_tree_picks.txt``)."""
         ordered = [i for i, r in enumerate(ranks) if r is not None]
         banded = list(itertools.combinations(ordered, 2))
         cuts = coarse_maps(compressed, [None if r is None else len(r) for r in ranks])
@@ -248,7 +254,10 @@ class MSTSynthesizer(MarginalSynthesizer):
                 data_marginal(codes, shape, (i, j)) - total * np.outer(alone[i], alone[j]).ravel()
             )
             options: list[np.ndarray | None] = [None]
-            for falling in (False, True):
+            # a column whose compression merged all its ordered bins has no band (both
+            # directions would be its coarse cells)
+            directions = (False, True) if len(ranks[i]) and len(ranks[j]) else ()  # type: ignore[arg-type]
+            for falling in directions:
                 index = band_index(
                     (ranks[i], ranks[j]), (shape[i], shape[j]), (cuts[i], cuts[j]),  # type: ignore[arg-type]
                     falling=falling,
