@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -246,13 +247,9 @@ class MSTSynthesizer(MarginalSynthesizer):
         ordered = [i for i, r in enumerate(ranks) if r is not None]
         banded = list(itertools.combinations(ordered, 2))
         cuts = coarse_maps(compressed, [None if r is None else len(r) for r in ranks])
-        total, alone = independent(compressed)
         bias = math.sqrt(2 / math.pi) * sigma
         out = {}
-        for i, j in banded:
-            diff = (
-                data_marginal(codes, shape, (i, j)) - total * np.outer(alone[i], alone[j]).ravel()
-            )
+        for (i, j), diff in independence_gaps(codes, shape, compressed, banded):
             options: list[np.ndarray | None] = [None]
             # a column whose compression merged all its ordered bins has no band (both
             # directions would be its coarse cells)
@@ -295,16 +292,10 @@ class MSTSynthesizer(MarginalSynthesizer):
         """Kruskal's algorithm with each edge chosen by the exponential mechanism, scored
         against the independent model that best fits the 1-way measurements."""
         d = len(shape)
-        total, alone = independent(one_way)
         pairs = [(i, j) for i in range(d) for j in range(i + 1, d)]
         score = {
-            (i, j): float(
-                np.abs(
-                    data_marginal(codes, shape, (i, j))
-                    - total * np.outer(alone[i], alone[j]).ravel()
-                ).sum()
-            )
-            for i, j in pairs
+            pair: float(np.abs(gap).sum())
+            for pair, gap in independence_gaps(codes, shape, one_way, pairs)
         }
         component = list(range(d))
         chosen: list[tuple[int, int]] = []
@@ -351,11 +342,22 @@ class MSTSynthesizer(MarginalSynthesizer):
         self.expand_ = [np.asarray(arrays[f"expand_{i}"], float) for i in range(state["columns"])]
 
 
-def independent(one_way: list[Measurement]) -> tuple[float, list[np.ndarray]]:
-    """The estimated row count and, per column, the distribution that best fits its 1-way
-    measurement: the independent model that MST's choices are scored against."""
+def independence_gaps(
+    codes: np.ndarray,
+    shape: list[int],
+    one_way: list[Measurement],
+    pairs: list[tuple[int, int]],
+) -> Iterator[tuple[tuple[int, int], np.ndarray]]:
+    """For each pair, its exact marginal (flat, C order) less that of the independent model
+    that best fits the 1-way measurements: the private input of MST's scores, one pair at a
+    time so that a wide table's pairs are never all held at once."""
     total = estimate_total(one_way)
-    return total, [simplex_fit(m, total) / total for m in one_way]
+    alone = [simplex_fit(m, total) / total for m in one_way]
+    for i, j in pairs:
+        yield (
+            (i, j),
+            data_marginal(codes, shape, (i, j)) - total * np.outer(alone[i], alone[j]).ravel(),
+        )
 
 
 def simplex_fit(m: Measurement, total: float) -> np.ndarray:
