@@ -4,7 +4,8 @@ Marginal-based and neural synthesizers work on small integers, one per column. T
 the one place where a column's values become codes and codes become values again:
 
 * numbers and datetimes fall into bins (uniform over public bounds, or edges given by the
-  caller, e.g. DP quantiles); decoding samples uniformly inside the bin, then restores
+  caller, e.g. DP quantiles); decoding samples uniformly inside the bin (integers on round
+  values, where the codec has :mod:`~tabsynth.round_values` weights), then restores
   integers, rounding precision and bounds. A repeated edge marks a *point bin* holding
   exactly one value, so a spike such as ``capital_gain == 0`` survives the round trip;
 * categories get one code each, plus an optional ``"other"`` code for values the domain
@@ -31,6 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from tabsynth import round_values
 from tabsynth.errors import DataError, MetadataError, ModelFileError
 from tabsynth.metadata import GENERATED_KINDS, ColumnSpec, Metadata, _json_scalar
 
@@ -135,7 +137,12 @@ def to_float(values: pd.Series, is_datetime: bool) -> np.ndarray:
 
 @dataclass(frozen=True)
 class BinnedCodec:
-    """Numbers (or datetimes, as seconds since the epoch) in bins over public edges."""
+    """Numbers (or datetimes, as seconds since the epoch) in bins over public edges.
+
+    ``steps`` (integer columns): (step, weight) pairs of :mod:`tabsynth.round_values`, the
+    odds that a decoded whole number is a multiple of 1, 5, 10, 50, ...; empty means uniform
+    over the bin's whole numbers.
+    """
 
     edges: np.ndarray
     integer: bool = False
@@ -143,6 +150,7 @@ class BinnedCodec:
     nullable: bool = True
     is_datetime: bool = False
     datetime_unit: str | None = None
+    steps: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
         edges = np.asarray(self.edges, dtype=float)
@@ -151,6 +159,7 @@ class BinnedCodec:
         if np.any((edges[2:] == edges[1:-1]) & (edges[1:-1] == edges[:-2])):
             raise MetadataError("a bin edge may repeat at most once (a point bin)")
         object.__setattr__(self, "edges", edges)
+        object.__setattr__(self, "steps", _checked_steps(self.steps, self.integer))
 
     @property
     def bins(self) -> int:
@@ -203,12 +212,18 @@ class BinnedCodec:
     def _decode_integer(
         self, idx: np.ndarray, lo: np.ndarray, hi: np.ndarray, rng: np.random.Generator
     ) -> np.ndarray:
-        """Uniform over the whole numbers inside each bin (half-open, the last one closed)."""
+        """A whole number inside each bin (half-open, the last one closed): uniform, or on
+        round values with the odds of :attr:`steps` (:func:`tabsynth.round_values.draw`)."""
         first = np.ceil(lo)
         last = np.where(idx == self.bins - 1, np.floor(hi), np.ceil(hi) - 1)
         empty = last < first
-        count = np.where(empty, 1, last - first + 1)
-        values = first + np.floor(rng.random(idx.shape) * count)
+        last = np.where(empty, first, last)
+        weights = np.array([w for _, w in self.steps])
+        if weights.sum() > 0:
+            steps = np.array([s for s, _ in self.steps])
+            values = round_values.draw(first, last, steps, weights, rng)
+        else:
+            values = first + np.floor(rng.random(idx.shape) * (last - first + 1))
         return np.where(empty, np.round((lo + hi) / 2), values)
 
     def _to_datetime(self, seconds: np.ndarray) -> pd.Series:
@@ -227,7 +242,34 @@ class BinnedCodec:
             "nullable": self.nullable,
             "is_datetime": self.is_datetime,
             "datetime_unit": self.datetime_unit,
+            "steps": [[s, w] for s, w in self.steps],
         }
+
+
+def _checked_steps(steps: Any, integer: bool) -> tuple[tuple[float, float], ...]:
+    """``steps`` as (step, weight) float pairs: ascending whole-number steps, weights finite
+    and not negative; only integer columns decode on round values."""
+    try:
+        pairs = tuple((float(s), float(w)) for s, w in steps)
+    except (TypeError, ValueError):
+        raise MetadataError("round-value steps must be (step, weight) pairs of numbers") from None
+    if not pairs:
+        return ()
+    if not integer:
+        raise MetadataError("only an integer column can decode on round-value steps")
+    values, weights = np.array(pairs).T
+    if (
+        values[0] != 1
+        or np.any(values != np.round(values))
+        or np.any(np.diff(values) <= 0)
+        or not np.all(np.isfinite(weights))
+        or np.any(weights < 0)
+    ):
+        raise MetadataError(
+            "round-value steps must be ascending whole numbers starting at 1, with finite weights "
+            "of at least 0"
+        )
+    return pairs
 
 
 @dataclass(frozen=True)
@@ -386,7 +428,9 @@ def _bounds(spec: ColumnSpec) -> tuple[float, float]:
     return float(spec.lower), float(spec.upper)
 
 
-def binned_codec(spec: ColumnSpec, edges: np.ndarray) -> BinnedCodec:
+def binned_codec(
+    spec: ColumnSpec, edges: np.ndarray, steps: tuple[tuple[float, float], ...] = ()
+) -> BinnedCodec:
     """The codec of a numerical or datetime column over the given edges."""
     return BinnedCodec(
         edges=edges,
@@ -395,6 +439,7 @@ def binned_codec(spec: ColumnSpec, edges: np.ndarray) -> BinnedCodec:
         nullable=spec.nullable,
         is_datetime=spec.kind == "datetime",
         datetime_unit=datetime_unit(spec) if spec.kind == "datetime" else None,
+        steps=steps,
     )
 
 
@@ -430,6 +475,7 @@ class DomainEncoder:
         edges: dict[str, np.ndarray] | None = None,
         other: bool | dict[str, bool] = False,
         rare: dict[str, dict[Any, float]] | None = None,
+        steps: dict[str, tuple[tuple[float, float], ...]] | None = None,
     ) -> DomainEncoder:
         """Build the encoder from the metadata's declared domain alone.
 
@@ -444,8 +490,12 @@ class DomainEncoder:
         rare:
             Per categorical column with an ``other`` code, the values it decodes to and their
             weights (:attr:`CategoryCodec.rare`).
+        steps:
+            Per integer column, the round-value weights it decodes with
+            (:attr:`BinnedCodec.steps`).
         """
         rare = rare or {}
+        steps = steps or {}
         edges = edges or {}
         codecs: dict[str, Codec] = {}
         for name, spec in metadata.columns.items():
@@ -462,7 +512,8 @@ class DomainEncoder:
                     lo, hi = _bounds(spec)
                     n_bins = bins.get(name, DEFAULT_BINS) if isinstance(bins, dict) else bins
                     col_edges = uniform_edges(lo, hi, n_bins, spec.dtype == "int")
-                codecs[name] = binned_codec(spec, np.asarray(col_edges, dtype=float))
+                col_steps = steps.get(name, ())
+                codecs[name] = binned_codec(spec, np.asarray(col_edges, dtype=float), col_steps)
             elif spec.kind == "categorical":
                 if spec.categories is None:
                     raise MetadataError(

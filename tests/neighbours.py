@@ -26,6 +26,8 @@ from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.synthesizers.dp_tails import SECOND_LOOK
 
 ROWS = 2000
+#: How the ledger names MST's pick between a pair's whole marginal and its bands.
+BAND_PICK = ": all cells or a band"
 
 #: Each neighbour of the base table: one extra row, written as changes to a copy of row 7.
 EXTRA_ROWS: dict[str, dict[str, Any]] = {
@@ -138,6 +140,12 @@ def fingerprint(
     here (``tests/test_dp_tails.py`` checks that they follow the released tallies alone, and
     ``test_mst_second_look_at_a_long_tail`` that both neighbours take one where the tail is
     long). The model file's ledger is compared through ``ledger``, not its skeleton.
+
+    Third: MST picks how to measure each pair of ordered columns of 8 bins or more
+    (``MSTSynthesizer._bands``), so how many picks it makes follows the bin counts of a
+    DP-estimated domain (one row more shifts a seeded noise stream, and a released range may
+    then hold fewer values): post-processing of the domain releases, like a marginal's cells.
+    Its picks are compared by kind only.
     """
     path = folder / f"model-{id(synth)}.tsyn"
     synth.save(path)
@@ -151,7 +159,8 @@ def fingerprint(
     phases = [e.phase for e in ledger.entries]
     first = phases.index("select") if "select" in phases else len(phases)
     before = [e for e in ledger.entries[:first] if SECOND_LOOK not in e.purpose]
-    after = ledger.entries[first:]
+    after = [e for e in ledger.entries[first:] if not e.purpose.endswith(BAND_PICK)]
+    picks = {(e.mechanism, e.phase) for e in ledger.entries[first:] if e not in after}
     return {
         "schema": synth.metadata_.to_dict(),
         "sample dtypes": sample.dtypes.astype(str).to_dict(),
@@ -164,6 +173,7 @@ def fingerprint(
             if rounds_follow_noise
             else [(e.mechanism, e.phase, e.params.get("sigma")) for e in after]
         ),
+        "band picks": sorted(picks),
         "public inputs": ledger.public,
         "ledger target": (ledger.epsilon, ledger.delta, ledger.rho_budget),
         "model members": members,

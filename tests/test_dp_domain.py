@@ -91,12 +91,13 @@ def test_public_domain_spends_nothing_but_edges(table: pd.DataFrame) -> None:
     assert ledger.entries == ()
     assert encoder.to_dict() == DomainEncoder.from_metadata(public).to_dict()
     # by default, DP quantile edges inside public bounds cost only the edges (and, for
-    # numbers, their frequent values); "visits" spans 21 values, fewer than the 32 bins, so
-    # its bounds alone give one bin per value
+    # numbers, their frequent values, and for integers their round values); "visits" spans
+    # 21 values, fewer than the 32 bins, so its bounds alone give one bin per value
     assert columns_to_estimate(public) == ["age", "income", "admitted"]
     encoder, ledger = run(table, public)
     assert purposes(ledger) == {
         "frequent values of column 'age'": "dp_categories",
+        "round values of column 'age'": "gaussian",
         "frequent values of column 'income'": "dp_categories",
         "bin edges of column 'age'": "dp_quantiles",
         "bin edges of column 'income'": "dp_quantiles",
@@ -111,6 +112,7 @@ def test_every_release_is_charged_with_a_purpose(table: pd.DataFrame) -> None:
     assert purposes(ledger) == {
         "range of column 'age'": "dp_bounds",
         "frequent values of column 'age'": "dp_categories",
+        "round values of column 'age'": "gaussian",
         "bin edges of column 'age'": "dp_quantiles",
         "range of column 'income'": "dp_bounds",
         "frequent values of column 'income'": "dp_categories",

@@ -17,7 +17,11 @@ estimate:
   (:func:`~tabsynth.privacy.dp_quantiles` on a public grid of 256 cells inside the bounds) with
   the rest. Before the quantiles, a third of the edge budget finds the column's *frequent
   exact values* (thresholded noisy counts, as for categories, with additive δ): each gets a
-  point bin and decodes exactly, and the quantiles are taken over the other rows. Quantile
+  point bin and decodes exactly, and the quantiles are taken over the other rows. For
+  integers, a quarter of what is left counts those rows' *round values* (how many are
+  multiples of 5, 10, 50, ...: one Gaussian histogram, :mod:`~tabsynth.round_values`), so
+  that a bin decodes onto the multiples its rows hold (every credit limit is a multiple of
+  10,000, a fifth of the payments of 1,000) instead of all its whole numbers. Quantile
   edges put the bins where the rows are (integer columns give a spike, a value held by many
   rows, a bin of its own and share the other bins among the rest); the benchmark
   (``benchmarks/marginal/results.md``) measured them against uniform bins over the DP bounds,
@@ -54,6 +58,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from tabsynth import round_values
 from tabsynth.domain import (
     DEFAULT_BINS,
     NS_PER_SECOND,
@@ -81,6 +86,8 @@ from tabsynth.synthesizers.dp_tails import CategoryBudget, second_looks
 from tabsynth.synthesizers.value_groups import CategoryUnit, category_units
 
 Binning = Literal["auto", "quantile", "uniform"]
+#: Round-value (step, weight) pairs of an integer column (:attr:`BinnedCodec.steps`).
+Steps = tuple[tuple[float, float], ...]
 BINNINGS: tuple[str, ...] = ("auto", "quantile", "uniform")
 NUMERIC_KINDS = frozenset({"numerical", "datetime"})
 
@@ -92,6 +99,12 @@ PRIVATE_DOMAIN_SHARE = 0.3
 RANGE_SHARE = 0.25
 #: Fraction of a numeric column's edge budget spent finding its frequent exact values.
 POINT_SHARE = 1 / 3
+#: Fraction of an integer column's edge budget, after its frequent values, spent on its round
+#: values (:mod:`tabsynth.round_values`); the quantile edges get the rest. 0 turns round values
+#: off (uniform decoding, as before they existed), for benchmarks.
+STEP_SHARE = 0.25
+#: A round-value class whose noisy count is below this many σ gets weight 0.
+STEP_SIGMAS = 3.0
 #: Cells of the public grid dp_quantiles counts on. The CDF error grows like the square root of
 #: the cells below a quantile, the resolution like their width: 256 balances both for ranges
 #: that DP bounds make at most twice too wide.
@@ -231,6 +244,7 @@ def private_domain(
     estimator = _ColumnEstimator(ledger, noise, bins, binning, delta_each)
     specs = dict(metadata.columns)
     edges: dict[str, np.ndarray] = {}
+    steps: dict[str, Steps] = {}
     held = {unit: unit.holdings(data) for unit in units.values()}
     first: dict[CategoryUnit, CategoryLook] = {}
     for name in todo:
@@ -253,7 +267,7 @@ def private_domain(
         elif spec.kind == "datetime":
             specs[name], edges[name] = estimator.datetime(name, data[name], spec, share)
         else:
-            specs[name], edges[name] = estimator.numeric(name, data[name], spec, share)
+            specs[name], edges[name], steps[name] = estimator.numeric(name, data[name], spec, share)
     kept, listed = second_looks(
         held, first, looks, ledger=ledger, noise=noise, max_categories=max_categories, phase=PHASE
     )
@@ -265,7 +279,12 @@ def private_domain(
             rare[name] = weights
     estimated = Metadata(specs, source="user", public=False)
     return DomainEncoder.from_metadata(
-        estimated, bins=bins, edges=edges, other={name: True for name in categorical}, rare=rare
+        estimated,
+        bins=bins,
+        edges=edges,
+        other={name: True for name in categorical},
+        rare=rare,
+        steps=steps,
     )
 
 
@@ -281,7 +300,7 @@ class _ColumnEstimator:
 
     def numeric(
         self, name: str, values: pd.Series, spec: ColumnSpec, rho: float
-    ) -> tuple[ColumnSpec, np.ndarray]:
+    ) -> tuple[ColumnSpec, np.ndarray, Steps]:
         x = to_float(values, is_datetime=False)
         integer = spec.dtype == "int"
         if spec.has_domain:  # public bounds: only the edges are estimated
@@ -302,10 +321,10 @@ class _ColumnEstimator:
             rho *= 1 - RANGE_SHARE
         if integer:
             lo, hi = float(np.floor(lo)), float(np.ceil(hi))
-        edges = self._edges(name, x, lo, hi, integer, rho, points=True)
+        edges, steps = self._edges(name, x, lo, hi, integer, rho, points=True)
         if integer:
             lo, hi = int(lo), int(hi)
-        return dataclasses.replace(spec, lower=lo, upper=hi), edges
+        return dataclasses.replace(spec, lower=lo, upper=hi), edges, steps
 
     def datetime(
         self, name: str, values: pd.Series, spec: ColumnSpec, rho: float
@@ -320,7 +339,7 @@ class _ColumnEstimator:
             rho *= 1 - RANGE_SHARE
         seconds = to_float(values, is_datetime=True)
         lo_s, hi_s = lo.value / NS_PER_SECOND, hi.value / NS_PER_SECOND
-        edges = self._edges(name, seconds, lo_s, hi_s, False, rho)
+        edges, _ = self._edges(name, seconds, lo_s, hi_s, False, rho)
         return dataclasses.replace(spec, lower=lo, upper=hi), edges
 
     def _year_range(self, name: str, values: pd.Series, rho: float) -> tuple[int, int]:
@@ -356,21 +375,27 @@ class _ColumnEstimator:
         integer: bool,
         rho: float,
         points: bool = False,
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, Steps]:
         """Bin edges inside [lo, hi]: point bins at the frequent exact values (``points``,
-        numbers only) and DP quantile edges for the rest of the rows."""
+        numbers only) and DP quantile edges for the rest of the rows; for integers with
+        points, the round-value weights of those rows as well."""
         if self.binning == "uniform" or exact_bins(lo, hi, integer, self.bins):
-            return uniform_edges(lo, hi, self.bins, integer)
+            return uniform_edges(lo, hi, self.bins, integer), ()
         x = np.clip(x, lo, hi)
         kept = np.empty(0)
+        steps: Steps = ()
         if points:
             kept = self._frequent_values(name, x, rho * POINT_SHARE)
             rho *= 1 - POINT_SHARE
             x = x[~np.isin(x, kept)]
+            ladder = round_values.ladder(lo, hi)
+            if integer and ladder.size > 1 and STEP_SHARE > 0:
+                steps = self._round_values(name, x, ladder, rho * STEP_SHARE)
+                rho *= 1 - STEP_SHARE
         edges = self._quantile_edges(name, x, lo, hi, integer, rho, self.bins)
         if integer:
-            return snap_integer_edges(np.concatenate([edges, kept - 0.5, kept + 0.5]))
-        return with_point_bins(np.concatenate([edges, kept, kept]))
+            return snap_integer_edges(np.concatenate([edges, kept - 0.5, kept + 0.5])), steps
+        return with_point_bins(np.concatenate([edges, kept, kept])), steps
 
     def _frequent_values(self, name: str, x: np.ndarray, rho: float) -> np.ndarray:
         """Exact values held by many rows (a rate with ten levels, amounts that are mostly 0,
@@ -396,6 +421,28 @@ class _ColumnEstimator:
             noise=self.noise,
         )
         return np.asarray(sorted(kept), dtype=float)
+
+    def _round_values(self, name: str, x: np.ndarray, ladder: np.ndarray, rho: float) -> Steps:
+        """Round-value weights (:mod:`tabsynth.round_values`) of the rows outside the point
+        bins: a Gaussian histogram of their classes (each row in one, L2 sensitivity 1).
+
+        A class whose noisy count is below :data:`STEP_SIGMAS` σ gets weight 0 (post-
+        processing): clipping at 0 alone would leave each empty class about 0.4 σ of weight,
+        and on a small table a ladder of ten empty classes would then draw a sizeable share
+        of the rows on round values they never hold. Its rows decode on finer steps.
+        """
+        counts = round_values.class_counts(x[~np.isnan(x)], ladder)
+        sigma = sigma_for_rho(rho)
+        noisy = gaussian_counts(
+            counts,
+            sigma,
+            ledger=self.ledger,
+            purpose=f"round values of column {name!r}",
+            phase=PHASE,
+            noise=self.noise,
+        )
+        weights = np.where(noisy >= STEP_SIGMAS * sigma, noisy, 0.0)
+        return tuple(zip(ladder.tolist(), weights.tolist(), strict=True))
 
     def _quantile_edges(
         self, name: str, x: np.ndarray, lo: float, hi: float, integer: bool, rho: float, bins: int

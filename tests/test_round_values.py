@@ -1,0 +1,225 @@
+"""Round values: the ladder of steps, the classes a DP histogram counts, decoding on them, and
+the release in the DP domain (``tabsynth/round_values.py``, ``dp_domain._round_values``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabsynth import round_values
+from tabsynth.domain import BinnedCodec, codec_from_dict
+from tabsynth.errors import MetadataError, ModelFileError
+from tabsynth.metadata import ColumnSpec, Metadata
+from tabsynth.privacy import NoiseSource, PrivacyLedger, sigma_for_rho
+from tabsynth.synthesizers import dp_domain
+
+
+def test_the_ladder_reaches_the_larger_magnitude_of_the_bounds() -> None:
+    assert round_values.ladder(10_000, 1_000_000).tolist() == [
+        1, 5, 10, 50, 100, 500, 1_000, 5_000, 10_000, 50_000, 100_000, 500_000, 1_000_000
+    ]  # fmt: skip
+    assert round_values.ladder(-340_000, 170_000)[-1] == 100_000
+    assert round_values.ladder(-7, 2).tolist() == [1, 5]
+    assert round_values.ladder(0, 4).tolist() == [1]
+
+
+def test_each_value_is_counted_once_under_its_largest_step() -> None:
+    steps = round_values.ladder(0, 10_000)  # 1, 5, 10, 50, ..., 10000
+    values = np.array([7, 3, 5, 15, 10, 120, 50, -2_000, 0, 25_000])
+    counts = round_values.class_counts(values, steps)
+    by_step = dict(zip(steps.tolist(), counts.tolist(), strict=True))
+    # 7, 3 -> 1; 5, 15 -> 5; 10, 120 -> 10; 50 -> 50; -2000 -> 1000; 0 and 25000 -> the top
+    # step that divides them (0: every step; 25000: 5000)
+    assert by_step == {
+        1: 2, 5: 2, 10: 2, 50: 1, 100: 0, 500: 0, 1_000: 1, 5_000: 1, 10_000: 1
+    }  # fmt: skip
+    # one value more moves one count by one: the histogram's L2 sensitivity is 1
+    rng = np.random.default_rng(3)
+    base = rng.integers(-50_000, 50_000, 500) * rng.choice([1, 10, 1000], 500)
+    for extra in (0, 1, 35, 4_000, -70_000):
+        more = round_values.class_counts(np.append(base, extra), steps)
+        diff = more - round_values.class_counts(base, steps)
+        assert sorted(diff.tolist()) == [0] * (len(steps) - 1) + [1]
+
+
+def draw(first: int, last: int, weights: dict[float, float], n: int = 2_000) -> np.ndarray:
+    steps = round_values.ladder(0, 10_000)
+    w = np.array([weights.get(s, 0.0) for s in steps])
+    ends = np.full(n, float(first)), np.full(n, float(last))
+    return round_values.draw(*ends, steps, w, np.random.default_rng(0))
+
+
+def test_a_drawn_value_is_a_multiple_of_its_step_inside_the_range() -> None:
+    values = draw(1, 10_000, {100: 1.0})
+    assert np.all(values % 100 == 0) and values.min() >= 100 and values.max() <= 10_000
+    assert len(np.unique(values)) > 90  # uniform over the 100 multiples, not one of them
+    # no multiple of 1000 in [1001, 1999]: the next finer step, 500, has one
+    assert set(draw(1_001, 1_999, {1_000: 1.0}).tolist()) == {1_500.0}
+    # none of 1000, 500 or 100 in [1001, 1099]: 50 has 1050
+    assert set(draw(1_001, 1_099, {1_000: 1.0}).tolist()) == {1_050.0}
+    # a single whole number is the only draw, whatever the step
+    assert set(draw(1_234, 1_234, {1_000: 0.5, 1: 0.5}).tolist()) == {1_234.0}
+
+
+def test_classes_are_drawn_with_their_weights() -> None:
+    n = 20_000
+    values = draw(1, 10_000, {1: 0.5, 1_000: 0.5}, n)
+    # multiples of 1000: the half drawn on that step, and 10 in 10,000 of the other half;
+    # the binomial's standard deviation is sqrt(0.25 / n) = 0.0035, the tolerance 5 of them
+    share = np.mean(values % 1_000 == 0)
+    assert abs(share - (0.5 + 0.5 * 10 / 10_000)) < 5 * np.sqrt(0.25 / n)
+
+
+LIMITS = np.array([9_999.5, 19_999.5, 57_175.5, 69_033.5, 120_000.5])
+
+
+def test_a_codec_with_steps_decodes_a_bin_onto_its_round_values() -> None:
+    steps = [(s, 0.0) for s in round_values.ladder(10_000, 120_000)]
+    steps[8] = (10_000.0, 1.0)
+    codec = BinnedCodec(LIMITS, integer=True, nullable=False, steps=tuple(steps))
+    values = codec.decode(np.array([2] * 50 + [3] * 50), np.random.default_rng(1))
+    assert set(values[:50]) == {60_000.0}  # the bin's one multiple of 10,000
+    assert set(values[50:]) <= {70_000.0, 80_000.0, 90_000.0, 100_000.0, 110_000.0, 120_000.0}
+    assert codec_from_dict(codec.to_dict()).to_dict() == codec.to_dict()
+
+
+def test_no_steps_or_no_weight_decodes_uniformly_as_before() -> None:
+    codes = np.arange(4).repeat(25)
+    plain = BinnedCodec(LIMITS, integer=True, nullable=False)
+    zero = BinnedCodec(LIMITS, integer=True, nullable=False, steps=((1, 0.0), (5, 0.0)))
+    uniform = plain.decode(codes, np.random.default_rng(2))
+    assert uniform.equals(zero.decode(codes, np.random.default_rng(2)))
+    assert uniform[codes == 2].nunique() > 20
+    # a model file written before round values existed has no "steps": it loads as uniform
+    old = {k: v for k, v in plain.to_dict().items() if k != "steps"}
+    assert codec_from_dict(old).to_dict() == plain.to_dict()
+
+
+@pytest.mark.parametrize(
+    "steps, integer",
+    [
+        (((1, 1.0),), False),  # a float column
+        (((1, 1.0), (5, -0.1)), True),  # a negative weight
+        (((1, 1.0), (5, float("nan"))), True),
+        (((1, 1.0), (10, 1.0), (5, 1.0)), True),  # not ascending
+        (((5, 1.0), (10, 1.0)), True),  # no step 1 to fall back on
+        (((1, 1.0), (2.5, 1.0)), True),  # not a whole number
+        ((("a", 1.0),), True),
+        (((1, 2, 3),), True),
+    ],
+)
+def test_malformed_steps_are_refused(steps, integer) -> None:
+    with pytest.raises(MetadataError, match="round-value steps|integer column"):
+        BinnedCodec(LIMITS, integer=integer, steps=steps)
+    raw = {**BinnedCodec(LIMITS, integer=integer).to_dict(), "steps": steps}
+    with pytest.raises(ModelFileError, match="corrupt column codec"):
+        codec_from_dict(raw)
+
+
+# ---------------------------------------------------------------------------------------------
+# the DP release
+
+
+def limits_table(n: int = 6_000) -> pd.DataFrame:
+    """Credit limits: multiples of 10,000 with a spike at 50,000, a few odd ones, missing."""
+    rng = np.random.default_rng(5)
+    limit = rng.integers(1, 60, n) * 10_000.0
+    limit[rng.random(n) < 0.3] = 50_000
+    limit[:40] = rng.integers(10_001, 600_000, 40)
+    limit[40:60] = np.nan
+    return pd.DataFrame(
+        {"limit": limit, "rate": rng.uniform(0, 1, n), "small": rng.integers(0, 9, n)}
+    )
+
+
+def spy(monkeypatch) -> list[dict]:
+    """Records what each round-value release counted, drew and returned."""
+    seen: list[dict] = []
+    real = dp_domain.gaussian_counts
+
+    def recording(counts, sigma, **kwargs):
+        noisy = real(counts, sigma, **kwargs)
+        if kwargs["purpose"].startswith("round values"):
+            seen.append({"counts": np.asarray(counts), "sigma": sigma, "noisy": noisy})
+        return noisy
+
+    monkeypatch.setattr(dp_domain, "gaussian_counts", recording)
+    return seen
+
+
+def release(frame: pd.DataFrame, metadata: Metadata, **kwargs):
+    ledger = PrivacyLedger(4.0, 1e-9, delta_reserved=1e-10)
+    encoder = dp_domain.private_domain(
+        metadata.validate(frame),
+        metadata,
+        ledger=ledger,
+        rho=ledger.rho_budget / 2,
+        delta=1e-10,
+        noise=NoiseSource.seeded(7),
+        **kwargs,
+    )
+    return encoder, ledger
+
+
+def declared(upper: int = 600_000) -> Metadata:
+    return Metadata(
+        {
+            "limit": ColumnSpec("numerical", dtype="int", lower=10_000, upper=upper),
+            "rate": ColumnSpec("numerical", dtype="float", lower=0, upper=1),
+            "small": ColumnSpec("numerical", dtype="int", lower=0, upper=8),
+        }
+    )
+
+
+def test_the_release_counts_the_rows_outside_the_point_bins(monkeypatch) -> None:
+    frame = limits_table()
+    seen = spy(monkeypatch)
+    encoder, ledger = release(frame, declared())
+    # only the integer column whose bins are not one per value: not the float, not "small"
+    (entry,) = [e for e in ledger.entries if e.purpose.startswith("round values")]
+    assert entry.purpose == "round values of column 'limit'" and entry.mechanism == "gaussian"
+    codec = encoder.codecs["limit"]
+    points = codec.edges[1:][np.diff(codec.edges) == 1.0] - 0.5  # one-integer bins
+    assert 50_000 in points
+    rows = frame["limit"].dropna().to_numpy()
+    ladder = round_values.ladder(10_000, 600_000)
+    expected = round_values.class_counts(rows[~np.isin(rows, points)], ladder)
+    (record,) = seen
+    assert record["counts"].tolist() == expected.tolist()
+    # its share: STEP_SHARE of the column's edge budget left after the frequent values
+    share = ledger.rho_budget / 2 / 2  # two columns to estimate: limit and rate
+    rho = share * (1 - dp_domain.POINT_SHARE) * dp_domain.STEP_SHARE
+    assert record["sigma"] == pytest.approx(sigma_for_rho(rho))
+    # the codec's weights are the noisy counts, 0 below STEP_SIGMAS sigma: post-processing
+    noisy, floor = record["noisy"], dp_domain.STEP_SIGMAS * record["sigma"]
+    assert [w for _, w in codec.steps] == np.where(noisy >= floor, noisy, 0.0).tolist()
+    assert [s for s, _ in codec.steps] == ladder.tolist()
+    assert encoder.codecs["rate"].steps == () and encoder.codecs["small"].steps == ()
+
+
+def test_decoded_limits_land_on_their_round_values() -> None:
+    frame = limits_table()
+    encoder, _ = release(frame, declared())
+    codec = encoder.codecs["limit"]
+    rows = frame["limit"].dropna()
+    decoded = codec.decode(codec.encode(rows), np.random.default_rng(0))
+    # 40 of 5,940 rows are not multiples of 10,000; uniform decoding would leave about 1 in
+    # 10,000 of the others on one
+    assert np.mean(decoded % 10_000 == 0) > 0.95
+
+
+def test_nothing_is_spent_where_decoding_cannot_use_it(monkeypatch) -> None:
+    seen = spy(monkeypatch)
+    frame = limits_table()
+    # uniform bins over public bounds cost nothing
+    _, ledger = release(frame, declared(), binning="uniform")
+    assert ledger.entries == ()
+    # bounds below 5 leave one step: nothing to weigh
+    small = Metadata({"small": ColumnSpec("numerical", dtype="int", lower=0, upper=4)})
+    _, ledger = release(frame[["small"]].clip(upper=4), small, bins=2)
+    assert [e.purpose for e in ledger.entries] == [
+        "frequent values of column 'small'",
+        "bin edges of column 'small'",
+    ]
+    assert seen == []
