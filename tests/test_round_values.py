@@ -110,7 +110,7 @@ def test_no_steps_or_no_weight_decodes_uniformly_as_before() -> None:
     ],
 )
 def test_malformed_steps_are_refused(steps, integer) -> None:
-    with pytest.raises(MetadataError, match="round-value steps|integer column"):
+    with pytest.raises(MetadataError, match=r"round-value steps|integer column"):
         BinnedCodec(LIMITS, integer=integer, steps=steps)
     raw = {**BinnedCodec(LIMITS, integer=integer).to_dict(), "steps": steps}
     with pytest.raises(ModelFileError, match="corrupt column codec"):
