@@ -17,7 +17,7 @@ rows that recovered 10-14 of the 42 points of 3-way k-marginal that uniform deco
 The ladder follows from the column's bounds (public, or released before the weights), and each
 row falls in one class, so under DP the class counts are one Gaussian histogram of L2
 sensitivity 1 (:mod:`~tabsynth.synthesizers.dp_domain`) and decoding with them is
-post-processing.
+post-processing. The non-private model takes the exact counts (:func:`observed`).
 """
 
 from __future__ import annotations
@@ -47,6 +47,23 @@ def class_counts(values: np.ndarray, steps: np.ndarray) -> np.ndarray:
     for j, step in enumerate(steps[1:], start=1):
         classes = np.where(np.fmod(x, step) == 0, j, classes)
     return np.bincount(classes, minlength=len(steps))
+
+
+def observed(
+    values: np.ndarray, edges: np.ndarray, lower: float, upper: float
+) -> tuple[tuple[float, float], ...]:
+    """Non-private (step, weight) pairs: the class counts of the values in bins of more than
+    one whole number (a bin of one decodes exactly, whatever the weights); none where the
+    ladder has one step."""
+    steps = ladder(lower, upper)
+    if steps.size == 1:
+        return ()
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    bin_of = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, edges.size - 2)
+    wide = np.ceil(edges[bin_of + 1]) - np.ceil(edges[bin_of]) > 1
+    counts = class_counts(x[wide], steps).astype(float)
+    return tuple(zip(steps.tolist(), counts.tolist(), strict=True))
 
 
 def draw(

@@ -223,3 +223,21 @@ def test_nothing_is_spent_where_decoding_cannot_use_it(monkeypatch) -> None:
         "bin edges of column 'small'",
     ]
     assert seen == []
+
+
+def test_the_non_private_weights_count_the_rows_of_wide_bins() -> None:
+    edges = np.array([-0.5, 0.5, 9_999.5, 10_000.5, 60_000.5])  # 0 and 10,000 alone
+    values = np.array([0, 0, 10_000, 10_000, 20_000, 30_000, 37, np.nan])
+    weights = dict(round_values.observed(values, edges, 0, 60_000))
+    assert weights[10_000] == 2 and weights[1] == 1 and sum(weights.values()) == 3
+    assert round_values.observed(values, edges, 0, 4) == ()
+
+
+def test_the_non_private_model_decodes_on_round_values() -> None:
+    from tabsynth.synthesizers.autoregressive.encoding import fine_encoder
+
+    frame = limits_table()
+    encoder = fine_encoder(frame, declared(), bins=16)
+    steps = dict(encoder.codecs["limit"].steps)
+    assert steps[10_000] + steps[50_000] + steps[100_000] > 0.9 * sum(steps.values())
+    assert encoder.codecs["rate"].steps == ()

@@ -22,7 +22,7 @@ import pandas as pd
 
 import tabsynth as ts
 from benchmarks.harness.datasets import load
-from benchmarks.marginal.probe import Scorer, parse_params
+from benchmarks.marginal.probe import Scorer, add_const_option, apply_consts, parse_params
 
 
 def main() -> None:
@@ -33,7 +33,9 @@ def main() -> None:
     parser.add_argument("--data-dir", default="../shared/datasets")
     parser.add_argument("--noise-seed", type=int, default=1, help="seeded DP noise (NOT private)")
     parser.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE")
+    add_const_option(parser)
     args = parser.parse_args()
+    consts = apply_consts(parser, args.const)
     data = load(args.table, Path(args.data_dir))
     metadata = data.metadata if args.meta else data.metadata.schema_only()
     params = parse_params(args.set)
@@ -62,7 +64,7 @@ def main() -> None:
         oracle[name] = pd.Series(values, dtype=rows[name].dtype)
     base = score(rows)
     print(
-        f"{args.table} eps={args.eps:g} meta={args.meta} {params or ''} "
+        f"{args.table} eps={args.eps:g} meta={args.meta} {params or ''} {consts or ''} "
         f"noise_seed={args.noise_seed}: same rows {base:.1f}, decoded {score(decoded):.1f}, "
         f"in-bin oracle {score(oracle):.1f}, real holdout {score(data.holdout):.1f}"
     )

@@ -38,6 +38,29 @@ def parse_params(items: list[str]) -> dict[str, Any]:
     return {k: json.loads(v) for k, v in (item.split("=", 1) for item in items)}
 
 
+def add_const_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--const",
+        action="append",
+        default=[],
+        metavar="MODULE.NAME=VALUE",
+        help="override a module constant (JSON value) for this run, e.g. --const "
+        "tabsynth.synthesizers.dp_tails.POOL_SHARE=0.75; only where the code reads it at run "
+        "time (not a default argument, nor a copy made by 'from ... import')",
+    )
+
+
+def apply_consts(parser: argparse.ArgumentParser, items: list[str]) -> dict[str, Any]:
+    """Set each ``--const MODULE.NAME=VALUE``; returns them, for the output line."""
+    consts = parse_params(items)
+    for target, value in consts.items():
+        module, _, name = target.rpartition(".")
+        if not module or not hasattr(importlib.import_module(module), name):
+            parser.error(f"--const {target}: not a MODULE.NAME of an existing constant")
+        setattr(importlib.import_module(module), name, value)
+    return consts
+
+
 @dataclass(frozen=True)
 class Scorer:
     """The harness's 3-way k-marginal against a table's training rows (20 quantile bins)."""
@@ -97,15 +120,7 @@ def main() -> None:
         metavar="PARAM=VALUE",
         help="a synthesizer parameter (JSON value), e.g. --set max_iters=500",
     )
-    parser.add_argument(
-        "--const",
-        action="append",
-        default=[],
-        metavar="MODULE.NAME=VALUE",
-        help="override a module constant (JSON value) for this run, e.g. --const "
-        "tabsynth.synthesizers.dp_tails.POOL_SHARE=0.75; only where the code reads it at run "
-        "time (not a default argument, nor a copy made by 'from ... import')",
-    )
+    add_const_option(parser)
     parser.add_argument(
         "--group",
         action="append",
@@ -123,12 +138,7 @@ def main() -> None:
             **{c: dataclasses.replace(metadata[c], value_group=group) for c in names.split(",")}
         )
     params = parse_params(args.set)
-    consts = parse_params(args.const)
-    for target, value in consts.items():
-        module, _, name = target.rpartition(".")
-        if not module or not hasattr(importlib.import_module(module), name):
-            parser.error(f"--const {target}: not a MODULE.NAME of an existing constant")
-        setattr(importlib.import_module(module), name, value)
+    consts = apply_consts(parser, args.const)
     synth = SYNTHESIZERS[args.method](epsilon=args.eps, noise_seed=args.noise_seed, **params)
     start, cpu = time.time(), time.process_time()
     synth.fit(data.train, metadata=metadata)

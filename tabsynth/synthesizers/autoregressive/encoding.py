@@ -9,7 +9,9 @@ by half of Adult) with its neighbours: the bin ``[38.5, 40.5]`` then decodes hal
 * a value held by at least ``1/bins`` of the rows is a spike: a one-integer bin, or a point
   bin (repeated edge) for floats;
 * the other values get quantile bins, as many as the spikes leave;
-* an integer column with at most ``bins`` possible values gets one bin per value.
+* an integer column with at most ``bins`` possible values gets one bin per value;
+* an integer column decodes onto the round values its rows hold, with their exact shares
+  (:func:`tabsynth.round_values.observed`).
 
 The data-derived domain makes this non-private; DP fits take their bins from
 :mod:`tabsynth.synthesizers.dp_domain` instead.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tabsynth import round_values
 from tabsynth.domain import NS_PER_SECOND, DomainEncoder, to_float, with_point_bins
 from tabsynth.metadata import Metadata
 
@@ -28,6 +31,7 @@ def fine_encoder(data: pd.DataFrame, metadata: Metadata, bins: int) -> DomainEnc
     """A :class:`DomainEncoder` whose numeric columns have :func:`fine_edges` bins."""
     base = DomainEncoder.fit(data, metadata, bins=bins)  # fills undeclared bounds, categories
     edges = {}
+    steps = {}
     for name, spec in base.metadata.columns.items():
         if spec.kind not in ("numerical", "datetime"):
             continue
@@ -37,8 +41,11 @@ def fine_encoder(data: pd.DataFrame, metadata: Metadata, bins: int) -> DomainEnc
         else:
             lower, upper = float(spec.lower), float(spec.upper)
         values = to_float(data[name], is_datetime)
-        edges[name] = fine_edges(values, bins, lower, upper, spec.dtype == "int")
-    return DomainEncoder.from_metadata(base.metadata, edges=edges)
+        integer = spec.kind == "numerical" and spec.dtype == "int"
+        edges[name] = fine_edges(values, bins, lower, upper, integer)
+        if integer:
+            steps[name] = round_values.observed(values, edges[name], lower, upper)
+    return DomainEncoder.from_metadata(base.metadata, edges=edges, steps=steps)
 
 
 def fine_edges(
