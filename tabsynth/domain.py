@@ -214,8 +214,7 @@ class BinnedCodec:
     ) -> np.ndarray:
         """A whole number inside each bin (half-open, the last one closed): uniform, or on
         round values with the odds of :attr:`steps` (:func:`tabsynth.round_values.draw`)."""
-        first = np.ceil(lo)
-        last = np.where(idx == self.bins - 1, np.floor(hi), np.ceil(hi) - 1)
+        first, last = round_values.whole_numbers(self.edges, idx)
         empty = last < first
         last = np.where(empty, first, last)
         weights = np.array([w for _, w in self.steps])
@@ -242,32 +241,31 @@ class BinnedCodec:
             "nullable": self.nullable,
             "is_datetime": self.is_datetime,
             "datetime_unit": self.datetime_unit,
-            "steps": [[s, w] for s, w in self.steps],
+            # only where there are steps: a file without them stays readable by older versions
+            **({"steps": [[s, w] for s, w in self.steps]} if self.steps else {}),
         }
 
 
 def _checked_steps(steps: Any, integer: bool) -> tuple[tuple[float, float], ...]:
-    """``steps`` as (step, weight) float pairs: ascending whole-number steps, weights finite
-    and not negative; only integer columns decode on round values."""
+    """``steps`` as (step, weight) float pairs, checked as a model file may hold them: whole
+    steps from 1, each dividing the next (a class is a step's multiples less the next one's),
+    weights finite, not negative, with a finite sum; only integer columns take them."""
     try:
         pairs = tuple((float(s), float(w)) for s, w in steps)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise MetadataError("round-value steps must be (step, weight) pairs of numbers") from None
     if not pairs:
         return ()
     if not integer:
         raise MetadataError("only an integer column can decode on round-value steps")
     values, weights = np.array(pairs).T
-    if (
-        values[0] != 1
-        or np.any(values != np.round(values))
-        or np.any(np.diff(values) <= 0)
-        or not np.all(np.isfinite(weights))
-        or np.any(weights < 0)
-    ):
+    with np.errstate(all="ignore"):
+        chained = np.all(np.isfinite(values)) and np.all(np.fmod(values[1:], values[:-1]) == 0)
+        fine = np.all(np.isfinite(weights)) and np.isfinite(weights.sum()) and weights.min() >= 0
+    if values[0] != 1 or np.any(np.diff(values) <= 0) or not chained or not fine:
         raise MetadataError(
-            "round-value steps must be ascending whole numbers starting at 1, with finite weights "
-            "of at least 0"
+            "round-value steps must be ascending whole numbers from 1, each dividing the next, "
+            "with finite weights of at least 0"
         )
     return pairs
 

@@ -145,7 +145,7 @@ def fingerprint(
     (``MSTSynthesizer._bands``), so how many picks it makes follows the bin counts of a
     DP-estimated domain (one row more shifts a seeded noise stream, and a released range may
     then hold fewer values): post-processing of the domain releases, like a marginal's cells.
-    Its picks are compared by kind only.
+    Its picks are compared by kind and total ρ, which they share.
     """
     path = folder / f"model-{id(synth)}.tsyn"
     synth.save(path)
@@ -160,7 +160,7 @@ def fingerprint(
     first = phases.index("select") if "select" in phases else len(phases)
     before = [e for e in ledger.entries[:first] if SECOND_LOOK not in e.purpose]
     after = [e for e in ledger.entries[first:] if not e.purpose.endswith(BAND_PICK)]
-    picks = {(e.mechanism, e.phase) for e in ledger.entries[first:] if e not in after}
+    picks = [e for e in ledger.entries[first:] if e.purpose.endswith(BAND_PICK)]
     return {
         "schema": synth.metadata_.to_dict(),
         "sample dtypes": sample.dtypes.astype(str).to_dict(),
@@ -173,7 +173,11 @@ def fingerprint(
             if rounds_follow_noise
             else [(e.mechanism, e.phase, e.params.get("sigma")) for e in after]
         ),
-        "band picks": sorted(picks),
+        # the picks share one budget however many there are
+        "band picks": (
+            sorted({(e.mechanism, e.phase) for e in picks}),
+            float(np.round(sum(e.rho for e in picks), 12)),
+        ),
         "public inputs": ledger.public,
         "ledger target": (ledger.epsilon, ledger.delta, ledger.rho_budget),
         "model members": members,

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tabsynth import round_values
 from tabsynth.errors import DataError, PrivacyError
 from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.privacy import mechanisms
@@ -178,27 +179,39 @@ def test_mst_second_look_at_a_long_tail(tmp_path, extra) -> None:
 
 @pytest.mark.parametrize("extra", EXTRAS)
 def test_round_values_move_by_the_extra_row_alone(table, extra, monkeypatch) -> None:
-    """The round-value histogram of ``age`` (:mod:`tabsynth.round_values`): with the same
-    seeded noise, the neighbour's noisy class counts differ from D's by the extra row's class
-    alone, one count by one, or not at all (a missing age, or one in a point bin). That is
-    the L2 sensitivity of 1 its σ is charged for. Public bounds fix the ladder."""
-    seen: list[np.ndarray] = []
+    """The round-value histogram of ``age`` (:mod:`tabsynth.round_values`) counts the rows in
+    bins of more than one whole number of the edges released just before it: an adaptive
+    release, so its sensitivity holds for given edges. Each fit's counts are those of its
+    rows under its own released edges (nothing else read), and under the neighbour's edges
+    the two tables' counts differ by the extra row's class alone, one count by one, or not
+    at all (a missing age, or one in a point bin): the L2 sensitivity of 1 its σ is charged
+    for. Public bounds fix the ladder."""
+    seen: list[dict] = []
     real = dp_domain.gaussian_counts
 
     def recording(counts, sigma, **kwargs):
         if kwargs["purpose"] == "round values of column 'age'":
-            seen.append(np.asarray(counts))
+            seen.append({"counts": np.asarray(counts)})
         return real(counts, sigma, **kwargs)
 
     monkeypatch.setattr(dp_domain, "gaussian_counts", recording)
-    fit_and_watch(mst, table, public_metadata())
-    fit_and_watch(mst, neighbour_of(table, extra, public_metadata()), public_metadata())
-    base, other = seen
-    assert base.shape == other.shape and base.sum() > 1_000
-    assert sorted((other - base).tolist()) in (
-        [0] * base.size,
-        [0] * (base.size - 1) + [1],
-    )
+    ladder = round_values.ladder(0, 120)
+    rows = []
+    for data in (table, neighbour_of(table, extra, public_metadata())):
+        synth, _ = fit_and_watch(mst, data, public_metadata())
+        seen[-1]["edges"] = synth.encoder_.codecs["age"].edges
+        ages = public_metadata().validate(data, on_out_of_bounds="clip")["age"]
+        rows.append(ages.dropna().to_numpy(dtype=float))
+
+    def counts(ages: np.ndarray, edges: np.ndarray) -> list[int]:
+        return round_values.class_counts(ages[round_values.in_wide_bins(ages, edges)], ladder)
+
+    for fit, ages in zip(seen, rows, strict=True):
+        assert fit["counts"].tolist() == counts(ages, fit["edges"]).tolist()
+    edges = seen[1]["edges"]
+    diff = (counts(rows[1], edges) - counts(rows[0], edges)).tolist()
+    assert sorted(diff) in ([0] * ladder.size, [0] * (ladder.size - 1) + [1])
+    assert seen[0]["counts"].sum() > 1_000
 
 
 def assert_fits_agree(make, data, other, metadata, folder: Path, check, **how) -> None:

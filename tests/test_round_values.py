@@ -50,25 +50,49 @@ def draw(first: int, last: int, weights: dict[float, float], n: int = 2_000) -> 
     return round_values.draw(*ends, steps, w, np.random.default_rng(0))
 
 
-def test_a_drawn_value_is_a_multiple_of_its_step_inside_the_range() -> None:
+def test_a_drawn_value_is_a_member_of_its_class_inside_the_range() -> None:
+    # class 100: the multiples of 100 that are not multiples of 500
     values = draw(1, 10_000, {100: 1.0})
-    assert np.all(values % 100 == 0) and values.min() >= 100 and values.max() <= 10_000
-    assert len(np.unique(values)) > 90  # uniform over the 100 multiples, not one of them
-    # no multiple of 1000 in [1001, 1999]: the next finer step, 500, has one
-    assert set(draw(1_001, 1_999, {1_000: 1.0}).tolist()) == {1_500.0}
-    # none of 1000, 500 or 100 in [1001, 1099]: 50 has 1050
-    assert set(draw(1_001, 1_099, {1_000: 1.0}).tolist()) == {1_050.0}
-    # a single whole number is the only draw, whatever the step
+    assert np.all(values % 100 == 0) and not np.any(values % 500 == 0)
+    assert values.min() >= 100 and values.max() <= 9_900
+    assert len(np.unique(values)) == 80  # uniform over its 80 members
+    # negative ranges: class 1000 in [-2999, -1001] holds -2000 alone
+    assert set(draw(-2_999, -1_001, {1_000: 1.0}).tolist()) == {-2_000.0}
+    ones = draw(-2_999, -1_001, {1: 1.0})
+    assert np.all(ones % 5 != 0) and ones.min() >= -2_999 and ones.max() <= -1_001
+    # the top step's class is all its multiples, 0 among them
+    assert set(draw(-1_500, 1_500, {10_000: 1.0}).tolist()) == {0.0}
+    # a single whole number is the only draw
     assert set(draw(1_234, 1_234, {1_000: 0.5, 1: 0.5}).tolist()) == {1_234.0}
+
+
+def test_a_range_without_members_of_weighted_classes_is_drawn_uniformly() -> None:
+    # no multiple of 1000 in [1001, 1999]: every whole number there, not the roundest one
+    values = draw(1_001, 1_999, {1_000: 1.0})
+    assert values.min() >= 1_001 and values.max() <= 1_999
+    assert len(np.unique(values)) > 600 and np.mean(values == 1_500) < 0.01
+    # with class 1 weighted as well, the range takes class 1 alone
+    assert not np.any(draw(1_001, 1_999, {1: 0.8, 1_000: 0.2}) % 5 == 0)
+
+
+def test_values_of_no_roundness_come_back_no_rounder() -> None:
+    """Uniform whole numbers, their exact weights, then draws: the shares of multiples of 5,
+    10 and 1000 stay 1/5, 1/10 and 1/1000 within 5 binomial standard deviations."""
+    n = 20_000
+    rows = np.arange(1, 10_001)
+    weights = dict(round_values.observed(rows, np.array([0.5, 10_000.5]), 1, 10_000))
+    values = draw(1, 10_000, weights, n)
+    for step, share in ((5, 0.2), (10, 0.1), (1_000, 0.001)):
+        assert abs(np.mean(values % step == 0) - share) < 5 * np.sqrt(share * (1 - share) / n)
 
 
 def test_classes_are_drawn_with_their_weights() -> None:
     n = 20_000
     values = draw(1, 10_000, {1: 0.5, 1_000: 0.5}, n)
-    # multiples of 1000: the half drawn on that step, and 10 in 10,000 of the other half;
-    # the binomial's standard deviation is sqrt(0.25 / n) = 0.0035, the tolerance 5 of them
-    share = np.mean(values % 1_000 == 0)
-    assert abs(share - (0.5 + 0.5 * 10 / 10_000)) < 5 * np.sqrt(0.25 / n)
+    # class 1 holds no multiple of 5, so the multiples of 1000 are the draws of class 1000:
+    # a binomial share of 0.5, standard deviation sqrt(0.25 / n) = 0.0035, tolerance 5 of them
+    assert abs(np.mean(values % 1_000 == 0) - 0.5) < 5 * np.sqrt(0.25 / n)
+    assert not np.any(values % 5_000 == 0)
 
 
 LIMITS = np.array([9_999.5, 19_999.5, 57_175.5, 69_033.5, 120_000.5])
@@ -79,8 +103,9 @@ def test_a_codec_with_steps_decodes_a_bin_onto_its_round_values() -> None:
     steps[8] = (10_000.0, 1.0)
     codec = BinnedCodec(LIMITS, integer=True, nullable=False, steps=tuple(steps))
     values = codec.decode(np.array([2] * 50 + [3] * 50), np.random.default_rng(1))
-    assert set(values[:50]) == {60_000.0}  # the bin's one multiple of 10,000
-    assert set(values[50:]) <= {70_000.0, 80_000.0, 90_000.0, 100_000.0, 110_000.0, 120_000.0}
+    assert set(values[:50]) == {60_000.0}  # the bin's one member of the class
+    # 100,000 is a multiple of 50,000: another class
+    assert set(values[50:]) <= {70_000.0, 80_000.0, 90_000.0, 110_000.0, 120_000.0}
     assert codec_from_dict(codec.to_dict()).to_dict() == codec.to_dict()
 
 
@@ -90,10 +115,14 @@ def test_no_steps_or_no_weight_decodes_uniformly_as_before() -> None:
     zero = BinnedCodec(LIMITS, integer=True, nullable=False, steps=((1, 0.0), (5, 0.0)))
     uniform = plain.decode(codes, np.random.default_rng(2))
     assert uniform.equals(zero.decode(codes, np.random.default_rng(2)))
-    assert uniform[codes == 2].nunique() > 20
-    # a model file written before round values existed has no "steps": it loads as uniform
-    old = {k: v for k, v in plain.to_dict().items() if k != "steps"}
-    assert codec_from_dict(old).to_dict() == plain.to_dict()
+    # the draw of the versions before round values: first + floor(u * count) per bin
+    first, last = np.ceil(LIMITS[codes]), np.ceil(LIMITS[codes + 1]) - 1
+    last[codes == 3] = np.floor(LIMITS[4])  # the last bin is closed
+    u = np.random.default_rng(2).random(codes.size)
+    assert uniform.tolist() == (first + np.floor(u * (last - first + 1))).tolist()
+    # no steps, no "steps" key: such a file stays readable by versions before round values
+    assert "steps" not in plain.to_dict()
+    assert codec_from_dict(plain.to_dict()).to_dict() == plain.to_dict()
 
 
 @pytest.mark.parametrize(
@@ -106,6 +135,10 @@ def test_no_steps_or_no_weight_decodes_uniformly_as_before() -> None:
         (((5, 1.0), (10, 1.0)), True),  # no step 1 to fall back on
         (((1, 1.0), (2.5, 1.0)), True),  # not a whole number
         ((("a", 1.0),), True),
+        (((1, 1.0), (float("inf"), 1.0)), True),
+        (((1, 1.0), (10**400, 1.0)), True),  # too large for a float
+        (((1, 1e308), (5, 1e308)), True),  # weights whose sum overflows
+        (((1, 1.0), (5, 1.0), (12, 1.0)), True),  # 5 does not divide 12
         (((1, 2, 3),), True),
     ],
 )
@@ -180,11 +213,13 @@ def test_the_release_counts_the_rows_outside_the_point_bins(monkeypatch) -> None
     (entry,) = [e for e in ledger.entries if e.purpose.startswith("round values")]
     assert entry.purpose == "round values of column 'limit'" and entry.mechanism == "gaussian"
     codec = encoder.codecs["limit"]
-    points = codec.edges[1:][np.diff(codec.edges) == 1.0] - 0.5  # one-integer bins
-    assert 50_000 in points
+    assert 50_000 - 0.5 in codec.edges and 50_000 + 0.5 in codec.edges  # its point bin
     rows = frame["limit"].dropna().to_numpy()
     ladder = round_values.ladder(10_000, 600_000)
-    expected = round_values.class_counts(rows[~np.isin(rows, points)], ladder)
+    # the rows of the bins of more than one whole number, read off the released edges
+    wide = round_values.in_wide_bins(rows, codec.edges)
+    assert 0 < wide.sum() < 0.7 * rows.size  # the point bin's 30 % and more are left out
+    expected = round_values.class_counts(rows[wide], ladder)
     (record,) = seen
     assert record["counts"].tolist() == expected.tolist()
     # its share: STEP_SHARE of the column's edge budget left after the frequent values

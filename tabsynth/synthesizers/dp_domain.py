@@ -18,10 +18,11 @@ estimate:
   the rest. Before the quantiles, a third of the edge budget finds the column's *frequent
   exact values* (thresholded noisy counts, as for categories, with additive δ): each gets a
   point bin and decodes exactly, and the quantiles are taken over the other rows. For
-  integers, a quarter of what is left counts those rows' *round values* (how many are
-  multiples of 5, 10, 50, ...: one Gaussian histogram, :mod:`~tabsynth.round_values`), so
-  that a bin decodes onto the multiples its rows hold (every credit limit is a multiple of
-  10,000, a fifth of the payments of 1,000) instead of all its whole numbers. Quantile
+  integers, a quarter of what is left counts the *round values* of the rows in bins of more
+  than one whole number, once the edges are released (how many are multiples of 5, 10, 50,
+  ...: one Gaussian histogram, :mod:`~tabsynth.round_values`), so that a bin decodes onto
+  the multiples its rows hold (every credit limit is a multiple of 10,000) instead of all
+  its whole numbers. Quantile
   edges put the bins where the rows are (integer columns give a spike, a value held by many
   rows, a bin of its own and share the other bins among the rest); the benchmark
   (``benchmarks/marginal/results.md``) measured them against uniform bins over the DP bounds,
@@ -100,7 +101,7 @@ RANGE_SHARE = 0.25
 #: Fraction of a numeric column's edge budget spent finding its frequent exact values.
 POINT_SHARE = 1 / 3
 #: Fraction of an integer column's edge budget, after its frequent values, spent on its round
-#: values (:mod:`tabsynth.round_values`); the quantile edges get the rest. 0 turns round values
+#: values (:mod:`tabsynth.round_values`), released after the quantile edges, which get the rest. 0 turns round values
 #: off (uniform decoding, as before they existed), for benchmarks.
 STEP_SHARE = 0.25
 #: A round-value class whose noisy count is below this many σ gets weight 0.
@@ -383,19 +384,18 @@ class _ColumnEstimator:
             return uniform_edges(lo, hi, self.bins, integer), ()
         x = np.clip(x, lo, hi)
         kept = np.empty(0)
-        steps: Steps = ()
         if points:
             kept = self._frequent_values(name, x, rho * POINT_SHARE)
             rho *= 1 - POINT_SHARE
             x = x[~np.isin(x, kept)]
-            ladder = round_values.ladder(lo, hi)
-            if integer and ladder.size > 1 and STEP_SHARE > 0:
-                steps = self._round_values(name, x, ladder, rho * STEP_SHARE)
-                rho *= 1 - STEP_SHARE
-        edges = self._quantile_edges(name, x, lo, hi, integer, rho, self.bins)
-        if integer:
-            return snap_integer_edges(np.concatenate([edges, kept - 0.5, kept + 0.5])), steps
-        return with_point_bins(np.concatenate([edges, kept, kept])), steps
+        ladder = round_values.ladder(lo, hi)
+        steps_rho = rho * STEP_SHARE if points and integer and ladder.size > 1 else 0.0
+        edges = self._quantile_edges(name, x, lo, hi, integer, rho - steps_rho, self.bins)
+        if not integer:
+            return with_point_bins(np.concatenate([edges, kept, kept])), ()
+        edges = snap_integer_edges(np.concatenate([edges, kept - 0.5, kept + 0.5]))
+        steps = self._round_values(name, x, edges, ladder, steps_rho) if steps_rho > 0 else ()
+        return edges, steps
 
     def _frequent_values(self, name: str, x: np.ndarray, rho: float) -> np.ndarray:
         """Exact values held by many rows (a rate with ten levels, amounts that are mostly 0,
@@ -422,16 +422,20 @@ class _ColumnEstimator:
         )
         return np.asarray(sorted(kept), dtype=float)
 
-    def _round_values(self, name: str, x: np.ndarray, ladder: np.ndarray, rho: float) -> Steps:
-        """Round-value weights (:mod:`tabsynth.round_values`) of the rows outside the point
-        bins: a Gaussian histogram of their classes (each row in one, L2 sensitivity 1).
+    def _round_values(
+        self, name: str, x: np.ndarray, edges: np.ndarray, ladder: np.ndarray, rho: float
+    ) -> Steps:
+        """Round-value weights (:mod:`tabsynth.round_values`) of the rows in bins of more than
+        one whole number: a Gaussian histogram of their classes (each row in one, L2
+        sensitivity 1). The ladder and the edges that pick the rows are released already.
 
         A class whose noisy count is below :data:`STEP_SIGMAS` σ gets weight 0 (post-
         processing): clipping at 0 alone would leave each empty class about 0.4 σ of weight,
         and on a small table a ladder of ten empty classes would then draw a sizeable share
         of the rows on round values they never hold. Its rows decode on finer steps.
         """
-        counts = round_values.class_counts(x[~np.isnan(x)], ladder)
+        x = x[~np.isnan(x)]
+        counts = round_values.class_counts(x[round_values.in_wide_bins(x, edges)], ladder)
         sigma = sigma_for_rho(rho)
         noisy = gaussian_counts(
             counts,
