@@ -101,8 +101,8 @@ RANGE_SHARE = 0.25
 #: Fraction of a numeric column's edge budget spent finding its frequent exact values.
 POINT_SHARE = 1 / 3
 #: Fraction of an integer column's edge budget, after its frequent values, spent on its round
-#: values (:mod:`tabsynth.round_values`), released after the quantile edges, which get the rest. 0 turns round values
-#: off (uniform decoding, as before they existed), for benchmarks.
+#: values (:mod:`tabsynth.round_values`), released after the quantile edges, which get the
+#: rest. 0 turns round values off (uniform decoding, as before they existed), for benchmarks.
 STEP_SHARE = 0.25
 #: A round-value class whose noisy count is below this many σ gets weight 0.
 STEP_SIGMAS = 3.0
