@@ -111,18 +111,23 @@ def draw(
 ) -> np.ndarray:
     """One whole number in each ``[first, last]`` (whole-number bounds, ``first <= last``).
 
-    A class is drawn with ``weights`` among the classes that have a member in the range, then
-    a uniform member of it there: a multiple of its step that is not one of the next step's,
-    so values of no particular roundness, decoded with the weights counted off them, come
-    back no rounder than they were. Where no class with weight has a member in the range,
-    the draw is uniform over it, as without weights.
+    Each whole number's odds are its class's weight over the class's share of all whole
+    numbers (1/5 - 1/10 = 1/10 for the multiples of 5 that are not of 10): how much rounder
+    than chance the rows are. A class is drawn with those odds times its members in the range,
+    then a uniform member of it there (a multiple of its step that is not one of the next
+    step's). Values of no particular roundness, decoded with the weights counted off them,
+    thus come back uniform; where a bin holds one multiple of 1,000 and a class weight says
+    such values are 100 times likelier than chance, that one value takes most of the bin
+    (as a spike at 3,000 does among payments). Where no class with weight has a member in
+    the range, the draw is uniform over it, as without weights.
     """
     ranges, inverse = np.unique(np.stack([first, last], axis=1), axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
     lows, highs = ranges[:, 0], ranges[:, 1]
     multiples = np.stack([_multiples(lows, highs, s) for s in steps], axis=1)
     members = multiples - np.concatenate([multiples[:, 1:], np.zeros((len(ranges), 1))], axis=1)
-    odds = (members > 0) * weights
+    chance = 1 / steps - np.append(1 / steps[1:], 0.0)  # each class's share of the integers
+    odds = members * (weights / chance)
     total = odds.sum(axis=1)
     cumulative = np.cumsum(odds, axis=1) / np.where(total > 0, total, 1.0)[:, None]
     pick, u = rng.random(first.shape), rng.random(first.shape)
