@@ -150,7 +150,7 @@ class BinnedCodec:
     nullable: bool = True
     is_datetime: bool = False
     datetime_unit: str | None = None
-    steps: tuple[tuple[float, float], ...] = ()
+    steps: round_values.Steps = ()
 
     def __post_init__(self) -> None:
         edges = np.asarray(self.edges, dtype=float)
@@ -246,7 +246,7 @@ class BinnedCodec:
         }
 
 
-def _checked_steps(steps: Any, integer: bool) -> tuple[tuple[float, float], ...]:
+def _checked_steps(steps: Any, integer: bool) -> round_values.Steps:
     """``steps`` as (step, weight) float pairs, checked as a model file may hold them: whole
     steps from 1, each dividing the next (a class is a step's multiples less the next one's),
     weights finite, not negative, with a finite sum; only integer columns take them."""
@@ -427,7 +427,7 @@ def _bounds(spec: ColumnSpec) -> tuple[float, float]:
 
 
 def binned_codec(
-    spec: ColumnSpec, edges: np.ndarray, steps: tuple[tuple[float, float], ...] = ()
+    spec: ColumnSpec, edges: np.ndarray, steps: round_values.Steps = ()
 ) -> BinnedCodec:
     """The codec of a numerical or datetime column over the given edges."""
     return BinnedCodec(
@@ -473,7 +473,7 @@ class DomainEncoder:
         edges: dict[str, np.ndarray] | None = None,
         other: bool | dict[str, bool] = False,
         rare: dict[str, dict[Any, float]] | None = None,
-        steps: dict[str, tuple[tuple[float, float], ...]] | None = None,
+        steps: dict[str, round_values.Steps] | None = None,
     ) -> DomainEncoder:
         """Build the encoder from the metadata's declared domain alone.
 

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+#: (step, weight) pairs of a column, ascending steps from 1 (:attr:`BinnedCodec.steps`).
+Steps = tuple[tuple[float, float], ...]
 #: Steps per power of ten: 1 and 5 times it (each divides the next: 1, 5, 10, 50, 100, ...).
 FACTORS = (1, 5)
 
@@ -67,9 +69,7 @@ def in_wide_bins(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return last > first
 
 
-def observed(
-    values: np.ndarray, edges: np.ndarray, lower: float, upper: float
-) -> tuple[tuple[float, float], ...]:
+def observed(values: np.ndarray, edges: np.ndarray, lower: float, upper: float) -> Steps:
     """Non-private (step, weight) pairs: the class counts of the values in bins of more than
     one whole number; none where the ladder has one step."""
     steps = ladder(lower, upper)

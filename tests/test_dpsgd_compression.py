@@ -151,7 +151,11 @@ def test_samples_cover_the_tail_and_keep_the_frequent_codes(fitted) -> None:
     assert set(out["diag"]) <= set(CATEGORIES)
     assert out["diag"].isin(CATEGORIES[4:]).mean() > 0.05  # the merged code is split back
     frequent = out["diag"].value_counts(normalize=True)[list(CATEGORIES[:4])]
-    assert ((frequent - 0.2).abs() < 0.08).all()
+    # each holds 0.2 of the rows; a 3-epoch fit at ε = 4 misses that by up to 0.09 (the worst
+    # of the four codes over noise seeds 1-14, measured when round values moved the seeded
+    # noise of this table's age column), so 0.1 still fails a code lost to the merged one
+    assert ((frequent - 0.2).abs() < 0.1).all()
+    assert abs(frequent.sum() - 0.8) < 0.1
 
 
 def test_conditions_on_a_merged_code_and_save_load(fitted, tmp_path) -> None:

@@ -87,8 +87,6 @@ from tabsynth.synthesizers.dp_tails import CategoryBudget, second_looks
 from tabsynth.synthesizers.value_groups import CategoryUnit, category_units
 
 Binning = Literal["auto", "quantile", "uniform"]
-#: Round-value (step, weight) pairs of an integer column (:attr:`BinnedCodec.steps`).
-Steps = tuple[tuple[float, float], ...]
 BINNINGS: tuple[str, ...] = ("auto", "quantile", "uniform")
 NUMERIC_KINDS = frozenset({"numerical", "datetime"})
 
@@ -245,7 +243,7 @@ def private_domain(
     estimator = _ColumnEstimator(ledger, noise, bins, binning, delta_each)
     specs = dict(metadata.columns)
     edges: dict[str, np.ndarray] = {}
-    steps: dict[str, Steps] = {}
+    steps: dict[str, round_values.Steps] = {}
     held = {unit: unit.holdings(data) for unit in units.values()}
     first: dict[CategoryUnit, CategoryLook] = {}
     for name in todo:
@@ -301,7 +299,7 @@ class _ColumnEstimator:
 
     def numeric(
         self, name: str, values: pd.Series, spec: ColumnSpec, rho: float
-    ) -> tuple[ColumnSpec, np.ndarray, Steps]:
+    ) -> tuple[ColumnSpec, np.ndarray, round_values.Steps]:
         x = to_float(values, is_datetime=False)
         integer = spec.dtype == "int"
         if spec.has_domain:  # public bounds: only the edges are estimated
@@ -376,7 +374,7 @@ class _ColumnEstimator:
         integer: bool,
         rho: float,
         points: bool = False,
-    ) -> tuple[np.ndarray, Steps]:
+    ) -> tuple[np.ndarray, round_values.Steps]:
         """Bin edges inside [lo, hi]: point bins at the frequent exact values (``points``,
         numbers only) and DP quantile edges for the rest of the rows; for integers with
         points, the round-value weights of those rows as well."""
@@ -424,7 +422,7 @@ class _ColumnEstimator:
 
     def _round_values(
         self, name: str, x: np.ndarray, edges: np.ndarray, ladder: np.ndarray, rho: float
-    ) -> Steps:
+    ) -> round_values.Steps:
         """Round-value weights (:mod:`tabsynth.round_values`) of the rows in bins of more than
         one whole number: a Gaussian histogram of their classes (each row in one, L2
         sensitivity 1). The ladder and the edges that pick the rows are released already.
