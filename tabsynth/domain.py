@@ -140,8 +140,9 @@ class BinnedCodec:
     """Numbers (or datetimes, as seconds since the epoch) in bins over public edges.
 
     ``steps`` (integer columns): (step, weight) pairs of :mod:`tabsynth.round_values`, the
-    odds that a decoded whole number is a multiple of 1, 5, 10, 50, ...; empty means uniform
-    over the bin's whole numbers.
+    shares of the rows whose largest divisor among 1, 5, 10, 50, ... is each step; decoding
+    weighs each whole number of a bin by its class's share over the class's share of all
+    whole numbers. Empty means uniform over the bin's whole numbers.
     """
 
     edges: np.ndarray

@@ -9,10 +9,10 @@ scorer or an analyst's ``groupby`` whose bins start at round values sees those r
 A column's *steps* are the ladder 1, 5, 10, 50, 100, ... up to the larger magnitude of its
 bounds; a value's *class* is the largest step that divides it (each step divides the next, so
 the classes partition the whole numbers; 0 is in the top class). The share of the rows in each
-class, the step *weights*, let decoding draw a class among those with a member in the bin and
-then a member of it there (:func:`draw`). On Taiwan credit's decoded training rows that
-recovers about 10 of the 42 points of 3-way k-marginal that uniform decoding loses
-(``benchmarks/results/round_values/``).
+class, the step *weights*, against the class's share of all whole numbers, says how much
+rounder than chance the column is; decoding gives each whole number in a bin those odds
+(:func:`draw`). On Taiwan credit's decoded training rows that recovers about 12 of the 42
+points of 3-way k-marginal that uniform decoding loses (``benchmarks/results/round_values/``).
 
 The ladder follows from the column's bounds (public, or released before the weights), and each
 row falls in one class, so under DP the class counts are one Gaussian histogram of L2
