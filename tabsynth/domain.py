@@ -155,8 +155,13 @@ class BinnedCodec:
 
     def __post_init__(self) -> None:
         edges = np.asarray(self.edges, dtype=float)
-        if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) < 0):
-            raise MetadataError("bin edges must be a sorted list of at least two numbers")
+        if (
+            edges.ndim != 1
+            or edges.size < 2
+            or not np.all(np.isfinite(edges))
+            or np.any(np.diff(edges) < 0)
+        ):
+            raise MetadataError("bin edges must be a sorted list of at least two finite numbers")
         if np.any((edges[2:] == edges[1:-1]) & (edges[1:-1] == edges[:-2])):
             raise MetadataError("a bin edge may repeat at most once (a point bin)")
         object.__setattr__(self, "edges", edges)

@@ -128,10 +128,13 @@ def draw(
     members = multiples - np.concatenate([multiples[:, 1:], np.zeros((len(ranges), 1))], axis=1)
     chance = 1 / steps - np.append(1 / steps[1:], 0.0)  # each class's share of the integers
     odds = members * (weights / chance)
-    total = odds.sum(axis=1)
-    cumulative = np.cumsum(odds, axis=1) / np.where(total > 0, total, 1.0)[:, None]
+    cumulative = np.cumsum(odds, axis=1)
+    total = cumulative[:, -1]
+    # the last class with odds: where pick * total rounds up to the total, no further
+    top = len(steps) - 1 - np.argmax(odds[:, ::-1] > 0, axis=1)
     pick, u = rng.random(first.shape), rng.random(first.shape)
-    chosen = np.minimum((cumulative[inverse] <= pick[:, None]).sum(axis=1), len(steps) - 1)
+    below = (cumulative[inverse] <= (pick * total[inverse])[:, None]).sum(axis=1)
+    chosen = np.minimum(below, top[inverse])
     ratios = np.append(steps[1:] / steps[:-1], 0.0)
     values = _nth_member(first, last, steps[chosen], ratios[chosen], u)
     uniform = first + np.floor(u * (last - first + 1))

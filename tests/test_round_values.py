@@ -287,3 +287,21 @@ def test_the_non_private_model_decodes_on_round_values() -> None:
     steps = dict(encoder.codecs["limit"].steps)
     assert steps[10_000] + steps[50_000] + steps[100_000] > 0.9 * sum(steps.values())
     assert encoder.codecs["rate"].steps == ()
+
+
+class _Highest:
+    """A generator whose every uniform is the largest below 1."""
+
+    def random(self, shape):
+        return np.full(shape, 1 - 2**-53)
+
+
+def test_the_highest_uniform_stays_inside_the_range_and_its_classes() -> None:
+    """Where pick * total rounds up to the total, the draw takes the last class with odds,
+    not the top step (here without weight and without a member in the range)."""
+    steps = round_values.ladder(0, 1e12)
+    weights = np.random.default_rng(0).random(len(steps))
+    weights[-1] = 0.0
+    first, last = np.array([852_052_332.0]), np.array([852_060_452.0])
+    (value,) = round_values.draw(first, last, steps, weights, _Highest())
+    assert first[0] <= value <= last[0] and value % 10_000 == 0
