@@ -223,3 +223,12 @@ def test_property_round_trip_of_random_frames(raw, bins):
     assert back["b"].tolist() == frame["b"].tolist()
     assert back["i"].between(frame["i"].min(), frame["i"].max()).all()
     assert (back["i"] % 1 == 0).all()
+
+
+@pytest.mark.parametrize("edges", [[0.0, float("nan"), 10.0], [0.0, float("inf")]])
+def test_edges_that_are_not_finite_are_refused(edges) -> None:
+    with pytest.raises(MetadataError, match="finite"):
+        BinnedCodec(np.array(edges))
+    raw = {**BinnedCodec(np.array([0.0, 10.0])).to_dict(), "edges": edges}
+    with pytest.raises(ModelFileError, match="corrupt column codec"):
+        codec_from_dict(raw)
