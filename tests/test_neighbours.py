@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_round_values import spy as spy_on_round_values
 
 from tabsynth import round_values
 from tabsynth.errors import DataError, PrivacyError
@@ -186,20 +187,14 @@ def test_round_values_move_by_the_extra_row_alone(table, extra, monkeypatch) -> 
     the two tables' counts differ by the extra row's class alone, one count by one, or not
     at all (a missing age, or one in a point bin): the L2 sensitivity of 1 its σ is charged
     for. Public bounds fix the ladder."""
-    seen: list[dict] = []
-    real = dp_domain.gaussian_counts
-
-    def recording(counts, sigma, **kwargs):
-        if kwargs["purpose"] == "round values of column 'age'":
-            seen.append({"counts": np.asarray(counts)})
-        return real(counts, sigma, **kwargs)
-
-    monkeypatch.setattr(dp_domain, "gaussian_counts", recording)
+    releases = spy_on_round_values(monkeypatch)
     ladder = round_values.ladder(0, 120)
-    rows = []
+    rows, seen = [], []
     for data in (table, neighbour_of(table, extra, public_metadata())):
+        before = len(releases)
         synth, _ = fit_and_watch(mst, data, public_metadata())
-        seen[-1]["edges"] = synth.encoder_.codecs["age"].edges
+        (release,) = [r for r in releases[before:] if r["purpose"].endswith("'age'")]
+        seen.append({**release, "edges": synth.encoder_.codecs["age"].edges})
         ages = public_metadata().validate(data, on_out_of_bounds="clip")["age"]
         rows.append(ages.dropna().to_numpy(dtype=float))
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from test_dp_domain import run
 
 from tabsynth import round_values
 from tabsynth.domain import BinnedCodec, codec_from_dict
 from tabsynth.errors import MetadataError, ModelFileError
 from tabsynth.metadata import ColumnSpec, Metadata
-from tabsynth.privacy import NoiseSource, PrivacyLedger, sigma_for_rho
+from tabsynth.privacy import sigma_for_rho
 from tabsynth.synthesizers import dp_domain
 
 
@@ -185,25 +186,18 @@ def spy(monkeypatch) -> list[dict]:
     def recording(counts, sigma, **kwargs):
         noisy = real(counts, sigma, **kwargs)
         if kwargs["purpose"].startswith("round values"):
-            seen.append({"counts": np.asarray(counts), "sigma": sigma, "noisy": noisy})
+            seen.append(
+                {
+                    "purpose": kwargs["purpose"],
+                    "counts": np.asarray(counts),
+                    "sigma": sigma,
+                    "noisy": noisy,
+                }
+            )
         return noisy
 
     monkeypatch.setattr(dp_domain, "gaussian_counts", recording)
     return seen
-
-
-def release(frame: pd.DataFrame, metadata: Metadata, **kwargs):
-    ledger = PrivacyLedger(4.0, 1e-9, delta_reserved=1e-10)
-    encoder = dp_domain.private_domain(
-        metadata.validate(frame),
-        metadata,
-        ledger=ledger,
-        rho=ledger.rho_budget / 2,
-        delta=1e-10,
-        noise=NoiseSource.seeded(7),
-        **kwargs,
-    )
-    return encoder, ledger
 
 
 def declared(upper: int = 600_000) -> Metadata:
@@ -219,7 +213,7 @@ def declared(upper: int = 600_000) -> Metadata:
 def test_the_release_counts_the_rows_outside_the_point_bins(monkeypatch) -> None:
     frame = limits_table()
     seen = spy(monkeypatch)
-    encoder, ledger = release(frame, declared())
+    encoder, ledger = run(frame, declared())
     # only the integer column whose bins are not one per value: not the float, not "small"
     (entry,) = [e for e in ledger.entries if e.purpose.startswith("round values")]
     assert entry.purpose == "round values of column 'limit'" and entry.mechanism == "gaussian"
@@ -246,7 +240,7 @@ def test_the_release_counts_the_rows_outside_the_point_bins(monkeypatch) -> None
 
 def test_decoded_limits_land_on_their_round_values() -> None:
     frame = limits_table()
-    encoder, _ = release(frame, declared())
+    encoder, _ = run(frame, declared())
     codec = encoder.codecs["limit"]
     rows = frame["limit"].dropna()
     decoded = codec.decode(codec.encode(rows), np.random.default_rng(0))
@@ -259,11 +253,11 @@ def test_nothing_is_spent_where_decoding_cannot_use_it(monkeypatch) -> None:
     seen = spy(monkeypatch)
     frame = limits_table()
     # uniform bins over public bounds cost nothing
-    _, ledger = release(frame, declared(), binning="uniform")
+    _, ledger = run(frame, declared(), binning="uniform")
     assert ledger.entries == ()
     # bounds below 5 leave one step: nothing to weigh
     small = Metadata({"small": ColumnSpec("numerical", dtype="int", lower=0, upper=4)})
-    _, ledger = release(frame[["small"]].clip(upper=4), small, bins=2)
+    _, ledger = run(frame[["small"]].clip(upper=4), small, bins=2)
     assert [e.purpose for e in ledger.entries] == [
         "frequent values of column 'small'",
         "bin edges of column 'small'",

@@ -430,7 +430,8 @@ class _ColumnEstimator:
         A class whose noisy count is below :data:`STEP_SIGMAS` σ gets weight 0 (post-
         processing): clipping at 0 alone would leave each empty class about 0.4 σ of weight,
         and on a small table a ladder of ten empty classes would then draw a sizeable share
-        of the rows on round values they never hold. Its rows decode on finer steps.
+        of the rows on round values they never hold. Its values then get no odds of their
+        own: a bin's rows go to the classes with weight, or uniformly where it holds none.
         """
         x = x[~np.isnan(x)]
         counts = round_values.class_counts(x[round_values.in_wide_bins(x, edges)], ladder)
