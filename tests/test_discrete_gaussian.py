@@ -169,17 +169,21 @@ def test_singleton_threshold_is_exact_and_never_too_low(variance: Fraction, delt
 
 
 def test_count_releases_record_the_exact_cost() -> None:
-    """Every count-based release charges ρ = 1/(2σ²) for the rational σ² it drew with, at
-    most the ρ it was given, and says so in its params."""
+    """Every count-based release charges ρ = Δ²/(2σ²) for the rational σ² it drew with, at
+    most the ρ it was given, and says so in its params. Δ² is 1, or dp_quantiles' number of
+    tree levels (a row adds 1 to one node of each): 6 for its default 1024 cells."""
     ledger = PrivacyLedger(1e6, 0.5, delta_reserved=0.1)
     source, rho = NoiseSource.seeded(0), 0.0123
     values = np.arange(1000, dtype=float)
     dp_bounds(values, rho, ledger=ledger, purpose="b", noise=source)
     dp_quantiles(values, [0.5], 0.0, 1000.0, rho, ledger=ledger, purpose="q", noise=source)
     dp_categories(["a"] * 50, rho, 1e-6, ledger=ledger, purpose="c", noise=source)
+    assert ledger.entries[1].params["tree_levels"] == 6
     for entry in ledger.entries:
         variance = Fraction(entry.params["variance"])
-        assert variance >= 1 / (2 * Fraction(rho))
-        assert entry.rho == float(1 / (2 * variance)) and entry.rho <= rho
+        squared = entry.params.get("tree_levels", 1)
+        assert entry.params.get("l2_sensitivity", 1.0) == pytest.approx(math.sqrt(squared))
+        assert variance >= squared / (2 * Fraction(rho))
+        assert entry.rho == float(squared / (2 * variance)) and entry.rho <= rho
         assert entry.rho == pytest.approx(rho, rel=2**-32)
         assert entry.params["noise"] == "discrete_gaussian"

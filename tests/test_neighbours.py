@@ -264,13 +264,16 @@ def implied_codes_case(
 
 def assert_codes_listed(synth, common: str = "codes") -> None:
     """One look with a list, at the code column, and all the common values and odd codes but
-    none of the new ones. "other" decodes to listed codes the look left (their noisy counts
-    are the look's release; no row holds them here, but some clear σ/2 by noise), never to
-    "99" or "x"."""
+    none of the new ones. A listed code no row holds passes at the look's false-release rate
+    (1e-3 each, so about 4 % of fits release one of the 38 here), as the noise stream allows.
+    "other" decodes to listed codes the look left (their noisy counts are the look's release;
+    no row holds them here, but some clear σ/2 by noise), never to "99" or "x"."""
     (look,) = [e for e in synth.privacy.entries if "listed" in e.params]
     assert "'code'" in look.purpose
     released = set(synth.encoder_.metadata["code"].categories)
-    assert released == {*COMMON_VALUES[common], *ODD_CODES}
+    held = {*COMMON_VALUES[common], *ODD_CODES}
+    assert held <= released
+    assert released - held <= set(implied_codes(["10", "20", "30"])) - set(NEW_VALUES.values())
     rare = dict(synth.encoder_.codecs["code"].rare)
     assert rare and set(rare) <= set(implied_codes(["10", "20", "30"]))
     assert set(rare).isdisjoint(ODD_CODES)

@@ -33,6 +33,13 @@ def main() -> None:
     parser.add_argument("--data-dir", default="../shared/datasets")
     parser.add_argument("--noise-seed", type=int, default=1, help="seeded DP noise (NOT private)")
     parser.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE")
+    parser.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        help="a numeric column whose bin edges to show as levels of the training rows' CDF, "
+        "with the KS distance of its decoded values from the real ones",
+    )
     add_const_option(parser)
     args = parser.parse_args()
     consts = apply_consts(parser, args.const)
@@ -75,6 +82,24 @@ def main() -> None:
         costs.append((base - score(one), name))
     worst = sorted(costs, reverse=True)[:8]
     print("  cost of decoding one column:", ", ".join(f"{n}={c:.1f}" for c, n in worst))
+    for name in args.column:
+        show_edges(name, encoder.codecs[name].edges, rows[name], decoded[name])
+
+
+def show_edges(name: str, edges: np.ndarray, real: pd.Series, decoded: pd.Series) -> None:
+    """Where a column's edges fall among the real values (evenly spaced levels for quantile
+    bins), and how far its decoded values' distribution is from theirs (KS distance)."""
+    truth = np.sort(real.dropna().to_numpy(dtype=float))
+    fake = np.sort(decoded.dropna().to_numpy(dtype=float))
+    levels = np.searchsorted(truth, edges) / truth.size
+    grid = np.union1d(truth, fake)
+    gaps = np.abs(
+        np.searchsorted(truth, grid, side="right") / truth.size
+        - np.searchsorted(fake, grid, side="right") / fake.size
+    )
+    at = int(np.argmax(gaps))
+    print(f"  {name}: edges at levels {np.round(levels, 3).tolist()}")
+    print(f"  {name}: KS of decoded values {gaps[at]:.3f} at {grid[at]:g}")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from scipy import special
 from scipy.special import log_ndtr, logsumexp
 
 from tabsynth.errors import DomainEstimationError, ParameterError
+from tabsynth.privacy import tree_counts
 from tabsynth.privacy.ledger import LedgerEntry, PrivacyLedger
 from tabsynth.privacy.noise import NoiseSource
 
@@ -170,15 +171,16 @@ def rational_variance(sigma: float) -> Fraction:
     return _round_up(Fraction(_positive("sigma", sigma)) ** 2)
 
 
-def _variance_for_rho(rho: float) -> Fraction:
-    """σ² = 1/(2ρ), rounded up: the discrete Gaussian noise that costs at most ρ (sensitivity 1)."""
-    return _round_up(1 / (2 * Fraction(rho)))
+def _variance_for_rho(rho: float, squared_sensitivity: int = 1) -> Fraction:
+    """σ² = Δ²/(2ρ), rounded up: the discrete Gaussian noise that costs at most ρ on a query of
+    L2 sensitivity Δ."""
+    return _round_up(squared_sensitivity / (2 * Fraction(rho)))
 
 
-def _cost(variance: Fraction) -> float:
-    """ρ = 1/(2σ²), exact up to the final rounding to float: the zCDP cost of discrete Gaussian
-    noise on a query of L2 sensitivity 1 (CKS 2020)."""
-    return float(1 / (2 * variance))
+def _cost(variance: Fraction, squared_sensitivity: int = 1) -> float:
+    """ρ = Δ²/(2σ²), exact up to the final rounding to float: the zCDP cost of discrete Gaussian
+    noise on a query of L2 sensitivity Δ (CKS 2020)."""
+    return float(squared_sensitivity / (2 * variance))
 
 
 def _noise_params(variance: Fraction) -> dict[str, Any]:
@@ -522,17 +524,20 @@ def dp_quantiles(
     ``"auto"`` picks log when 0 < lower and upper/lower ≥ 1000, i.e. when the range spans three
     orders of magnitude and uniform cells would lump all small values into the first cell.
 
-    One discrete Gaussian measurement of the cell histogram (L2 sensitivity 1, σ² = 1/(2ρ)
-    rounded up). The noisy cumulative counts are made non-decreasing by isotonic (least-squares)
-    regression and clipped at 0, and every requested quantile is read off that one CDF, assuming
-    values spread uniformly within a cell; so the result is non-decreasing in the quantile level
-    and within [lower, upper]. Isotonic regression rather than clipping each noisy count at 0:
-    clipping adds a bias of about 0.4σ rows per empty cell, which dominates when the range has
-    many empty cells (3 to 10 times larger quantile errors on skewed data). The error is about
-    the noise on the CDF, ≤ sqrt(bins)·σ rows, plus one cell width. If the fitted CDF is 0
-    everywhere (tiny data), the quantiles are those of a uniform spread over the grid.
+    The cell histogram is measured through a tree of sums (:mod:`~tabsynth.privacy.tree_counts`:
+    the root, 4 nodes, 16, ..., the cells; L levels, L2 sensitivity sqrt(L)), with discrete
+    Gaussian noise σ² = L/(2ρ) rounded up on every node, and the cells are their least-squares
+    fit to all nodes. That keeps every cumulative count within a few σ of the truth, where noise
+    on each cell alone lets the count below cell k drift by sqrt(k)·σ, and lets a long empty
+    range above the data inflate the total. The cumulative counts are made non-decreasing by
+    isotonic (least-squares) regression and clipped at 0, and every requested quantile is read
+    off that one CDF, assuming values spread uniformly within a cell; so the result is
+    non-decreasing in the quantile level and within [lower, upper]. Isotonic regression rather
+    than clipping each cell at 0: clipping adds a bias of about 0.4σ rows per empty cell. If the
+    fitted CDF is 0 everywhere (tiny data), the quantiles are those of a uniform spread over the
+    grid.
 
-    Privacy cost recorded: 1/(2σ²) ≤ ρ once, whatever the number of quantiles (discrete
+    Privacy cost recorded: L/(2σ²) ≤ ρ once, whatever the number of quantiles (discrete
     Gaussian mechanism; CKS 2020), mechanism ``"dp_quantiles"``. Everything after the noise
     is post-processing.
     """
@@ -550,24 +555,32 @@ def dp_quantiles(
     edges, grid = _quantile_grid(float(lower), float(upper), int(bins), grid)
     observed = np.clip(_numeric_values(values), lower, upper)
     noise = _checked_source(noise)
-    variance = _variance_for_rho(rho)
+    depth = tree_counts.depth(int(bins))
+    variance = _variance_for_rho(rho, depth)
     _record(
         ledger,
         noise,
         mechanism="dp_quantiles",
         purpose=purpose,
         phase=phase,
-        rho=_cost(variance),
+        rho=_cost(variance, depth),
         params={
             **_noise_params(variance),
             "bins": int(bins),
             "grid": grid,
             "quantiles": int(levels.size),
+            "tree_levels": depth,
+            "branching": tree_counts.BRANCHING,
+            "l2_sensitivity": math.sqrt(depth),
         },
     )
     counts, _ = np.histogram(observed, bins=edges)
-    noisy_cdf = np.cumsum(counts + noise.discrete_gaussian(variance, counts.size)).astype(float)
-    cdf = np.maximum(_isotonic_increasing(noisy_cdf), 0.0)
+    noisy = [
+        level + noise.discrete_gaussian(variance, level.size)
+        for level in tree_counts.level_counts(counts)
+    ]
+    cells = tree_counts.least_squares_cells(noisy)[: counts.size]
+    cdf = np.maximum(_isotonic_increasing(np.cumsum(cells)), 0.0)
     weights = np.maximum(np.diff(cdf, prepend=0.0), 0.0)
     if weights.sum() <= 0:
         weights = np.ones_like(weights)
