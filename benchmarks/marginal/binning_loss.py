@@ -22,7 +22,15 @@ import pandas as pd
 
 import tabsynth as ts
 from benchmarks.harness.datasets import load
-from benchmarks.marginal.probe import Scorer, add_const_option, apply_consts, parse_params
+from benchmarks.marginal.probe import (
+    SYNTHESIZERS,
+    Scorer,
+    add_const_option,
+    apply_consts,
+    parse_params,
+)
+from tabsynth.domain import DomainEncoder
+from tabsynth.metadata import Metadata
 
 
 def main() -> None:
@@ -39,6 +47,12 @@ def main() -> None:
         default=[],
         help="a numeric column whose bin edges to show as levels of the training rows' CDF, "
         "with the KS distance of its decoded values from the real ones",
+    )
+    parser.add_argument(
+        "--model",
+        choices=sorted(SYNTHESIZERS),
+        help="also fit this model and score its sample decoded and with the in-bin oracle: "
+        "what a better placement inside bins could gain through a model",
     )
     add_const_option(parser)
     args = parser.parse_args()
@@ -57,18 +71,8 @@ def main() -> None:
     def score(frame: pd.DataFrame) -> float:
         return scorer.k_marginal(scorer.disc.encode(frame))
 
-    oracle = decoded.copy()
     train_codes = encoder.encode(data.train)
-    for j, name in enumerate(encoder.columns):
-        if metadata[name].kind not in ("numerical", "datetime"):
-            continue
-        pool = data.train[name].to_numpy()
-        values = oracle[name].to_numpy(dtype=object).copy()
-        for code in np.unique(codes[:, j]):
-            inside = pool[train_codes[:, j] == code]
-            where = codes[:, j] == code
-            values[where] = rng.choice(inside, int(where.sum()))
-        oracle[name] = pd.Series(values, dtype=rows[name].dtype)
+    oracle = in_bin_oracle(decoded, encoder, codes, data.train, train_codes, metadata, rng)
     base = score(rows)
     print(
         f"{args.table} eps={args.eps:g} meta={args.meta} {params or ''} {consts or ''} "
@@ -84,6 +88,44 @@ def main() -> None:
     print("  cost of decoding one column:", ", ".join(f"{n}={c:.1f}" for c, n in worst))
     for name in args.column:
         show_edges(name, encoder.codecs[name].edges, rows[name], decoded[name])
+    if args.model:
+        model = SYNTHESIZERS[args.model](epsilon=args.eps, noise_seed=args.noise_seed, **params)
+        model.fit(data.train, metadata=metadata)
+        sample = model.sample(len(data.holdout), seed=0)
+        own = model.encoder_
+        sample_codes, train_codes = own.encode(sample), own.encode(data.train)
+        redrawn = in_bin_oracle(sample, own, sample_codes, data.train, train_codes, metadata, rng)
+        print(
+            f"  {args.model} sample: decoded {score(sample):.1f}, "
+            f"in-bin oracle {score(redrawn):.1f}"
+        )
+
+
+def in_bin_oracle(
+    frame: pd.DataFrame,
+    encoder: DomainEncoder,
+    codes: np.ndarray,
+    train: pd.DataFrame,
+    train_codes: np.ndarray,
+    metadata: Metadata,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """``frame`` with each numeric or datetime value replaced by a training value drawn from
+    the same bin (``codes`` and ``train_codes`` under ``encoder``): what the best placement of
+    values inside the bins would give."""
+    oracle = frame.copy()
+    for j, name in enumerate(encoder.columns):
+        if metadata[name].kind not in ("numerical", "datetime"):
+            continue
+        pool = train[name].to_numpy()
+        values = oracle[name].to_numpy(dtype=object).copy()
+        for code in np.unique(codes[:, j]):
+            inside = pool[train_codes[:, j] == code]
+            where = codes[:, j] == code
+            if inside.size:
+                values[where] = rng.choice(inside, int(where.sum()))
+        oracle[name] = pd.Series(values, dtype=frame[name].dtype)
+    return oracle
 
 
 def show_edges(name: str, edges: np.ndarray, real: pd.Series, decoded: pd.Series) -> None:
