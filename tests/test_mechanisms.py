@@ -431,9 +431,10 @@ def test_dp_quantiles_close_to_true_quantiles_for_large_n() -> None:
         values, levels, 0.0, 100.0, 0.1, ledger=ledger, purpose="q", noise=NoiseSource.seeded(2)
     )
     # Six tree levels: σ² = 6/(2ρ) = 30 per node, and a level's CDF error has a standard error
-    # ≤ 1.86σ ≈ 10 rows (tests/test_tree_counts.py; 5 of them: 51 rows = 0.05 % of n); the
-    # density at these levels is ≥ 0.017 per unit, so that is ≤ 0.03 in value; plus a cell
-    # width of 0.1: tolerance 0.15.
+    # ≤ 1.86σ ≈ 10 rows (the 1024-cell tree's pseudo-inverse, computed as in
+    # tests/test_tree_counts.py; 5 of them: 51 rows = 0.05 % of n); the density at these
+    # levels is ≥ 0.017 per unit, so that is ≤ 0.03 in value; plus a cell width of 0.1:
+    # tolerance 0.15.
     assert np.allclose(estimate, np.quantile(values, levels), atol=0.15)
     assert ledger.spent_rho == pytest.approx(0.1, rel=2**-32) and len(ledger.entries) == 1
 

@@ -40,7 +40,9 @@ def test_depth_counts_the_root_and_the_leaves(cells: int, branching: int, levels
     branching=st.sampled_from([2, 3, 4]),
     data=st.data(),
 )
-def test_one_row_moves_one_node_per_level(counts: list[int], branching: int, data) -> None:
+def test_one_row_moves_one_node_per_level(
+    counts: list[int], branching: int, data: st.DataObject
+) -> None:
     """The neighbour property behind the cost: a row added to any cell adds 1 to one node of
     each level and nothing else, so the node counts have L2 sensitivity sqrt(levels)."""
     before = np.array(counts)

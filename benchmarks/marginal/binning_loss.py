@@ -5,7 +5,10 @@ A model over these codes can do no better than the decoded rows, so the gap betw
 the same rows undecoded bounds what any better model could gain, and the gap to the in-bin
 oracle (each decoded value replaced by a training value drawn from the same bin) is what a
 better placement of values inside the bins could gain. Per column, the cost of decoding that
-column alone. E.g.::
+column alone. ``--column`` shows where a numeric column's edges fall among the real values;
+``--model`` also fits a model (same ε, noise seed and ``--set`` parameters) and scores its
+sample decoded and with the in-bin oracle, which is what a better placement could gain
+through that model. E.g.::
 
     python -m benchmarks.marginal.binning_loss credit_default_taiwan --eps 1 --noise-seed 1
 
@@ -29,7 +32,7 @@ from benchmarks.marginal.probe import (
     apply_consts,
     parse_params,
 )
-from tabsynth.domain import DomainEncoder
+from tabsynth.domain import BinnedCodec, DomainEncoder
 from tabsynth.metadata import Metadata
 
 
@@ -71,8 +74,7 @@ def main() -> None:
     def score(frame: pd.DataFrame) -> float:
         return scorer.k_marginal(scorer.disc.encode(frame))
 
-    train_codes = encoder.encode(data.train)
-    oracle = in_bin_oracle(decoded, encoder, codes, data.train, train_codes, metadata, rng)
+    oracle = in_bin_oracle(decoded, codes, encoder, data.train, metadata, rng)
     base = score(rows)
     print(
         f"{args.table} eps={args.eps:g} meta={args.meta} {params or ''} {consts or ''} "
@@ -87,14 +89,15 @@ def main() -> None:
     worst = sorted(costs, reverse=True)[:8]
     print("  cost of decoding one column:", ", ".join(f"{n}={c:.1f}" for c, n in worst))
     for name in args.column:
+        if not isinstance(encoder.codecs.get(name), BinnedCodec):
+            parser.error(f"--column {name}: not a binned (numeric or datetime) column")
         show_edges(name, encoder.codecs[name].edges, rows[name], decoded[name])
     if args.model:
         model = SYNTHESIZERS[args.model](epsilon=args.eps, noise_seed=args.noise_seed, **params)
         model.fit(data.train, metadata=metadata)
         sample = model.sample(len(data.holdout), seed=0)
         own = model.encoder_
-        sample_codes, train_codes = own.encode(sample), own.encode(data.train)
-        redrawn = in_bin_oracle(sample, own, sample_codes, data.train, train_codes, metadata, rng)
+        redrawn = in_bin_oracle(sample, own.encode(sample), own, data.train, metadata, rng)
         print(
             f"  {args.model} sample: decoded {score(sample):.1f}, "
             f"in-bin oracle {score(redrawn):.1f}"
@@ -103,16 +106,17 @@ def main() -> None:
 
 def in_bin_oracle(
     frame: pd.DataFrame,
-    encoder: DomainEncoder,
     codes: np.ndarray,
+    encoder: DomainEncoder,
     train: pd.DataFrame,
-    train_codes: np.ndarray,
     metadata: Metadata,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
     """``frame`` with each numeric or datetime value replaced by a training value drawn from
-    the same bin (``codes`` and ``train_codes`` under ``encoder``): what the best placement of
-    values inside the bins would give."""
+    the same bin (``codes``, columns in ``encoder.columns`` order): what the best placement of
+    values inside the bins would give. A bin no training row falls in (a model may sample
+    one) keeps the decoded value."""
+    train_codes = encoder.encode(train)
     oracle = frame.copy()
     for j, name in enumerate(encoder.columns):
         if metadata[name].kind not in ("numerical", "datetime"):
@@ -124,7 +128,7 @@ def in_bin_oracle(
             where = codes[:, j] == code
             if inside.size:
                 values[where] = rng.choice(inside, int(where.sum()))
-        oracle[name] = pd.Series(values, dtype=frame[name].dtype)
+        oracle[name] = pd.Series(values, index=frame.index, dtype=frame[name].dtype)
     return oracle
 
 

@@ -39,7 +39,7 @@ def level_counts(counts: np.ndarray, branching: int = BRANCHING) -> list[np.ndar
     """Every node's count, root first, leaves last. Cells past ``counts`` up to a power of
     ``branching`` are public and empty (count 0), so the tree is complete. The fit does not
     impose their zeros, so a grid that is not a power of the branching is a little less
-    accurate (the total's standard error is 1.35 node σ at 100 cells, 0.87 at 256) and may
+    accurate (the total's standard error is 1.36 node σ at 100 cells, 0.87 at 256) and may
     have a level more: dp_quantiles' callers use 256 or 1024 cells."""
     leaves = branching ** (depth(counts.size, branching) - 1)
     level = np.concatenate([counts, np.zeros(leaves - counts.size, dtype=counts.dtype)])

@@ -12,24 +12,24 @@ score from 439 to 633, on Adult AIM's from 868 to 931 (``benchmarks/results/``,
 :func:`private_domain` splits its share ρ of the budget equally between the columns to
 estimate:
 
-* **numbers** - missing bounds from :func:`~tabsynth.privacy.dp_bounds` (signed powers of two),
-  a quarter of the column's share; then bin edges at DP quantiles
+* **numbers** - missing bounds from :func:`~tabsynth.privacy.dp_bounds` (signed powers of
+  two), a quarter of the column's share; then bin edges at DP quantiles
   (:func:`~tabsynth.privacy.dp_quantiles` on a public grid of 256 cells inside the bounds,
-  counted through a tree of sums so that no quantile drifts with the empty cells below it)
-  with the rest. Before the quantiles, a third of the edge budget finds the column's *frequent
-  exact values* (thresholded noisy counts, as for categories, with additive δ): each gets a
-  point bin and decodes exactly, and the quantiles are taken over the other rows. For
-  integers, a quarter of what is left counts the *round values* of the rows in bins of more
-  than one whole number, once the edges are released (how many are multiples of 5, 10, 50,
-  ...: one Gaussian histogram, :mod:`~tabsynth.round_values`), so that a bin decodes onto
-  the multiples its rows hold (every credit limit is a multiple of 10,000) instead of all
-  its whole numbers. Quantile
+  counted through a tree of sums so that the count below any point stays within a few σ and an
+  empty range above the data does not inflate the total) with the rest. Before the quantiles,
+  a third of the edge budget finds the column's *frequent exact values* (thresholded noisy
+  counts, as for categories, with additive δ): each gets a point bin and decodes exactly, and
+  the quantiles are taken over the other rows. For integers, a quarter of what is left counts
+  the *round values* of the rows in bins of more than one whole number, once the edges are
+  released (how many are multiples of 5, 10, 50, ...: one Gaussian histogram,
+  :mod:`~tabsynth.round_values`), so that a bin decodes onto the multiples its rows hold
+  (every credit limit is a multiple of 10,000) instead of all its whole numbers. Quantile
   edges put the bins where the rows are (integer columns give a spike, a value held by many
   rows, a bin of its own and share the other bins among the rest); the benchmark
   (``benchmarks/marginal/results.md``) measured them against uniform bins over the DP bounds,
   which waste most bins on empty tails because DP bounds round up to a power of two. Integer
-  columns spanning at most ``bins`` values get one bin per value and no quantile spend.
-  Values outside the DP bounds are clipped to them (the bounds drop sparse tails on purpose).
+  columns spanning at most ``bins`` values get one bin per value and no quantile spend. Values
+  outside the DP bounds are clipped to them (the bounds drop sparse tails on purpose).
 * **datetimes** - the same, on a public grid of calendar years (1678 to 2261, the span of
   ``datetime64[ns]``): a Gaussian histogram of the years, read like ``dp_bounds``' buckets
   (:func:`~tabsynth.privacy.occupied_span`: years above 5 σ, or a run of thinner years that
@@ -108,7 +108,7 @@ STEP_SIGMAS = 3.0
 #: Cells of the public grid dp_quantiles counts on. Its tree of sums keeps the CDF error within
 #: a few σ, and the tree's levels (5 here) set σ: a finer grid resolves more and pays in σ.
 #: On real rows decoded through the domain, 1024 cells scored within noise of 256, and 64
-#: better on Taiwan credit but worse on Adult (``benchmarks/results/quantile_tree/``).
+#: better on Taiwan credit and within noise on Adult (``benchmarks/results/quantile_tree/``).
 QUANTILE_GRID = 256
 #: Quantile levels read per bin of an integer column (one measurement, however many levels).
 FINE_LEVELS = 16
