@@ -32,7 +32,7 @@ from benchmarks.marginal.probe import (
     apply_consts,
     parse_params,
 )
-from tabsynth.domain import BinnedCodec, DomainEncoder
+from tabsynth.domain import BinnedCodec, DomainEncoder, to_float
 from tabsynth.metadata import Metadata
 
 
@@ -91,7 +91,7 @@ def main() -> None:
     for name in args.column:
         if not isinstance(encoder.codecs.get(name), BinnedCodec):
             parser.error(f"--column {name}: not a binned (numeric or datetime) column")
-        show_edges(name, encoder.codecs[name].edges, rows[name], decoded[name])
+        show_edges(name, encoder.codecs[name], rows[name], decoded[name])
     if args.model:
         model = SYNTHESIZERS[args.model](epsilon=args.eps, noise_seed=args.noise_seed, **params)
         model.fit(data.train, metadata=metadata)
@@ -132,12 +132,13 @@ def in_bin_oracle(
     return oracle
 
 
-def show_edges(name: str, edges: np.ndarray, real: pd.Series, decoded: pd.Series) -> None:
+def show_edges(name: str, codec: BinnedCodec, real: pd.Series, decoded: pd.Series) -> None:
     """Where a column's edges fall among the real values (evenly spaced levels for quantile
-    bins), and how far its decoded values' distribution is from theirs (KS distance)."""
-    truth = np.sort(real.dropna().to_numpy(dtype=float))
-    fake = np.sort(decoded.dropna().to_numpy(dtype=float))
-    levels = np.searchsorted(truth, edges) / truth.size
+    bins), and how far its decoded values' distribution is from theirs (KS distance); for
+    datetimes, in seconds since the epoch, as the codec bins them."""
+    truth, fake = (to_float(v, codec.is_datetime) for v in (real, decoded))
+    truth, fake = np.sort(truth[~np.isnan(truth)]), np.sort(fake[~np.isnan(fake)])
+    levels = np.searchsorted(truth, codec.edges) / truth.size
     grid = np.union1d(truth, fake)
     gaps = np.abs(
         np.searchsorted(truth, grid, side="right") / truth.size
