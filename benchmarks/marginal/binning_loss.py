@@ -69,11 +69,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     codes = encoder.encode(rows)
     decoded = encoder.decode(codes, rng)
-    scorer = Scorer.of(data)
-
-    def score(frame: pd.DataFrame) -> float:
-        return scorer.k_marginal(scorer.disc.encode(frame))
-
+    score = Scorer.of(data).score
     oracle = in_bin_oracle(decoded, codes, encoder, data.train, metadata, rng)
     base = score(rows)
     print(

@@ -40,7 +40,7 @@ def main() -> None:
     n = len(data.holdout)
 
     def scores() -> list[float]:
-        return [scorer.k_marginal(scorer.disc.encode(synth.sample(n, seed=s))) for s in (1, 2)]
+        return [scorer.score(synth.sample(n, seed=s)) for s in (1, 2)]
 
     rounded = scores()
     codecs = synth.encoder_.codecs
@@ -52,7 +52,7 @@ def main() -> None:
         f"{args.table} non-private meta={args.meta} fit={fit_s:.0f}s "
         f"load={os.getloadavg()[0]:.2f} k-marginal of samples 1, 2: round values "
         f"{rounded[0]:.1f}, {rounded[1]:.1f}; uniform {uniform[0]:.1f}, {uniform[1]:.1f}; "
-        f"real holdout {scorer.k_marginal(scorer.disc.encode(data.holdout)):.1f}"
+        f"real holdout {scorer.score(data.holdout):.1f}"
     )
 
 

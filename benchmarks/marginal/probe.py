@@ -77,6 +77,10 @@ class Scorer:
         """Score of an already encoded table (``self.disc.encode(frame)``)."""
         return k_marginal_detail(self.disc, self.real, encoded, k=3, max_sets=1000, seed=0)["score"]
 
+    def score(self, frame: Any) -> float:
+        """Score of a table of values."""
+        return self.k_marginal(self.disc.encode(frame))
+
 
 @dataclass(frozen=True)
 class Scores:

@@ -453,7 +453,7 @@ class _ColumnEstimator:
         self, name: str, x: np.ndarray, lo: float, hi: float, integer: bool, rho: float, bins: int
     ) -> np.ndarray:
         fine = integer and bins > 2
-        steps = bins * (FINE_LEVELS if fine else 1)
+        levels = bins * (FINE_LEVELS if fine else 1)
         # Counts and amounts (integers from 0) get a log grid on x + 1: its first cell holds
         # only the value 0, so a spike at 0 is seen as one, and the tail gets cells in
         # proportion to its magnitude. Decided from the DP lower bound alone.
@@ -461,7 +461,7 @@ class _ColumnEstimator:
         cuts = (
             dp_quantiles(
                 x + shift,
-                np.linspace(0.0, 1.0, steps + 1)[1:-1],
+                np.linspace(0.0, 1.0, levels + 1)[1:-1],
                 lo + shift,
                 hi + shift,
                 rho,
