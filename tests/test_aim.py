@@ -18,6 +18,7 @@ from tabsynth.errors import ParameterError, TabsynthError
 from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.privacy import NoiseSource
 from tabsynth.schema import output_dtypes, schema_from_dtypes
+from tabsynth.synthesizers import aim as aim_module
 from tabsynth.synthesizers.aim import AIMSynthesizer, downward_closure
 from tabsynth.synthesizers.base import load
 from tabsynth.synthesizers.marginal import BYTES_PER_CELL
@@ -155,6 +156,40 @@ def test_bad_counts_are_refused(param: str) -> None:
     frame, metadata = xor_table(300)
     with pytest.raises(ParameterError, match=param):
         AIMSynthesizer(1.0, **{param: 0}).fit(frame, metadata)
+
+
+@pytest.mark.parametrize(
+    ("columns", "cap"), [(2, 400), (15, 400), (24, 250), (48, 125), (60, 100), (500, 100)]
+)
+def test_round_estimates_are_capped_by_width(columns: int, cap: int) -> None:
+    """AIM plans 16 rounds a column, so the default cap of a round's estimate falls as 1/d
+    (ROUND_WORK / d), within [100, 400]: the planned work of the rounds stays flat."""
+    assert AIMSynthesizer(1.0)._round_iters(columns) == cap
+    assert AIMSynthesizer(1.0, round_iters=7)._round_iters(columns) == 7
+
+
+def test_round_estimates_stop_once_converged(monkeypatch) -> None:
+    """Every round's estimate runs until converged, at most ``round_iters`` iterations; on the
+    XOR table at ε = 4 some stop before a cap of 400 (else the stop was never exercised) and
+    none runs past it."""
+    seen: list[tuple[int, bool, int]] = []
+    real = aim_module.estimate
+
+    def watched(*args, **kwargs):
+        model = real(*args, **kwargs)
+        seen.append((kwargs["iters"], kwargs.get("until_converged", False), model.iterations))
+        return model
+
+    monkeypatch.setattr(aim_module, "estimate", watched)
+    frame, metadata = xor_table()
+    AIMSynthesizer(4.0, noise_seed=1, max_rounds=12, round_iters=400, max_iters=200).fit(
+        frame, metadata
+    )
+    rounds = seen[:-1]  # the last call is the final estimate (max_iters)
+    assert seen[-1][0] == 200 and len(rounds) >= 2
+    assert all(iters == 400 and converging for iters, converging, _ in rounds)
+    done = [n for _, _, n in rounds]
+    assert max(done) <= 400 and min(done) < 400, done
 
 
 def test_model_size_limit_is_respected() -> None:

@@ -390,26 +390,31 @@ def test_aim(table, tmp_path, extra) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("extra", ["missing value", "new category", "extreme outlier"])
-def test_aim_final_estimate_stops_early(table, tmp_path, extra, monkeypatch) -> None:
-    """The final estimate stops once converged (``until_converged``), after a number of
-    iterations that follows the noisy measurements; neighbours still show and store the same
-    things, and the stop must happen on both sides (else the test proves nothing)."""
-    stopped: list[int] = []
+def test_aim_estimates_stop_early(table, tmp_path, extra, monkeypatch) -> None:
+    """Every estimate (each round's and the final one) stops once converged
+    (``until_converged``), after a number of iterations that follows the noisy measurements;
+    neighbours still show and store the same things, and both kinds of stop must happen on
+    both sides (else the test proves nothing)."""
+    calls: list[tuple[int, int]] = []  # (cap, iterations run), fit after fit
     real_estimate = aim_module.estimate
 
     def watched(*args, **kwargs):
         model = real_estimate(*args, **kwargs)
-        if kwargs.get("until_converged"):
-            stopped.append(model.iterations)
+        assert kwargs.get("until_converged")
+        calls.append((kwargs["iters"], model.iterations))
         return model
 
     monkeypatch.setattr(aim_module, "estimate", watched)
     make = lambda: AIMSynthesizer(  # noqa: E731
-        epsilon=EPSILON, max_rounds=8, round_iters=30, max_iters=2000, **COMMON
+        epsilon=EPSILON, max_rounds=8, round_iters=400, max_iters=2000, **COMMON
     )
     left, right, _ = play(make, table, extra, declared_schema(), tmp_path, rounds_follow_noise=True)
     assert_same(left, right)
-    assert len(stopped) == 2 and max(stopped) < 2000, stopped
+    finals = [i for i, (cap, _) in enumerate(calls) if cap == 2000]
+    assert len(finals) == 2, calls
+    for fit in (calls[: finals[0] + 1], calls[finals[0] + 1 :]):
+        assert fit[-1][1] < 2000, fit  # the final estimate stopped
+        assert min(done for _, done in fit[:-1]) < 400, fit  # so did a round's
 
 
 @pytest.mark.slow

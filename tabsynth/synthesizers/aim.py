@@ -21,7 +21,8 @@ statistics matter; AIM spends the model's zCDP budget ρ in rounds:
    (``band_pairs``, :mod:`tabsynth.synthesizers.bands`), and any pair on coarse cells with
    ``coarse_pairs``: the same score on fewer, merged cells;
 3. **measure** the chosen marginal with the Gaussian mechanism (σ_t), **estimate** p̂ with
-   Private-PGM, warm-started from the previous round;
+   Private-PGM, warm-started from the previous round, until it converges (at most
+   :data:`ROUND_WORK` / d iterations, see ``round_iters``);
 4. **anneal** - when the new measurement moved the estimate of r by less than the noise
    scale ``sqrt(2/π) σ_t n_r``, halve σ and double ε (each round then costs 4× more); when
    what is left would pay for less than two rounds, the last round spends all of it.
@@ -75,6 +76,20 @@ ROUNDS_PER_COLUMN = 16
 MAX_CANDIDATES = 2500
 #: Budget left below this fraction of ρ counts as spent (floating-point dust).
 RHO_DUST = 1e-9
+#: Iterations a round's estimate may run, times the columns d, when ``round_iters`` is None:
+#: AIM plans 16·d rounds, so a cap of ROUND_WORK / d keeps the planned work of all the round
+#: estimates the same on a wide table as on a narrow one. Each stops sooner once converged.
+#: Why estimates that converge: the annealing test reads how far the new measurement moved
+#: the estimate, and 100 warm-started iterations left most of the move to come, so rounds
+#: annealed early and the budget went to fewer, dearer rounds (Taiwan credit at ε = 1: 30
+#: rounds, 40 once converged). At ε = 1 credit gained 3.3 k-marginal points over 8 noise
+#: seeds (3.4 with its card), Adult 1.6 at ε = 10 and nothing at ε = 1; diabetes130 (48
+#: columns, cap 125) kept its score, its fit 12 % slower with its card and 27 % without,
+#: where a cap of 500 had doubled its time for 0.9 points (``benchmarks/results/aim_rounds_converged/``).
+ROUND_WORK = 6000
+#: Bounds of that default cap. Below the estimate's convergence window (100 iterations) a
+#: round could not stop early; caps of 500 and 1,000 scored as 250 on credit.
+MIN_ROUND_ITERS, MAX_ROUND_ITERS = 100, 400
 
 #: Default ``max_model_size`` (MB), 4 where the paper has 80. A fit's time is the model's cells
 #: times the iterations that sweep them: every round re-estimates the model (``round_iters``),
@@ -167,7 +182,10 @@ class AIMSynthesizer(MarginalSynthesizer):
         half the time of the default, 1.2 k-marginal points lower on average over 11 fits of
         diabetes130 and Taiwan credit at ε = 1 (``benchmarks/results/aim_speed/``).
     round_iters:
-        Private-PGM iterations after each round (warm-started from the previous estimate).
+        Most Private-PGM iterations after each round (warm-started from the previous
+        estimate, stopping once converged as the final estimate does). ``None``:
+        :data:`ROUND_WORK` / d for d columns, within [:data:`MIN_ROUND_ITERS`,
+        :data:`MAX_ROUND_ITERS`] (400 on Adult, 250 on Taiwan credit, 125 on diabetes130).
     max_iters:
         Most iterations of the final estimate, which stops sooner once it gains less than
         the measurements can tell apart (``until_converged`` of
@@ -201,7 +219,7 @@ class AIMSynthesizer(MarginalSynthesizer):
         max_model_size: float = MAX_MODEL_SIZE,
         max_rounds: int | None = None,
         max_candidates: int | None = MAX_CANDIDATES,
-        round_iters: int = 100,
+        round_iters: int | None = None,
         max_iters: int = 1000,
         budget_split: float | None = None,
         bins: int = DEFAULT_BINS,
@@ -235,9 +253,9 @@ class AIMSynthesizer(MarginalSynthesizer):
 
     def _check_params(self, n_rows: int) -> None:
         super()._check_params(n_rows)
-        for name in ("degree", "round_iters", "max_iters"):
+        for name in ("degree", "max_iters"):
             check_count(name, getattr(self, name))
-        for name in ("max_rounds", "max_candidates"):
+        for name in ("max_rounds", "max_candidates", "round_iters"):
             if getattr(self, name) is not None:
                 check_count(name, getattr(self, name))
         size = self.max_model_size
@@ -295,15 +313,25 @@ class AIMSynthesizer(MarginalSynthesizer):
             take((i,), sigma)
         one_way = list(measurements)
         zeros = structural_zeros(self.metadata_, encoder)  # public: cells the rules rule out
-        model = estimate(shape, measurements, iters=self.round_iters, zeros=zeros)
+        round_iters = self._round_iters(d)
+
+        def reestimate(previous: GraphicalModel | None) -> GraphicalModel:
+            return estimate(
+                shape,
+                measurements,
+                iters=round_iters,
+                warm_start=previous,
+                zeros=zeros,
+                until_converged=True,
+            )
+
+        model = reestimate(None)
         binned = [c.bins if isinstance(c, BinnedCodec) else None for c in encoder.codecs.values()]
         if sensitive:
 
             def refit(m: Measurement, previous: GraphicalModel) -> GraphicalModel:
                 measurements.append(m)
-                return estimate(
-                    shape, measurements, iters=self.round_iters, warm_start=previous, zeros=zeros
-                )
+                return reestimate(previous)
 
             model = group_rounds(
                 codes,
@@ -373,9 +401,7 @@ class AIMSynthesizer(MarginalSynthesizer):
                 ]
                 before = pick.coarsen(model.project(pick.clique))
                 take(pick.clique, sigma, pick.maps, pick.band)
-                model = estimate(
-                    shape, measurements, iters=self.round_iters, warm_start=model, zeros=zeros
-                )
+                model = reestimate(model)
                 moved = pick.coarsen(model.project(pick.clique)) - before
                 if np.abs(moved).sum() <= bias * pick.cells:
                     sigma, epsilon = sigma / 2, epsilon * 2
@@ -393,6 +419,13 @@ class AIMSynthesizer(MarginalSynthesizer):
         unused = unused_codes(encoder, one_way)
         self.model_ = model.condition({i: ~u for i, u in enumerate(unused) if u.any()})
         self.released_ = tuple(Released.direct(m, shape) for m in measurements)
+
+    def _round_iters(self, columns: int) -> int:
+        """Most iterations of a round's estimate (``round_iters``, or the default for a table
+        of ``columns`` columns: :data:`ROUND_WORK` / columns, bounded)."""
+        if self.round_iters is not None:
+            return self.round_iters
+        return min(MAX_ROUND_ITERS, max(MIN_ROUND_ITERS, ROUND_WORK // columns))
 
     def _pool(self, candidates: dict[Clique, float], noise: NoiseSource) -> dict[Clique, float]:
         """The candidates a round scores: all of them, or ``max_candidates`` drawn uniformly
