@@ -85,7 +85,8 @@ RHO_DUST = 1e-9
 #: rounds, 40 once converged). At ε = 1 credit gained 3.3 k-marginal points over 8 noise
 #: seeds (3.4 with its card), Adult 1.6 at ε = 10 and nothing at ε = 1; diabetes130 (48
 #: columns, cap 125) kept its score, its fit 12 % slower with its card and 27 % without,
-#: where a cap of 500 had doubled its time for 0.9 points (``benchmarks/results/aim_rounds_converged/``).
+#: where a cap of 500 had doubled its time for 0.9 points
+#: (``benchmarks/results/aim_rounds_converged/``).
 ROUND_WORK = 6000
 #: Bounds of that default cap. Below the estimate's convergence window (100 iterations) a
 #: round could not stop early; caps of 500 and 1,000 scored as 250 on credit.
