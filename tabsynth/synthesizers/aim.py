@@ -80,7 +80,7 @@ RHO_DUST = 1e-9
 #: AIM plans 16·d rounds, so a cap of ROUND_WORK / d keeps the planned work of all the round
 #: estimates the same on a wide table as on a narrow one. Each stops sooner once converged.
 #: Why estimates that converge: the annealing test reads how far the new measurement moved
-#: the estimate, and 100 warm-started iterations left most of the move to come, so rounds
+#: the estimate, and 100 warm-started iterations left part of the move to come, so rounds
 #: annealed early and the budget went to fewer, dearer rounds (Taiwan credit at ε = 1: 30
 #: rounds, 40 once converged). At ε = 1 credit gained 3.3 k-marginal points over 8 noise
 #: seeds (3.4 with its card), Adult 1.6 at ε = 10 and nothing at ε = 1; diabetes130 (48
