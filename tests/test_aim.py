@@ -170,8 +170,8 @@ def test_round_estimates_are_capped_by_width(columns: int, cap: int) -> None:
 
 def test_round_estimates_stop_once_converged(monkeypatch) -> None:
     """Every round's estimate runs until converged, at most ``round_iters`` iterations; on the
-    XOR table at ε = 4 some stop before a cap of 400 (else the stop was never exercised) and
-    none runs past it."""
+    XOR table at ε = 4 a round after the first estimate (on the 1-way marginals) stops before
+    a cap of 400, else the stop was never exercised where it matters, in the annealing test."""
     seen: list[tuple[int, bool, int]] = []
     real = aim_module.estimate
 

@@ -51,13 +51,15 @@ def test_quick_benchmark_writes_expected_rows(tmp_path: Path) -> None:
     ok = runs[runs.status == "ok"]
     assert {"ts-gaussian_copula", "ts-mst"} <= set(ok.method)
     for column in ("fit_s", "sample_s", "peak_rss_mb", "k_marginal", "k_marginal_matched",
-                   "two_way_accuracy", "detection_auc", "trtr_auc",
+                   "two_way_accuracy", "detection_auc",
                    "mia_advantage"):  # fmt: skip
         assert ok[column].notna().all(), column
     # TSTR needs both classes of the target (12 % positive) in the synthetic table. A DP fit
     # with fresh noise on 320 rows at ε = 1 can lose the rare class: AIM did in 1 of 30 noise
-    # seeds, with band cells and without (the report then says why, "constant_synthetic")
-    assert ok[~ok.private].tstr_auc.notna().all()
+    # seeds, with band cells and without, and MST once in a CI run. The report then says why
+    # ("constant_synthetic") and leaves out TSTR and TRTR together.
+    assert ok[~ok.private][["tstr_auc", "trtr_auc"]].notna().all().all()
+    assert (ok.tstr_auc.notna() == ok.trtr_auc.notna()).all()
     assert ok[ok.private].tstr_auc.notna().sum() >= 1
     private = ok[ok.private]
     assert (private.epsilon == 1.0).all()
