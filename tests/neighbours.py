@@ -139,7 +139,12 @@ def fingerprint(
     post-processing of its noisy tally, so second looks are left out of the ledger compared
     here (``tests/test_dp_tails.py`` checks that they follow the released tallies alone, and
     ``test_mst_second_look_at_a_long_tail`` that both neighbours take one where the tail is
-    long). The model file's ledger is compared through ``ledger``, not its skeleton.
+    long). The model file's ledger is compared through ``ledger``, not its skeleton. On a
+    small table the default domain budget gives each tail that stands out an extra
+    (:func:`~tabsynth.synthesizers.dp_domain.default_budget`), so the model's budget, and its
+    σ, follow how many tallies stood out: post-processing too, but the tables here keep every
+    tally on the same side on both neighbours, so those σ are still compared exactly (a table
+    whose tally tips would need them compared up to their common scale).
 
     Third: MST picks how to measure each pair of ordered columns of 8 bins or more
     (``MSTSynthesizer._bands``), so how many picks it makes follows the bin counts of a

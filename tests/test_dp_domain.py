@@ -17,10 +17,17 @@ from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.privacy import NoiseSource, PrivacyLedger
 from tabsynth.synthesizers import MSTSynthesizer
 from tabsynth.synthesizers.dp_domain import (
+    FULL_SCALE,
     MAX_CATEGORIES,
+    MAX_CATEGORY_WEIGHT,
+    MAX_DOMAIN_SHARE,
     PRIVATE_DOMAIN_SHARE,
     PUBLIC_DOMAIN_SHARE,
+    ROWS_SHARE,
+    WEIGHT_STEP,
+    category_weight,
     columns_to_estimate,
+    default_budget,
     domain_share,
     private_domain,
 )
@@ -304,17 +311,134 @@ def test_domain_share_grows_with_what_the_metadata_leaves_to_estimate() -> None:
 def test_a_fit_spends_the_default_domain_share(table: pd.DataFrame) -> None:
     """With the schema only, five of the six columns have no declared domain (a boolean
     always has one): the default spends 0.1 + 0.2 · (5/6)² = 43/180 of ρ on the domain, 43/18
-    times what budget_split=0.1 spends, release by release (each σ² is rounded up alike)."""
+    times what budget_split=0.1 spends, release by release (each σ² is rounded up alike).
+    The default also counts the rows, for its one categorical column; at ε = 50 the table is
+    large in units of the noise, so the count adds nothing to the domain."""
     frame = table.drop(columns=["patient"]).head(5000)
     metadata = schema(frame)
+    counting = "number of rows"
 
-    def domain_rho(**kwargs) -> list[float]:
+    def domain_rho(**kwargs) -> tuple[list[float], list[float]]:
         fit = MSTSynthesizer(EPSILON, noise_seed=4, max_iters=10, **kwargs).fit(frame, metadata)
-        return [e.rho for e in fit.privacy.entries if e.phase == "domain"]
+        entries = [e for e in fit.privacy.entries if e.phase == "domain"]
+        counts = [e.rho / fit.privacy.rho_budget for e in entries if counting in e.purpose]
+        return [e.rho for e in entries if counting not in e.purpose], counts
 
-    default, tenth = domain_rho(), domain_rho(budget_split=0.1)
+    (default, count), (tenth, none) = domain_rho(), domain_rho(budget_split=0.1)
     assert len(default) == len(tenth) > 0
     assert np.array(default) == pytest.approx(43 / 18 * np.array(tenth), rel=1e-6)
+    assert count == [pytest.approx(ROWS_SHARE, rel=1e-6)] and none == []
+
+
+def test_category_weight_steps_down_with_the_table_scale() -> None:
+    """1 from FULL_SCALE rows per σ up, then one more per halving, in quarter steps, up to
+    MAX_CATEGORY_WEIGHT; a step function of the rows, never rising with them."""
+    rho = 1 / (2 * 50.0**2)  # σ = 50 rows
+    full = FULL_SCALE * 50
+    assert category_weight(full * 1.01, rho) == category_weight(1e9, rho) == 1.0
+    assert category_weight(full / 2**0.3, rho) == 1.0 + WEIGHT_STEP
+    assert category_weight(full / 2**1.1, rho) == 2.0
+    assert category_weight(full / 2**2.1, rho) == category_weight(1, rho) == MAX_CATEGORY_WEIGHT
+    assert category_weight(-30, rho) == MAX_CATEGORY_WEIGHT  # a noisy count may be negative
+    rows = np.geomspace(10, 1e7, 2_000)
+    weights = np.array([category_weight(r, rho) for r in rows])
+    assert np.all(np.diff(weights) <= 0)
+    steps = np.arange(1.0, MAX_CATEGORY_WEIGHT + WEIGHT_STEP, WEIGHT_STEP)
+    assert set(weights) == set(steps)
+
+
+def categorical_schema(columns: int, numeric: int = 1) -> Metadata:
+    specs = {f"c{i}": ColumnSpec("categorical") for i in range(columns)}
+    specs.update({f"x{i}": ColumnSpec("numerical", dtype="float") for i in range(numeric)})
+    return Metadata(specs)
+
+
+def budget(frame: pd.DataFrame, metadata: Metadata, epsilon: float = 1.0):
+    ledger = PrivacyLedger(epsilon, DELTA, delta_reserved=RESERVED)
+    out = default_budget(frame, metadata, ledger=ledger, noise=NoiseSource.seeded(2))
+    return out, ledger
+
+
+def test_default_budget_adds_an_extra_for_the_tails_of_a_small_table() -> None:
+    """300 rows at ε = 1, two categorical and three numeric columns: a column's share
+    (0.3 ρ / 5) has σ of about 24 rows, so the table is 13 σ, far below FULL_SCALE whatever
+    the count's noise (σ about 82 rows, and a negative count still weighs at most the
+    maximum): each categorical column's tail may take MAX_CATEGORY_WEIGHT − 1 more shares
+    when it stands out, 0.545 of ρ in all with the count, within the cap."""
+    metadata = categorical_schema(2, numeric=3)
+    numbers = {f"x{i}": np.arange(300.0) for i in range(3)}
+    frame = pd.DataFrame({"c0": ["a"] * 300, "c1": ["b"] * 300, **numbers})
+    out, ledger = budget(frame, metadata)
+    share = PRIVATE_DOMAIN_SHARE * ledger.rho_budget
+    assert out.rho == pytest.approx(share)
+    assert out.extra_rho == pytest.approx((MAX_CATEGORY_WEIGHT - 1) * share / 5)
+    (count,) = ledger.entries
+    assert "number of rows" in count.purpose and count.phase == "domain"
+    assert count.rho == pytest.approx(ROWS_SHARE * ledger.rho_budget, rel=1e-6)
+
+
+def test_default_budget_keeps_the_domain_within_its_cap() -> None:
+    """Ten categorical columns and no other: 0.3 of ρ, and twice as much again if every tail
+    stood out, would be 0.9; the extra stops where the domain and the count reach
+    MAX_DOMAIN_SHARE."""
+    metadata = categorical_schema(10, numeric=0)
+    frame = pd.DataFrame({f"c{i}": ["a"] * 300 for i in range(10)})
+    out, ledger = budget(frame, metadata)
+    (count,) = ledger.entries
+    whole = out.rho + 10 * out.extra_rho + count.rho
+    assert whole == pytest.approx(MAX_DOMAIN_SHARE * ledger.rho_budget, rel=1e-6)
+
+
+def test_a_small_fit_with_long_tails_keeps_its_domain_within_the_cap() -> None:
+    """A fit end to end: ten columns of 400 rows, each with a tail of twenty values held by
+    5 to 15 rows (under a first look's threshold at ε = 1, and a tail of about 200 rows that
+    stands out of its tally's noise): the extra is spent, and the domain phase's ledger
+    entries stay within MAX_DOMAIN_SHARE of ρ."""
+    rng = np.random.default_rng(3)
+    tail = np.repeat([f"t{i}" for i in range(20)], rng.integers(5, 16, 20))
+    column = lambda: rng.permutation([*["a"] * 400, *tail]).astype(object)  # noqa: E731
+    frame = pd.DataFrame({f"c{i}": column() for i in range(10)})
+    fit = MSTSynthesizer(1.0, noise_seed=5, max_iters=10).fit(frame, categorical_schema(10, 0))
+    ledger = fit.privacy
+    domain = sum(e.rho for e in ledger.entries if e.phase == "domain")
+    assert any("second look" in e.purpose for e in ledger.entries)
+    assert PRIVATE_DOMAIN_SHARE * ledger.rho_budget < domain
+    assert domain <= MAX_DOMAIN_SHARE * ledger.rho_budget * (1 + 1e-9)
+
+
+def test_default_budget_counts_nothing_without_categorical_columns_to_estimate() -> None:
+    """No categorical column to estimate (numbers only, or categories declared public): no
+    count, no extra, the domain share as before."""
+    numbers = pd.DataFrame({"x0": np.arange(300.0)})
+    out, ledger = budget(numbers, categorical_schema(0))
+    assert out.extra_rho == 0 and not ledger.entries
+    declared = Metadata(
+        {"c0": ColumnSpec("categorical", categories=("a",))}, source="user", public=True
+    )
+    out, ledger = budget(pd.DataFrame({"c0": ["a"] * 300}), declared)
+    assert out.extra_rho == 0 and not ledger.entries
+    assert out.rho == pytest.approx(PUBLIC_DOMAIN_SHARE * ledger.rho_budget)
+
+
+def test_default_budget_adds_nothing_for_a_large_table() -> None:
+    """At ε = 50 a column's share has σ of about 0.57 rows, so 3,000 rows are over 5,000 σ,
+    far above FULL_SCALE: weight 1, no extra (the count is still drawn)."""
+    metadata = categorical_schema(2)
+    frame = pd.DataFrame({"c0": ["a"] * 3000, "c1": ["b"] * 3000, "x0": np.arange(3000.0)})
+    out, ledger = budget(frame, metadata, epsilon=50.0)
+    assert out.extra_rho == 0 and len(ledger.entries) == 1
+
+
+def test_a_row_count_declared_public_replaces_the_noisy_one() -> None:
+    """``public_rows`` (DP-SGD's declared row count) sizes the weight for free: nothing drawn;
+    at ε = 1, 300 declared rows get the extra, 10⁷ get none."""
+    metadata = categorical_schema(2)
+    frame = pd.DataFrame({"c0": ["a"] * 300, "c1": ["b"] * 300, "x0": np.arange(300.0)})
+    for rows, extra in ((300, True), (10**7, False)):
+        ledger = PrivacyLedger(1.0, DELTA, delta_reserved=RESERVED)
+        noise = NoiseSource.seeded(2)
+        out = default_budget(frame, metadata, ledger=ledger, noise=noise, public_rows=rows)
+        assert not ledger.entries and (out.extra_rho > 0) == extra
 
 
 @pytest.mark.parametrize("seed", range(5))

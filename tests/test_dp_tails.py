@@ -91,12 +91,15 @@ def second_looks(ledger: PrivacyLedger) -> dict[str, float]:
     return {e.purpose.split("'")[1]: e.rho for e in ledger.entries if SECOND in e.purpose}
 
 
-def assert_allocated_from_tallies(ledger, tallies, rho: float, columns: int) -> None:
+def assert_allocated_from_tallies(
+    ledger, tallies, rho: float, columns: int, extra_rho: float = 0.0
+) -> None:
     """Second looks where the released tallies clear MIN_TAIL_SIGMAS·σ (or, when none does,
     everywhere), each at its own contribution to the pool plus, in proportion to the
     released tallies (or equally), what the others put in: the whole pool is spent, whatever
     the tallies say (each cost is the asked ρ, or up to 2^-32 below it after σ² is rounded
-    up)."""
+    up). Each long tail also takes ``extra_rho`` (per column); it is not spent on the
+    others."""
     looks = second_looks(ledger)
     (sigma,) = {e.params["sigma"] for e in ledger.entries if "rows outside" in e.purpose}
     long = {name for name, size in tallies.items() if size > MIN_TAIL_SIGMAS * sigma}
@@ -105,10 +108,11 @@ def assert_allocated_from_tallies(ledger, tallies, rho: float, columns: int) -> 
     spare = own * (columns - len(looks))
     total = sum(tallies[name] for name in long)
     for name, cost in looks.items():
-        extra = spare * tallies[name] / total if long else spare / len(looks)
-        assert cost == pytest.approx(own + extra, rel=1e-9)
-    assert sum(e.rho for e in ledger.entries) == pytest.approx(rho, rel=1e-9)
-    assert sum(e.rho for e in ledger.entries) <= rho * (1 + 1e-12)
+        more = spare * tallies[name] / total + extra_rho if long else spare / len(looks)
+        assert cost == pytest.approx(own + more, rel=1e-9)
+    spent = rho + extra_rho * len(long)
+    assert sum(e.rho for e in ledger.entries) == pytest.approx(spent, rel=1e-9)
+    assert sum(e.rho for e in ledger.entries) <= spent * (1 + 1e-12)
     assert sum(e.delta for e in ledger.entries) <= RESERVED * (1 + 1e-12)
 
 
@@ -151,6 +155,39 @@ def test_without_a_tail_nothing_more_is_released(seed, tallies) -> None:
     assert all(set(encoder.metadata[n].categories) == set(HEAD) for n in frame.columns)
     assert len(tallies) == 10
     assert_allocated_from_tallies(ledger, tallies, rho, 10)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_extra_goes_to_each_long_tail(seed, tallies) -> None:
+    """The extra of a small table's default budget (``dp_domain.default_budget``): each of
+    the two tailed columns takes it on top of its share of the pool."""
+    rng = np.random.default_rng(seed)
+    frame = table(seed)
+    frame["code2"] = tailed(rng, tuple(f"u{i:02d}" for i in range(15)), 2 * TAIL_ROWS)
+    rho = 2 * 12 / (2 * SIGMA_1**2)
+    encoder, ledger, _ = fit_domain(frame, seed, extra_rho=rho / 12)
+    assert {"code", "code2"} <= set(second_looks(ledger))
+    assert_allocated_from_tallies(ledger, tallies, rho, 12, extra_rho=rho / 12)
+    assert set(encoder.metadata["code"].categories) == set(HEAD + TAIL)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_without_a_tail_the_extra_is_not_spent(seed, tallies) -> None:
+    """A column without a tail leaves the extra unspent (the model then has it); a plain
+    column's tally stands out by chance now and then and takes it, as the allocation check
+    allows."""
+    frame = pd.DataFrame(plain_columns(np.random.default_rng(seed), 12_000))
+    rho = 2 * 10 / (2 * SIGMA_1**2)
+    _, ledger, _ = fit_domain(frame, seed, extra_rho=rho / 10)
+    assert_allocated_from_tallies(ledger, tallies, rho, 10, extra_rho=rho / 10)
+
+
+def test_a_single_categorical_column_takes_no_extra(tallies) -> None:
+    """No tally tells a lone column's tail, so its one look takes its share and no extra."""
+    rho = 2 / (2 * SIGMA_1**2)
+    _, ledger, _ = fit_domain(table(0)[["code"]], 0, extra_rho=rho)
+    (look,) = ledger.entries
+    assert look.rho == pytest.approx(rho, rel=1e-9) and not tallies
 
 
 def test_a_column_at_max_categories_gets_no_second_look(tallies) -> None:

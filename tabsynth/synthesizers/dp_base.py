@@ -28,7 +28,9 @@ is either public or paid for, so :class:`DPSynthesizer` fixes the policy once fo
   :func:`~tabsynth.synthesizers.dp_domain.private_domain`, paid with the fraction
   ``budget_split`` of the zCDP budget ρ (by default 0.1 when the metadata declares every
   domain, rising to 0.3 when it declares none:
-  :func:`~tabsynth.synthesizers.dp_domain.domain_share`). Declared bounds and categories cost
+  :func:`~tabsynth.synthesizers.dp_domain.domain_share`; on small tables the long tails of
+  categorical columns may take more, as a noisy row count decides:
+  :func:`~tabsynth.synthesizers.dp_domain.default_budget`). Declared bounds and categories cost
   nothing, but by default (``binning="quantile"``) numeric bin edges are still placed at DP
   quantiles inside public bounds, from the same ``budget_split``; ``binning="auto"`` makes a
   fully public domain free. ``id``, ``pii`` and ``text`` columns are never learned (generated
@@ -64,7 +66,8 @@ from tabsynth.synthesizers.base import MetadataLike, Synthesizer
 from tabsynth.synthesizers.dp_domain import (
     BINNINGS,
     Binning,
-    domain_share,
+    DomainBudget,
+    default_budget,
     private_domain,
     thresholded_columns,
 )
@@ -91,7 +94,12 @@ class DPSynthesizer(Synthesizer):
         categories) where it is not public; unused when nothing is left to estimate.
         ``None`` (default): 0.1 when the metadata declares every learned column's bounds or
         categories, up to 0.3 when it declares none (with the square of the undeclared
-        share of columns: :func:`~tabsynth.synthesizers.dp_domain.domain_share`).
+        share of columns: :func:`~tabsynth.synthesizers.dp_domain.domain_share`), shared
+        equally by the columns to estimate; on small tables, categorical columns whose
+        rare values hold many rows may take up to twice as much again (up to 0.7 of ρ in
+        all), as a noisy row count (0.5 % of ρ) decides:
+        :func:`~tabsynth.synthesizers.dp_domain.default_budget`. A number given here is
+        shared equally and spends nothing on the count.
     bins:
         Bins of each numeric or datetime column. Integer columns with fewer values get one
         bin per value. A pair of numeric columns costs ``bins²`` cells in noise and model
@@ -218,15 +226,17 @@ class DPSynthesizer(Synthesizer):
         ledger = PrivacyLedger(self.epsilon, self.delta, delta_reserved=reserved)
         for what in public_inputs(metadata):
             ledger.declare_public(what)
+        budget = self._domain_budget(data[modelled.names], modelled, ledger, noise)
         encoder = private_domain(
             data[modelled.names],
             modelled,
             ledger=ledger,
-            rho=self._domain_share(modelled) * ledger.rho_budget,
+            rho=budget.rho,
             delta=reserved,
             noise=noise,
             bins=self.bins,
             binning=self.binning,
+            extra_rho=budget.extra_rho,
         )
         if not encoder.columns:
             raise DataError(
@@ -250,11 +260,26 @@ class DPSynthesizer(Synthesizer):
         )
         return NoiseSource.seeded(self.noise_seed)
 
-    def _domain_share(self, modelled: Metadata) -> float:
-        """``budget_split``, or the default for what ``modelled`` leaves to estimate."""
-        if self.budget_split is None:
-            return domain_share(modelled)
-        return self.budget_split
+    def _domain_budget(
+        self, data: pd.DataFrame, modelled: Metadata, ledger: PrivacyLedger, noise: NoiseSource
+    ) -> DomainBudget:
+        """``budget_split`` of ρ shared equally by the columns to estimate, or by default what
+        ``modelled`` leaves to estimate and the table's size call for (:func:`default_budget`)."""
+        if self.budget_split is not None:
+            return DomainBudget(self.budget_split * ledger.rho_budget)
+        return default_budget(
+            data,
+            modelled,
+            ledger=ledger,
+            noise=noise,
+            binning=self.binning,
+            bins=self.bins,
+            public_rows=self._public_rows(),
+        )
+
+    def _public_rows(self) -> int | None:
+        """A row count the user declared public, used for free instead of a noisy one."""
+        return None
 
     @abstractmethod
     def _fit_codes(

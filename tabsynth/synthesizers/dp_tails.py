@@ -29,7 +29,11 @@ long tails is a function of the rows, so the split cannot be fixed in advance; i
    decodes to (:func:`~tabsynth.synthesizers.code_ranges.rare_codes`).
 
 When no tail stands out, every column takes its own share back: the pool is spent whatever
-the tallies say, so the budget left for the model does not follow them. A column of
+the tallies say. On small tables the domain's default budget adds an *extra* for long tails
+(:func:`~tabsynth.synthesizers.dp_domain.default_budget`, sized by a noisy row count): each
+column whose tail stands out takes it in its second look, and the others leave it to the
+model, so the budget left for the model follows the tallies (how many tails stood out), a
+choice read from released counts (the same privacy filter as below). A column of
 identifiers held as text (which a DP fit needs declared, ``kind: id``) would have the longest
 tail of all and nothing to give back.
 
@@ -41,8 +45,9 @@ Privacy. Given the released values K of a column, the rows of D and of D + r who
 outside K differ by at most r: the tally (sensitivity 1) and the second look are mechanisms on
 neighbouring inputs (for a unit of k columns, r adds one row to the tally and at most k
 distinct values to the second look's counts), and which columns get a second look, and with
-what ρ, is read from earlier releases only. The pool bounds their total ρ whatever those
-releases are, so adaptive zCDP composition holds (a privacy filter: Feldman & Zrnic 2021,
+what ρ, is read from earlier releases only. The pool and the extra bound their total ρ
+whatever those releases are, and the model spends what the ledger has left after them, so
+adaptive zCDP composition holds (a privacy filter: Feldman & Zrnic 2021,
 "Individual Privacy Accounting via a Rényi Filter"; Whitehouse et al. 2023, "Fully-Adaptive
 Composition in Differential Privacy"). A value off any list held by one row comes through
 the first or the second look with probability at most δ₁ + δ₂, the column's two halves of its
@@ -101,13 +106,20 @@ class CategoryBudget:
     #: ρ pooled by all the categorical columns, for the tallies and the second looks.
     pool_rho: float
     second_delta: float
+    #: ρ beyond the pool, per column, for the second look of each unit whose tail stands out;
+    #: not spent on the others.
+    extra_rho: float = 0.0
 
     @classmethod
-    def split(cls, share: float, delta: float, columns: int, units: int) -> CategoryBudget:
+    def split(
+        cls, share: float, delta: float, columns: int, units: int, extra: float = 0.0
+    ) -> CategoryBudget:
         """Budgets for ``columns`` categorical columns, each with ``share`` of ρ and ``delta``,
-        released as ``units`` (a column, or the columns of a value group).
+        released as ``units`` (a column, or the columns of a value group), and ``extra`` ρ
+        more per column for those whose tails stand out.
 
-        A single unit has no one to share a pool with: it takes one look with all of it."""
+        A single unit has no one to share a pool with: it takes one look with all of it. It
+        has no tally to tell whether its tail is long either, so it takes no extra."""
         if units < 2:
             return cls(first_rho=share, first_delta=delta, pool_rho=0.0, second_delta=0.0)
         return cls(
@@ -115,6 +127,7 @@ class CategoryBudget:
             first_delta=delta / 2,
             pool_rho=POOL_SHARE * share * columns,
             second_delta=delta / 2,
+            extra_rho=extra,
         )
 
 
@@ -133,12 +146,16 @@ def second_looks(
     whose second look counted a list, its noisy counts of the listed codes it did not keep
     (released, :class:`~tabsynth.privacy.mechanisms.ListedCounts`). ``held`` gives each
     unit's values row by row (:meth:`.CategoryUnit.holdings`). Spends exactly
-    ``budget.pool_rho`` unless every unit is already at its most categories.
+    ``budget.pool_rho`` unless every unit is already at its most categories, and
+    ``budget.extra_rho`` per column of each unit whose tail stands out.
 
     A value group of k columns (:mod:`~tabsynth.synthesizers.value_groups`) put k columns'
     shares in the pool and takes k back; its tally counts the rows with a value outside its
     release in any of its columns (sensitivity 1), and its second look counts their values
-    with ``per_row=k``, ``max_categories`` times k in all."""
+    with ``per_row=k``, ``max_categories`` times k in all.
+
+    Each unit whose tail stands out also takes ``budget.extra_rho`` per column; the others
+    leave it unspent."""
     out = {unit: look.kept for unit, look in first.items()}
     listed: dict[CategoryUnit, ListedCounts] = {}
     if not budget.pool_rho:
@@ -171,6 +188,7 @@ def second_looks(
     for unit in takers:
         values, unreleased = first[unit].kept, first[unit].unreleased
         share = spare * sizes[unit] / tails if long else spare * unit.width / _columns_of(takers)
+        share += budget.extra_rho * unit.width if unit in long else 0.0
         # rows to find, and codes around the released ones: count those on a list
         codes = implied_codes(values) if unit in long else []
         more, _, left = dp_category_look(

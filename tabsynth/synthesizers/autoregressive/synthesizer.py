@@ -108,11 +108,14 @@ class AutoregressiveSynthesizer(DPSynthesizer):
         DP only: per-row gradient clipping norm of DP-SGD.
     public_rows:
         DP only: the table's row count, if it is public knowledge (a census, a registry of
-        known size). The DP-SGD schedule is then sized from it for free; otherwise a noisy
-        count is read off noisy 1-way marginals released from 3 % of the budget. Nothing
-        stored or printed depends on the exact count.
+        known size). The DP-SGD schedule, and the domain's budget for long categorical tails
+        (:func:`~tabsynth.synthesizers.dp_domain.default_budget`), are then sized from it for
+        free; otherwise a noisy count is read off noisy 1-way marginals released from 3 % of
+        the budget, and another (0.5 %) sizes the domain's budget when categories are
+        estimated. Nothing stored or printed depends on the exact count.
     budget_split:
-        DP only: fraction of the budget for estimating a domain that is not public.
+        DP only: fraction of the budget for estimating a domain that is not public; by
+        default as for MST and AIM (:class:`~tabsynth.synthesizers.dp_base.DPSynthesizer`).
     progress:
         Show a tqdm progress bar (with ETA) during the fit.
     seed:
@@ -220,6 +223,9 @@ class AutoregressiveSynthesizer(DPSynthesizer):
             self.encoder_ = encoder
             self.compression_ = Compression.identity(len(encoder.columns))
             self.zeros_ = self._network_zeros()
+
+    def _public_rows(self) -> int | None:
+        return self.public_rows
 
     def _fit_codes(
         self, codes: np.ndarray, encoder: DomainEncoder, ledger: PrivacyLedger, noise: NoiseSource
