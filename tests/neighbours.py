@@ -142,9 +142,10 @@ def fingerprint(
     long). The model file's ledger is compared through ``ledger``, not its skeleton. On a
     small table the default domain budget gives each tail that stands out an extra
     (:func:`~tabsynth.synthesizers.dp_domain.default_budget`), so the model's budget, and its
-    σ, follow how many tallies stood out: post-processing too, but the tables here keep every
-    tally on the same side on both neighbours, so those σ are still compared exactly (a table
-    whose tally tips would need them compared up to their common scale).
+    σ, follow how many tallies stood out: post-processing too, but with these tables, seeds
+    and extra rows no tally that decides an extra tips between the neighbours, so those σ are
+    still compared exactly (a case where one tips would fail here, and would need them
+    compared up to their common scale).
 
     Third: MST picks how to measure each pair of ordered columns of 8 bins or more
     (``MSTSynthesizer._bands``), so how many picks it makes follows the bin counts of a

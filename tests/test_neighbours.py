@@ -167,6 +167,9 @@ def test_mst_second_look_at_a_long_tail(tmp_path, extra) -> None:
     row outside the first look's release) and share the pool: post-processing of the
     tallies, so second looks and their scales are left out of the fingerprints.
 
+    A tip that decided an extra would also move the model's σ, which the fingerprints compare
+    (see ``neighbours.fingerprint``); these extra rows tip none.
+
     2,000 rows at ε = 4 are small in units of the domain's noise, so the default budget
     (:func:`~tabsynth.synthesizers.dp_domain.default_budget`) counts the rows and gives the
     long tail an extra: both sides must count and take it, at the same weight (the count is

@@ -96,7 +96,8 @@ NUMERIC_KINDS = frozenset({"numerical", "datetime"})
 PUBLIC_DOMAIN_SHARE = 0.1
 PRIVATE_DOMAIN_SHARE = 0.3
 #: Share of ρ for the noisy row count that sets the categorical columns' weight
-#: (:func:`category_weight`), spent only when categorical columns are estimated by default.
+#: (:func:`category_weight`), spent only when two or more categorical release units are
+#: estimated with the default budget.
 ROWS_SHARE = 0.005
 #: Rows per σ of a column's default domain budget at which a long categorical tail's weight
 #: starts to grow (by one per halving below it, in steps of :data:`WEIGHT_STEP`, rounded down,
@@ -199,7 +200,8 @@ def default_budget(
     """The domain's default budget: :func:`domain_share` of ρ shared by the columns to
     estimate, and for each categorical one whose tail stands out :func:`category_weight` − 1
     more shares, the weight set by a noisy row count (charged, :data:`ROWS_SHARE` of ρ; not
-    drawn when no categorical column is estimated, so such a fit is what it was). At most
+    drawn when the categorical columns to estimate form fewer than two release units, which
+    take no second looks, so such a fit is what it was). At most
     :data:`MAX_DOMAIN_SHARE` of ρ with the count if every tail stands out: the extra is
     lowered to fit. ``public_rows``, a row count the user declared public, replaces the noisy
     one (the caller records the declaration).
@@ -209,14 +211,15 @@ def default_budget(
     part of the rows sit in such values, while a numeric column only moves its edges and a
     column of a few frequent values loses nothing. At ε = 1 without metadata, a larger share
     for every column lifted 7,000-row samples of Adult and diabetes130 by 10 to 38 points but
-    cost such a sample of Taiwan credit, as did the extra for every categorical column (−4
-    with MST) or for the long tails in proportion to their size (−23 with AIM, one fit); a
+    cost such a sample of Taiwan credit, as did the extra for every categorical column (−10
+    with MST) or for the long tails in proportion to their size (−4 with MST, −23 with AIM
+    on one fit); a
     fixed extra per long tail gained 15 to 25 points on the first two and −2 to +7 on credit
     with MST and AIM (DP-SGD: Adult +27, credit −5; ``benchmarks/results/category_weight/``)."""
     todo = columns_to_estimate(metadata, binning, bins)
     share = domain_share(metadata) * ledger.rho_budget
     categorical = [name for name in todo if metadata[name].kind == "categorical"]
-    if not categorical:
+    if len(category_units(metadata, categorical)) < 2:  # no tallies: nothing takes an extra
         return DomainBudget(share)
     if public_rows is not None:
         rows = float(public_rows)
@@ -232,7 +235,7 @@ def default_budget(
     each = share / len(todo)
     extra = (category_weight(rows, each) - 1) * each
     room = ((MAX_DOMAIN_SHARE - ROWS_SHARE) * ledger.rho_budget - share) / len(categorical)
-    return DomainBudget(share, min(extra, room))
+    return DomainBudget(share, max(0.0, min(extra, room)))
 
 
 def category_weight(rows: float, column_rho: float) -> float:
