@@ -182,6 +182,36 @@ def test_without_a_tail_the_extra_is_not_spent(seed, tallies) -> None:
     assert_allocated_from_tallies(ledger, tallies, rho, 10, extra_rho=rho / 10)
 
 
+def test_a_value_group_with_a_long_tail_takes_one_extra_per_column() -> None:
+    """Two code columns declared one value group (``value_groups``) are one release unit with
+    two columns' shares: when its tail stands out it takes two extras. The same fit without
+    the extra, on the same noise, releases the same tallies, so each second look differs by
+    exactly its unit's width times the extra."""
+    frame = table(0)
+    frame["code2"] = tailed(np.random.default_rng(1), TAIL, TAIL_ROWS)
+    group = {"code": "codes", "code2": "codes"}
+    metadata = Metadata(
+        {name: ColumnSpec("categorical", value_group=group.get(name)) for name in frame.columns}
+    )
+    rho = 2 * len(frame.columns) / (2 * SIGMA_1**2)
+
+    def seconds(extra: float) -> dict[str, float]:
+        ledger = PrivacyLedger(50.0, 1e-9, delta_reserved=RESERVED)
+        noise = NoiseSource.seeded(0)
+        private_domain(
+            frame, metadata, ledger=ledger, rho=rho, delta=RESERVED, noise=noise, extra_rho=extra
+        )
+        return {e.purpose: e.rho for e in ledger.entries if SECOND in e.purpose}
+
+    extra = rho / len(frame.columns)
+    with_extra, without = seconds(extra), seconds(0.0)
+    assert set(with_extra) == set(without)
+    (unit,) = [purpose for purpose in with_extra if "value group 'codes'" in purpose]
+    for purpose, cost in with_extra.items():
+        width = 2 if purpose == unit else 1
+        assert cost - without[purpose] == pytest.approx(width * extra, rel=1e-6)
+
+
 def test_a_single_categorical_column_takes_no_extra(tallies) -> None:
     """No tally tells a lone column's tail, so its one look takes its share and no extra."""
     rho = 2 / (2 * SIGMA_1**2)
