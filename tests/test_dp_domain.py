@@ -353,6 +353,14 @@ def categorical_schema(columns: int, numeric: int = 1) -> Metadata:
     return Metadata(specs)
 
 
+def coded(rows: int, columns: int, numeric: int = 1) -> tuple[pd.DataFrame, Metadata]:
+    """``rows`` rows of :func:`categorical_schema`'s columns: the default budget reads only the
+    table's size and kinds, not its values."""
+    categorical = {f"c{i}": ["a"] * rows for i in range(columns)}
+    numbers = {f"x{i}": np.arange(rows, dtype=float) for i in range(numeric)}
+    return pd.DataFrame({**categorical, **numbers}), categorical_schema(columns, numeric)
+
+
 def budget(frame: pd.DataFrame, metadata: Metadata, epsilon: float = 1.0):
     ledger = PrivacyLedger(epsilon, DELTA, delta_reserved=RESERVED)
     out = default_budget(frame, metadata, ledger=ledger, noise=NoiseSource.seeded(2))
@@ -365,10 +373,7 @@ def test_default_budget_adds_an_extra_for_the_tails_of_a_small_table() -> None:
     the count's noise (σ about 82 rows, and a negative count still weighs at most the
     maximum): each categorical column's tail may take MAX_CATEGORY_WEIGHT − 1 more shares
     when it stands out, 0.545 of ρ in all with the count, within the cap."""
-    metadata = categorical_schema(2, numeric=3)
-    numbers = {f"x{i}": np.arange(300.0) for i in range(3)}
-    frame = pd.DataFrame({"c0": ["a"] * 300, "c1": ["b"] * 300, **numbers})
-    out, ledger = budget(frame, metadata)
+    out, ledger = budget(*coded(300, 2, numeric=3))
     share = PRIVATE_DOMAIN_SHARE * ledger.rho_budget
     assert out.rho == pytest.approx(share)
     assert out.extra_rho == pytest.approx((MAX_CATEGORY_WEIGHT - 1) * share / 5)
@@ -381,9 +386,7 @@ def test_default_budget_keeps_the_domain_within_its_cap() -> None:
     """Ten categorical columns and no other: 0.3 of ρ, and twice as much again if every tail
     stood out, would be 0.9; the extra stops where the domain and the count reach
     MAX_DOMAIN_SHARE."""
-    metadata = categorical_schema(10, numeric=0)
-    frame = pd.DataFrame({f"c{i}": ["a"] * 300 for i in range(10)})
-    out, ledger = budget(frame, metadata)
+    out, ledger = budget(*coded(300, 10, numeric=0))
     (count,) = ledger.entries
     whole = out.rho + 10 * out.extra_rho + count.rho
     assert whole == pytest.approx(MAX_DOMAIN_SHARE * ledger.rho_budget, rel=1e-6)
@@ -411,11 +414,9 @@ def test_a_small_fit_with_long_tails_fills_its_domain_to_the_cap() -> None:
 def test_default_budget_counts_nothing_without_categorical_columns_to_estimate() -> None:
     """No categorical column to estimate (numbers only, or categories declared public), or a
     single one (no tally to tell its tail): no count, no extra, the domain share as before."""
-    numbers = pd.DataFrame({"x0": np.arange(300.0)})
-    out, ledger = budget(numbers, categorical_schema(0))
+    out, ledger = budget(*coded(300, 0))
     assert out.extra_rho == 0 and not ledger.entries
-    lone = pd.DataFrame({"c0": ["a"] * 300, "x0": np.arange(300.0)})
-    out, ledger = budget(lone, categorical_schema(1))
+    out, ledger = budget(*coded(300, 1))
     assert out.extra_rho == 0 and not ledger.entries
     declared = Metadata(
         {"c0": ColumnSpec("categorical", categories=("a",))}, source="user", public=True
@@ -428,17 +429,14 @@ def test_default_budget_counts_nothing_without_categorical_columns_to_estimate()
 def test_default_budget_adds_nothing_for_a_large_table() -> None:
     """At ε = 50 a column's share has σ of about 0.57 rows, so 3,000 rows are over 5,000 σ,
     far above FULL_SCALE: weight 1, no extra (the count is still drawn)."""
-    metadata = categorical_schema(2)
-    frame = pd.DataFrame({"c0": ["a"] * 3000, "c1": ["b"] * 3000, "x0": np.arange(3000.0)})
-    out, ledger = budget(frame, metadata, epsilon=50.0)
+    out, ledger = budget(*coded(3000, 2), epsilon=50.0)
     assert out.extra_rho == 0 and len(ledger.entries) == 1
 
 
 def test_a_row_count_declared_public_replaces_the_noisy_one() -> None:
     """``public_rows`` (DP-SGD's declared row count) sizes the weight for free: nothing drawn;
     at ε = 1, 300 declared rows get the extra, 10⁷ get none."""
-    metadata = categorical_schema(2)
-    frame = pd.DataFrame({"c0": ["a"] * 300, "c1": ["b"] * 300, "x0": np.arange(300.0)})
+    frame, metadata = coded(300, 2)
     for rows, extra in ((300, True), (10**7, False)):
         ledger = PrivacyLedger(1.0, DELTA, delta_reserved=RESERVED)
         noise = NoiseSource.seeded(2)

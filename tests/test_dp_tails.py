@@ -70,11 +70,15 @@ def tallies(monkeypatch) -> dict[str, float]:
     return released
 
 
-def fit_domain(frame: pd.DataFrame, seed: int, **kwargs):
+def fit_domain(frame: pd.DataFrame, seed: int, groups: dict[str, str] | None = None, **kwargs):
+    """The domain of ``frame``'s categorical columns (``groups``: value groups by column)."""
     columns = len(frame.columns)
     rho = 2 * columns / (2 * SIGMA_1**2)  # first looks at ρ/(2·columns): σ₁
     ledger = PrivacyLedger(50.0, 1e-9, delta_reserved=RESERVED)
-    metadata = Metadata({name: ColumnSpec("categorical") for name in frame.columns})
+    groups = groups or {}
+    metadata = Metadata(
+        {name: ColumnSpec("categorical", value_group=groups.get(name)) for name in frame.columns}
+    )
     encoder = private_domain(
         frame,
         metadata,
@@ -190,20 +194,12 @@ def test_a_value_group_with_a_long_tail_takes_one_extra_per_column() -> None:
     frame = table(0)
     frame["code2"] = tailed(np.random.default_rng(1), TAIL, TAIL_ROWS)
     group = {"code": "codes", "code2": "codes"}
-    metadata = Metadata(
-        {name: ColumnSpec("categorical", value_group=group.get(name)) for name in frame.columns}
-    )
-    rho = 2 * len(frame.columns) / (2 * SIGMA_1**2)
 
     def seconds(extra: float) -> dict[str, float]:
-        ledger = PrivacyLedger(50.0, 1e-9, delta_reserved=RESERVED)
-        noise = NoiseSource.seeded(0)
-        private_domain(
-            frame, metadata, ledger=ledger, rho=rho, delta=RESERVED, noise=noise, extra_rho=extra
-        )
+        _, ledger, _ = fit_domain(frame, 0, groups=group, extra_rho=extra)
         return {e.purpose: e.rho for e in ledger.entries if SECOND in e.purpose}
 
-    extra = rho / len(frame.columns)
+    extra = 2 / (2 * SIGMA_1**2)  # a column's share, ρ / columns
     with_extra, without = seconds(extra), seconds(0.0)
     assert set(with_extra) == set(without)
     (unit,) = [purpose for purpose in with_extra if "value group 'codes'" in purpose]
