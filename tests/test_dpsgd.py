@@ -21,9 +21,13 @@ from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.privacy import NoiseSource, PrivacyLedger
 from tabsynth.synthesizers.autoregressive import AutoregressiveSynthesizer
 from tabsynth.synthesizers.autoregressive.dp import (
+    DP_BATCH_RATE,
+    DP_SAMPLE_RATE,
+    DP_STEPS,
     DP_WIDTH,
     FORBIDDEN_LOGIT,
     INDEX_WORK,
+    MAX_DP_BATCH,
     MAX_DP_PARAMS,
     MIN_DP_BATCH,
     MIN_DP_WIDTH,
@@ -133,15 +137,23 @@ def test_without_a_public_row_count_the_schedule_comes_from_noisy_marginals(publ
 
 @pytest.mark.parametrize(
     ("rows", "epochs", "batch"),
-    [(39_073, 40, 7815), (1_000_000, 2, 8192), (100, 40, 20), (3, 67, 1)],
+    [(39_073, 40, 3908), (60_000, 27, 6000), (2_000, 39, 256), (1_000_000, 2, 8192), (100, 40, 20)],
 )
-def test_default_dp_schedule_takes_about_200_large_steps(rows, epochs, batch) -> None:
-    """Expected batches of a fifth of the table (at most 8192 rows) and about 200 steps; the
-    user's own epochs or batch size are kept."""
+def test_default_dp_schedule_spends_200_large_steps_on_smaller_ones(rows, epochs, batch) -> None:
+    """The row passes of 200 expected batches of a fifth of the table (at most 8192 rows),
+    spent on batches of a tenth (not below MIN_DP_BATCH, nor above that fifth) with more steps;
+    the user's own epochs and batch size are kept."""
     assert default_dp_schedule(rows, None, None) == (epochs, batch)
-    steps = epochs * math.ceil(rows / batch)
-    assert abs(steps - 200) <= math.ceil(rows / batch) / 2
+    per_epoch = math.ceil(rows / batch)
+    budget = DP_STEPS * min(MAX_DP_BATCH, math.ceil(rows * DP_SAMPLE_RATE))
+    assert abs(epochs * per_epoch * batch - budget) <= per_epoch * batch / 2
+    assert batch == min(budget // DP_STEPS, max(MIN_DP_BATCH, math.ceil(rows * DP_BATCH_RATE)))
     assert default_dp_schedule(rows, 7, 64) == (7, 64)
+
+
+def test_a_batch_size_alone_keeps_200_steps() -> None:
+    assert default_dp_schedule(2_000, None, 10) == (1, 10)  # 200 batches an epoch
+    assert default_dp_schedule(100, None, 64) == (100, 64)  # 2 batches an epoch
 
 
 ADULT_SIZES = (9, 17, 101, 7, 15, 6, 5, 2, 101, 101, 101, 42, 2, 8, 7)  # 15 columns, Σ = 524
@@ -157,8 +169,8 @@ def test_row_cost_counts_the_heads_and_the_logits() -> None:
 
 def test_work_cap_keeps_adult_and_shrinks_wide_batches() -> None:
     """Adult's schedule is unchanged by the cap; a 48-column table gets a batch whose step
-    costs at most STEP_WORK, and still about 200 steps."""
-    assert default_dp_schedule(39_073, None, None, ADULT_SIZES, 64) == (40, 7815)
+    costs at most STEP_WORK, below a tenth of its rows, and so keeps about 200 steps."""
+    assert default_dp_schedule(39_073, None, None, ADULT_SIZES, 64) == (40, 3908)
     epochs, batch = default_dp_schedule(81_390, None, None, WIDE_SIZES, 64)
     work = PARAM_WORK * parameter_count(WIDE_SIZES, 64)
     assert batch == (STEP_WORK - work) // row_cost(WIDE_SIZES, 64) < 8192

@@ -46,7 +46,7 @@ NON_PRIVATE_DEFAULTS: dict[str, Any] = {
     "learning_rate": 5e-3,
 }
 DP_DEFAULTS: dict[str, Any] = {
-    "epochs": None,  # see dp.default_dp_schedule: 200 steps, batches capped by work
+    "epochs": None,  # see dp.default_dp_schedule: fixed row passes, batches capped by work
     "batch_size": None,
     "width": None,  # see dp.default_dp_width: 64, less on wide tables with many codes
     "blocks": 0,
