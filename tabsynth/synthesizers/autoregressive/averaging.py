@@ -36,8 +36,8 @@ from collections.abc import Iterable, Iterator
 import torch
 from torch import nn
 
-#: Window of the average, as a share of the planned steps: 200 steps average over about the
-#: last 20 (see ``benchmarks/results/dpsgd_stability/README.md`` for the shares compared).
+#: Window of the average, as a share of the planned steps: 400 steps average over about the
+#: last 40 (see ``benchmarks/results/dpsgd_stability/README.md`` for the shares compared).
 AVERAGE_SHARE = 0.1
 
 
