@@ -370,7 +370,8 @@ def default_dp_schedule(
     steps at half the batch win: the expected batch is :data:`DP_BATCH_RATE` of the rows (not
     below :data:`MIN_DP_BATCH`, nor above the capped fifth) and the steps grow so that
     ``steps · batch`` stays (Taiwan credit at ε = 3: 3-way score 733.5 / 730.9 against
-    718.9 / 716.9 for two noise draws, Adult +4.9, ``benchmarks/results/dpsgd_schedule``).
+    718.9 / 716.9 for two noise draws; Adult about neutral;
+    ``benchmarks/results/dpsgd_schedule``).
     Tables whose capped fifth is already at most that keep 200 steps: diabetes130, tables of
     more than 81,920 rows, and tables of at most 1,280 rows (a fifth of at most 256); tables
     of 1,281-2,559 rows get 256-row batches and 200-400 steps. A batch size the user sets
