@@ -375,19 +375,19 @@ def default_dp_schedule(
     Tables whose capped fifth is already at most that keep 200 steps: diabetes130, tables of
     more than 81,920 rows, and tables of at most 1,280 rows (a fifth of at most 256); tables
     of 1,281-2,559 rows get 256-row batches and 200-400 steps. A batch size the user sets
-    keeps 200 steps (even the default's value); epochs alone keep the tenth. The extra steps
+    keeps 200 steps (even the default's value); epochs alone get the tenth. The extra steps
     cost their per-step parameter work: about +5 % on Adult, up to +25 % on tables of a few
     thousand rows. Inputs are public or released: the noisy row count, the domain sizes and
     the width.
     """
-    budget = max(1, min(MAX_DP_BATCH, math.ceil(n_rows * DP_SAMPLE_RATE)))
-    if sizes:
-        left = STEP_WORK - PARAM_WORK * parameter_count(sizes, width)
-        budget = min(budget, max(MIN_DP_BATCH, left // row_cost(sizes, width)))
     steps = float(DP_STEPS)
     if batch_size is None:
-        batch_size = min(budget, max(MIN_DP_BATCH, math.ceil(n_rows * DP_BATCH_RATE)))
-        steps = DP_STEPS * budget / batch_size
+        fifth = max(1, min(MAX_DP_BATCH, math.ceil(n_rows * DP_SAMPLE_RATE)))
+        if sizes:
+            left = STEP_WORK - PARAM_WORK * parameter_count(sizes, width)
+            fifth = min(fifth, max(MIN_DP_BATCH, left // row_cost(sizes, width)))
+        batch_size = min(fifth, max(MIN_DP_BATCH, math.ceil(n_rows * DP_BATCH_RATE)))
+        steps = DP_STEPS * fifth / batch_size  # the capped fifth's row passes
     if epochs is None:
         epochs = max(1, round(steps / max(math.ceil(n_rows / batch_size), 1)))
     return epochs, batch_size
