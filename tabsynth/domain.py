@@ -207,13 +207,30 @@ class BinnedCodec:
         else:
             values = lo + (hi - lo) * rng.random(codes.shape)
             if self.precision is not None:
-                # rounding may reach the bin's open upper edge; stay inside the bin
-                upper = np.where(idx == self.bins - 1, hi, np.nextafter(hi, lo))
-                values = np.clip(np.round(values, self.precision), lo, upper)
+                values = self._round_inside(idx, values, lo, hi)
         values = np.where(missing, np.nan, values)
         if self.is_datetime:
             return self._to_datetime(values)
         return pd.Series(values, dtype=float)
+
+    def _round_inside(
+        self, idx: np.ndarray, values: np.ndarray, lo: np.ndarray, hi: np.ndarray
+    ) -> np.ndarray:
+        """``values`` rounded to the column's precision without leaving their bins: rounding
+        may reach a bin's open upper edge, or its lower edge where a point bin holds that
+        value (edges 0, 0, 0.5: 0.04 rounds to 0.0, the point bin's value). Such a value moves
+        one step of the precision back into the bin; a bin narrower than that step keeps the
+        nearest value inside it."""
+        step = 10.0**-self.precision
+        above_point = np.zeros(idx.shape, dtype=bool)
+        inner = idx > 0
+        above_point[inner] = self.edges[idx[inner] - 1] == lo[inner]
+        lower = np.where(above_point, np.nextafter(lo, hi), lo)
+        upper = np.where(idx == self.bins - 1, hi, np.nextafter(hi, lo))
+        rounded = np.round(values, self.precision)
+        rounded = np.where(rounded < lower, rounded + step, rounded)
+        rounded = np.where(rounded > upper, rounded - step, rounded)
+        return np.clip(rounded, lower, upper)
 
     def _decode_integer(
         self, idx: np.ndarray, lo: np.ndarray, hi: np.ndarray, rng: np.random.Generator

@@ -201,6 +201,19 @@ frames = st.integers(min_value=1, max_value=60).flatmap(
 )
 
 
+def test_rounding_to_the_precision_stays_out_of_a_point_bin_below() -> None:
+    """Edges 0, 0, 0.5: a point bin at 0, then (0, 0.5]. Draws in the second bin rounded to
+    one decimal reach 0.0 (a draw under 0.05), the point bin's value; they move up one step
+    instead, so every decoded value re-encodes to its bin and stays on the 0.1 grid. (Found
+    by the round-trip property below: a frame whose floats were 0, 0 and 0.5.)"""
+    codec = BinnedCodec(edges=np.array([0.0, 0.0, 0.5]), precision=1)
+    codes = np.ones(20_000, dtype=np.int64)
+    values = codec.decode(codes, np.random.default_rng(0)).to_numpy()
+    assert values.min() == 0.1 and values.max() == 0.5
+    assert np.array_equal(codec.encode(pd.Series(values)), codes)
+    assert np.allclose(values * 10, np.round(values * 10))
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=frames, bins=st.integers(1, 40))
 def test_property_round_trip_of_random_frames(raw, bins):
