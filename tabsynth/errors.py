@@ -7,6 +7,10 @@ code 2. Each message says what to change, not only what went wrong.
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
+
 
 class TabsynthError(Exception):
     """Base class of every error tabsynth raises on purpose."""
@@ -57,3 +61,14 @@ class RulesError(TabsynthError, RuntimeError):
     """Sampling could not meet the metadata's rules within its bounded number of redraws
     (the model gives rows that satisfy them too little probability, or the sampling
     conditions contradict them)."""
+
+
+def warn_caller(message: str) -> None:
+    """A :class:`UserWarning` attributed to the first frame outside tabsynth: the caller's
+    line, however deep in the package it was raised (Python 3.11 has no
+    ``skip_file_prefixes``)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, UserWarning, stacklevel=level + 1)

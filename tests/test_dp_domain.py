@@ -393,14 +393,15 @@ def test_default_budget_keeps_the_domain_within_its_cap() -> None:
 
 
 def test_a_small_fit_with_long_tails_fills_its_domain_to_the_cap() -> None:
-    """A fit end to end: ten columns of 1,200 rows, 400 holding one value and 800 a tail of 40
-    values held by 20 rows each. At ε = 1 a column's share has σ of about 33 rows, so the
-    table is 36 σ (weight 3); a first look (σ ≈ 47) keeps only the frequent value (threshold
-    near 320 rows), and each tail of 800 rows stands 5 σ out of its tally (σ ≈ 150), so every
-    column takes the extra. Three shares each would be 0.9 of ρ: the ledger's domain phase,
-    count included, comes to MAX_DOMAIN_SHARE of ρ."""
+    """A fit end to end: ten columns of 1,200 rows, 400 holding one value and 800 a tail of
+    eight values held by 100 rows each. At ε = 1 a column's share has σ of about 33 rows, so
+    the table is 36 σ (weight 3); a first look (σ ≈ 47) keeps only the frequent value
+    (threshold near 320 rows), and each tail's rows at stake (100 a value less a floor of
+    about 20) stand 4 σ out of its tally (σ ≈ 150), so every column takes the extra. Three
+    shares each would be 0.9 of ρ: the ledger's domain phase, count included, comes to
+    MAX_DOMAIN_SHARE of ρ."""
     rng = np.random.default_rng(3)
-    tail = np.repeat([f"t{i:02d}" for i in range(40)], 20)
+    tail = np.repeat([f"t{i}" for i in range(8)], 100)
     column = lambda: rng.permutation([*["a"] * 400, *tail]).astype(object)  # noqa: E731
     frame = pd.DataFrame({f"c{i}": column() for i in range(10)})
     fit = MSTSynthesizer(1.0, noise_seed=5, max_iters=10).fit(frame, categorical_schema(10, 0))

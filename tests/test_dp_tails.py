@@ -2,17 +2,18 @@
 
 The table: ten categorical columns of three values each (a few thousand rows per value, no
 tail) and one column ``code`` with three such values and a tail of values held by 160 rows
-each. With the domain budget ρ split over eleven columns, each first look runs at ρ/22
-(σ₁ = 40 below). The pool (half of every share, ρ/2) pays ρ/20 of tallies (ρ/220 each,
-σ = sqrt(10)·σ₁ = 126) and 0.45ρ of second looks: each column that qualifies takes back its
-own 0.45ρ/11, and ``code``, alone with a tail, also what the others put in. Its second look
-runs at 0.45ρ (σ₂ = 12.7), combined with its first σ_c = 12.1. Thresholds at the δ each look
-gets: τ₁ ≈ 273 (6.8σ₁) and τ_c ≈ 84. A tail value of 160 rows passes the first look with
-probability P(N(0,1) > 2.8) = 0.26 %, and the second with probability 1 − P(N(0,1) > 6.3), so
-missing any of 30 happens less than once in 10⁸ fits. A tail of 4,800 rows clears
-MIN_TAIL_SIGMAS·σ = 253 always; a column without a tail clears it with probability 2.3 %, and
-then looks again at nothing (it has no unreleased values); when none clears it, each column
-looks again with its own contribution. The allocation tests below hold whichever columns
+each. With the domain budget ρ split over eleven columns, each first look runs at ρ/22 (σ₁ = 40
+below). The pool (half of every share, ρ/2) pays ρ/20 of tallies (ρ/220 each, σ = sqrt(10)·σ₁ =
+126) and 0.45ρ of second looks: each column that qualifies takes back its own 0.45ρ/11, and
+``code``, alone with a tail, also what the others put in. Its second look runs at 0.45ρ (σ₂ =
+12.7), combined with its first σ_c = 12.1. Thresholds at the δ each look gets: τ₁ ≈ 273 (6.8σ₁)
+and τ_c ≈ 84. A tail value of 160 rows passes the first look with probability P(N(0,1) > 2.8) =
+0.26 %, and the second with probability 1 − P(N(0,1) > 6.3), so missing any of 30 happens less
+than once in 10⁸ fits. The tallies count the rows at stake, each unreleased value's rows beyond
+a floor of 1.5 times the best second look's σ (18 rows here): 30 × 142 = 4,260 for the tail,
+which clears MIN_TAIL_SIGMAS·σ = 253 always; a column without a tail clears it with probability
+2.3 %, and then looks again at nothing (it has no unreleased values); when none clears it, each
+column looks again with its own contribution. The allocation tests below hold whichever columns
 qualify.
 """
 
@@ -29,7 +30,15 @@ from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.privacy import NoiseSource, PrivacyLedger
 from tabsynth.synthesizers import dp_tails
 from tabsynth.synthesizers.dp_domain import private_domain
-from tabsynth.synthesizers.dp_tails import MIN_TAIL_SIGMAS, POOL_SHARE, SECOND_LOOK, TALLY_SHARE
+from tabsynth.synthesizers.dp_tails import (
+    MIN_TAIL_SIGMAS,
+    POOL_SHARE,
+    SECOND_LOOK,
+    TALLY_SHARE,
+    CategoryBudget,
+    rows_at_stake,
+    tail_floor,
+)
 
 RESERVED = 1e-10
 SIGMA_1 = 40.0
@@ -139,7 +148,11 @@ def test_the_thresholds_the_module_docstring_reasons_with(tallies) -> None:
     assert first.params["threshold"] in range(270, 277)
     assert second.params["combined_sigma"] == pytest.approx(12.1, abs=0.05)
     assert 82 < second.params["threshold"] < 86
-    assert 4000 < tallies["code"] < 5600  # 4,800 rows ± 6σ of the tally
+    (floor,) = {
+        e.purpose.rsplit("first ", 1)[1] for e in ledger.entries if "rows outside" in e.purpose
+    }
+    assert floor == "18 of each value"
+    assert 3500 < tallies["code"] < 5020  # 30 × (160 − 18) = 4,260 rows at stake ± 6σ
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -240,3 +253,55 @@ def test_a_single_categorical_column_takes_one_look_with_its_whole_share(tallies
     assert look.purpose == "categories of column 'code'" and not tallies
     assert look.rho == pytest.approx(rho, rel=1e-9) and look.delta == RESERVED
     assert set(HEAD) <= set(encoder.metadata["code"].categories)
+
+
+# -- what the tallies count ------------------------------------------------------------------
+
+
+def test_rows_at_stake_are_each_values_rows_beyond_the_floor() -> None:
+    rest = pd.Series(["x"] * 5 + ["y"] * 3 + ["z", "w"])
+    assert rows_at_stake(rest, 2) == 3 + 1
+    assert rows_at_stake(rest, 1) == 4 + 2  # values held by one row: nothing at stake
+    assert rows_at_stake(rest.iloc[:0], 1) == 0
+
+
+def test_rows_at_stake_move_by_at_most_one_per_added_value() -> None:
+    """The tally's sensitivity: adding one row (one value) moves it by 0 or 1, whatever the
+    counts and the floor."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        rest = pd.Series(rng.choice(list("abcdefgh"), int(rng.integers(0, 60))))
+        floor = int(rng.integers(1, 12))
+        added = pd.concat([rest, pd.Series([rng.choice(list("abcdefghz"))])])
+        assert rows_at_stake(added, floor) - rows_at_stake(rest, floor) in (0, 1)
+
+
+def test_the_floor_is_a_multiple_of_the_best_second_looks_sigma() -> None:
+    """1.5 σ of one look with the first look's ρ and the whole pool's second-look part (per
+    column of the unit) plus the extra, rounded down, at least one row."""
+    budget = CategoryBudget(
+        first_rho=1e-4, first_delta=1e-11, pool_rho=2e-3, second_delta=1e-11, extra_rho=5e-4
+    )
+    best = 1e-4 + (1 - TALLY_SHARE) * 2e-3 + 5e-4
+    assert tail_floor(budget, 1) == math.floor(1.5 / math.sqrt(2 * best))
+    wide = 1e-4 + (1 - TALLY_SHARE) * 2e-3 / 3 + 5e-4  # a group of three shares the pool
+    assert tail_floor(budget, 3) == math.floor(1.5 / math.sqrt(2 * wide))
+    rich = CategoryBudget(first_rho=10.0, first_delta=1e-11, pool_rho=10.0, second_delta=1e-11)
+    assert tail_floor(rich, 1) == 1
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_an_identifier_column_leaves_the_pool_to_a_long_tail(seed, tallies) -> None:
+    """A column of identifiers held as text (one row a value, none released) has the longest
+    tail of all but nothing at stake: its tally stays in its noise, so ``code`` alone takes
+    the pool's spare and keeps its tail; the identifiers take no second look."""
+    frame = table(seed)
+    frame["ref"] = [f"r{i:06d}" for i in range(len(frame))]
+    with pytest.warns(UserWarning, match="no value of column 'ref'") as caught:
+        encoder, ledger, rho = fit_domain(frame, seed)
+    assert not any(ch.isdigit() for w in caught for ch in str(w.message))  # names no count
+    assert encoder.metadata["ref"].categories == ()
+    assert "ref" not in second_looks(ledger) and "code" in second_looks(ledger)
+    assert abs(tallies["ref"]) < 6 * SIGMA_1 * math.sqrt(10)  # 0 ± 6σ of its tally
+    assert set(encoder.metadata["code"].categories) == set(HEAD + TAIL)
+    assert_allocated_from_tallies(ledger, tallies, rho, 12)

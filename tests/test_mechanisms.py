@@ -132,6 +132,25 @@ def test_gaussian_counts_take_whole_counts_only() -> None:
     assert len(ledger.entries) == 3  # refused before anything was charged
 
 
+def test_gaussian_counts_charge_the_stated_sensitivity_with_the_same_noise() -> None:
+    """A count one row moves by up to Δ (a value group's tally of rows at stake, Δ = k) costs
+    Δ²/(2σ²); the noise is the same N_Z(0, σ²) draw as at Δ = 1 (same seed, same output)."""
+    counts = np.arange(50_000, dtype=float) % 5
+    one, three = roomy_ledger(), roomy_ledger()
+    plain = gaussian_counts(counts, 4.0, ledger=one, purpose="m", noise=NoiseSource.seeded(1))
+    wide = gaussian_counts(
+        counts, 4.0, sensitivity=3, ledger=three, purpose="m", noise=NoiseSource.seeded(1)
+    )
+    assert np.array_equal(plain, wide)
+    ((entry_1,), (entry_3,)) = one.entries, three.entries
+    assert entry_1.rho == 1 / 32 and entry_1.params["l2_sensitivity"] == 1.0
+    assert entry_3.rho == 9 / 32 and entry_3.params["l2_sensitivity"] == 3.0
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ParameterError, match="sensitivity"):
+            gaussian_counts(counts[:2], 4.0, sensitivity=bad, ledger=three, purpose="m")
+    assert len(three.entries) == 1  # refused before anything was charged
+
+
 @pytest.mark.parametrize("sigma", [0.3, 1.0, 1.3, math.pi, 1 / math.sqrt(0.2), 1e4 + 0.1, 7e9])
 def test_rational_variance_rounds_up_and_is_charged_exactly(sigma: float) -> None:
     variance = rational_variance(sigma)

@@ -240,31 +240,45 @@ def test_a_grouped_fit_saves_loads_and_samples_the_groups_codes(tmp_path, make) 
     assert out.equals(synth.sample(500, seed=3))
 
 
-def test_a_groups_tally_counts_rows_not_values(monkeypatch) -> None:
-    """Codes A and B (3,000 rows each, always released) and fifty rows that hold a code no
-    other row has in each of the group's three columns: the group's tail is those fifty
-    rows, and its tally counts 50 (sensitivity 1), not their 150 values."""
+def test_a_groups_tally_counts_each_values_rows_over_its_columns(monkeypatch) -> None:
+    """Codes A and B (3,000 rows each, always released), code C in 40 rows of dx1 and 40
+    others of dx2, code D in both dx2 and dx3 of 30 rows, and fifty rows that hold a code no
+    other row has in each of the three columns. With the floor at one row, the group's tally
+    counts each value's rows over its columns beyond the first: 79 for C, 29 for D (a row
+    holding it twice counts once), nothing for the 150 lone codes. One row adds to up to
+    three values' counts, so the tally is charged for L2 sensitivity 3."""
     rng = np.random.default_rng(3)
     frame = pd.DataFrame(
         {name: rng.permutation(np.repeat(["A", "B"], 3000)).astype(object) for name in GROUP[:3]}
     )
     for i, name in enumerate(GROUP[:3]):
         frame.loc[:49, name] = [f"u{i}{row:02d}" for row in range(50)]
+    frame.loc[50:89, "dx1"] = "C"
+    frame.loc[90:129, "dx2"] = "C"
+    frame.loc[130:159, ["dx2", "dx3"]] = "D"
     frame["sex"] = rng.choice(["F", "M"], len(frame)).astype(object)
-    counted: dict[str, int] = {}
+    counted: dict[str, tuple[int, int]] = {}
     real = dp_tails.gaussian_counts
 
-    def spy(counts, sigma, *, purpose, **kwargs):
-        counted[purpose] = int(counts[0])
-        return real(counts, sigma, purpose=purpose, **kwargs)
+    def spy(counts, sigma, *, purpose, sensitivity=1, **kwargs):
+        counted[purpose] = (int(counts[0]), sensitivity)
+        return real(counts, sigma, purpose=purpose, sensitivity=sensitivity, **kwargs)
 
     monkeypatch.setattr(dp_tails, "gaussian_counts", spy)
-    fit(frame, grouped(*GROUP[:3]))
+    monkeypatch.setattr(dp_tails, "TAIL_FLOOR_SIGMAS", 0.0)
+    encoder, ledger = fit(frame, grouped(*GROUP[:3]))
+    assert not {"C", "D"} & set(encoder.metadata["dx1"].categories)  # in the tail
     assert counted == {
         "rows outside the released categories of value group 'icd9' "
-        "(columns 'dx1', 'dx2', 'dx3')": 50,
-        "rows outside the released categories of column 'sex'": 0,
+        "(columns 'dx1', 'dx2', 'dx3'), beyond the first 1 of each value": (108, 3),
+        "rows outside the released categories of column 'sex', beyond the first 1 of each value": (
+            0,
+            1,
+        ),
     }
+    tally = next(e for e in ledger.entries if "rows outside" in e.purpose and "icd9" in e.purpose)
+    assert tally.params["l2_sensitivity"] == 3.0
+    assert tally.rho == pytest.approx(9 / (2 * tally.params["sigma"] ** 2), rel=1e-9)
 
 
 def test_a_groups_second_look_threshold_is_for_delta_over_k() -> None:

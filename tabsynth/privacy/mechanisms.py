@@ -208,6 +208,7 @@ def gaussian_counts(
     counts: np.ndarray | Sequence[float],
     sigma: float,
     *,
+    sensitivity: int = 1,
     ledger: PrivacyLedger,
     purpose: str,
     phase: str = "",
@@ -217,16 +218,23 @@ def gaussian_counts(
     histogram, with exact integer noise.
 
     ``counts`` must be a histogram (or marginal) in which each row adds 1 to exactly one cell, so
-    adding or removing a row changes one cell by 1: L2 sensitivity 1. Counts must be whole
-    numbers (integral floats are accepted), since the discrete Gaussian's guarantee is for
-    integer-valued queries. The noise is N_Z(0, σ²) with σ² = :func:`rational_variance` (σ)
-    (σ² rounded up by at most 2^-32), and the release is ρ = 1/(2σ²)-zCDP (CKS 2020; Bun &
-    Steinke 2016, Prop. 1.6 for the continuous analogue). Returns float64 noisy counts, whole
-    numbers that can be negative; post-processing (clipping, projection) is the caller's
-    choice and free.
+    adding or removing a row changes one cell by 1: L2 sensitivity 1. A query whose cells one
+    row moves by more states its L2 ``sensitivity`` Δ (a whole number: a single count that one
+    row moves by up to Δ, say). Counts must be whole numbers (integral floats are accepted),
+    since the discrete Gaussian's guarantee is for integer-valued queries. The noise is
+    N_Z(0, σ²) with σ² = :func:`rational_variance` (σ) (σ² rounded up by at most 2^-32), and the
+    release is ρ = Δ²/(2σ²)-zCDP (CKS 2020; Bun & Steinke 2016, Prop. 1.6 for the continuous
+    analogue). Returns float64 noisy counts, whole numbers that can be negative;
+    post-processing (clipping, projection) is the caller's choice and free.
 
-    Privacy cost recorded: ρ = 1/(2σ²) for the rounded σ², mechanism ``"gaussian"``.
+    Privacy cost recorded: ρ = Δ²/(2σ²) for the rounded σ², mechanism ``"gaussian"``.
     """
+    if (
+        isinstance(sensitivity, bool)
+        or not isinstance(sensitivity, (int, np.integer))
+        or sensitivity < 1
+    ):
+        raise ParameterError(f"sensitivity must be a whole number >= 1, got {sensitivity!r}.")
     variance = rational_variance(sigma)
     values = _integer_counts(counts)
     noise = _checked_source(noise)
@@ -236,8 +244,12 @@ def gaussian_counts(
         mechanism="gaussian",
         purpose=purpose,
         phase=phase,
-        rho=_cost(variance),
-        params={**_noise_params(variance), "cells": int(values.size), "l2_sensitivity": 1.0},
+        rho=_cost(variance, int(sensitivity) ** 2),
+        params={
+            **_noise_params(variance),
+            "cells": int(values.size),
+            "l2_sensitivity": float(sensitivity),
+        },
     )
     return (values + noise.discrete_gaussian(variance, values.shape)).astype(float)
 

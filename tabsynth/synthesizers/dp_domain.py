@@ -64,13 +64,14 @@ from tabsynth import round_values
 from tabsynth.domain import (
     DEFAULT_BINS,
     NS_PER_SECOND,
+    OTHER,
     DomainEncoder,
     snap_integer_edges,
     to_float,
     uniform_edges,
     with_point_bins,
 )
-from tabsynth.errors import DomainEstimationError, ParameterError
+from tabsynth.errors import DomainEstimationError, ParameterError, warn_caller
 from tabsynth.metadata import GENERATED_KINDS, ColumnSpec, Metadata
 from tabsynth.privacy import (
     NoiseSource,
@@ -369,6 +370,8 @@ def private_domain(
     )
     rare: dict[str, dict[Any, float]] = {}
     for unit, values in kept.items():
+        if not values:
+            _warn_nothing_released(unit)
         weights = rare_codes(listed[unit]) if unit in listed else {}
         for name in unit.columns:
             specs[name] = dataclasses.replace(specs[name], categories=tuple(values))
@@ -381,6 +384,19 @@ def private_domain(
         other={name: True for name in categorical},
         rare=rare,
         steps=steps,
+    )
+
+
+def _warn_nothing_released(unit: CategoryUnit) -> None:
+    """Say that a categorical column will come back as "other" in every row, and what to
+    declare instead. Read from the release alone (no value of it held by enough rows passed),
+    so the warning is as private as the release; it names the column, never a count."""
+    warn_caller(
+        f"no value of {unit.label} is held by enough rows to be released under differential "
+        f"privacy, so every synthetic value of it will be {OTHER!r}; if it holds "
+        "identifiers, free text, or dates or times written as text, declare its kind (id, "
+        "text or datetime) in the metadata, and if its values are public knowledge, declare "
+        "its categories"
     )
 
 

@@ -11,7 +11,9 @@ long tails is a function of the rows, so the split cannot be fixed in advance; i
    :data:`POOL_SHARE` of its share of ρ and takes its first look
    (:func:`~tabsynth.privacy.mechanisms.dp_category_look`) with the rest.
 2. Each column's *tail*, its non-missing rows outside the values the first look released, is
-   counted with Gaussian noise (:data:`TALLY_SHARE` of the pool, split equally).
+   tallied with Gaussian noise (:data:`TALLY_SHARE` of the pool, split equally): the rows at
+   stake, each unreleased value's rows beyond the few that no look could release
+   (:func:`rows_at_stake`).
 3. Columns whose noisy tail stands out of the tally's noise (above :data:`MIN_TAIL_SIGMAS` σ)
    count their tail rows again, with the first look's unreleased noisy counts combined by
    inverse variance: as good as one look with both budgets. Each takes back what it put in the
@@ -35,29 +37,32 @@ column whose tail stands out takes it in its second look, and the others leave i
 model, so the budget left for the model follows the tallies (how many tails stood out), a
 choice read from released counts (the same privacy filter as below). A column of
 identifiers held as text (which a DP fit needs declared, ``kind: id``) would have the longest
-tail of all and nothing to give back.
+tail of all and nothing to give back; so would dates or timestamps held as text. Their values
+hold a row or a few each, below what any look can release, so their tallies leave those rows
+out (:func:`tail_floor`) and they leave the pool to the columns that can use it.
 
 A value group of k columns (:mod:`~tabsynth.synthesizers.value_groups`) is one release unit:
 it pools its k columns' shares and takes k back, its tail is the rows with a value outside its
-release in any of its columns, and its looks count each row's distinct values (``per_row=k``).
+release in any of its columns, its tally counts each value's rows over its columns (one row
+moves it by up to k), and its looks count each row's distinct values (``per_row=k``).
 
 Privacy. Given the released values K of a column, the rows of D and of D + r whose values lie
-outside K differ by at most r: the tally (sensitivity 1) and the second look are mechanisms on
-neighbouring inputs (for a unit of k columns, r adds one row to the tally and at most k
+outside K differ by at most r: the tally (sensitivity 1: r adds one row to at most one value's
+count, and its excess over the public floor by at most 1) and the second look are mechanisms on
+neighbouring inputs (for a unit of k columns, r moves the tally by at most k and adds at most k
 distinct values to the second look's counts), and which columns get a second look, and with
-what ρ, is read from earlier releases only. The pool and the extra bound their total ρ
-whatever those releases are, and the model spends what the ledger has left after them, so
-adaptive zCDP composition holds (a privacy filter: Feldman & Zrnic 2021,
-"Individual Privacy Accounting via a Rényi Filter"; Whitehouse et al. 2023, "Fully-Adaptive
-Composition in Differential Privacy"). A value off any list held by one row comes through
-the first or the second look with probability at most δ₁ + δ₂, the column's two halves of its
-additive δ (the combined look's threshold bounds its own chance by δ₂ whatever the first look
-drew); the at most k values one row alone adds to a unit of k columns each pass at δ/k of
-that. Listed codes (a list read from the first look's release, public by then) get fresh
-noise of the same σ: a row's value is on the list or off it, so the look stays one Gaussian
-histogram of one cost, and its ρ covers every listed code, those held by one row included
-(they pass their threshold with a chance of up to about 1 in 1,000 plus what the row adds,
-bounded by ρ, not δ).
+what ρ, is read from earlier releases only. The pool and the extra bound their total ρ whatever
+those releases are, and the model spends what the ledger has left after them, so adaptive zCDP
+composition holds (a privacy filter: Feldman & Zrnic 2021, "Individual Privacy Accounting via a
+Rényi Filter"; Whitehouse et al. 2023, "Fully-Adaptive Composition in Differential Privacy"). A
+value off any list held by one row comes through the first or the second look with probability
+at most δ₁ + δ₂, the column's two halves of its additive δ (the combined look's threshold
+bounds its own chance by δ₂ whatever the first look drew); the at most k values one row alone
+adds to a unit of k columns each pass at δ/k of that. Listed codes (a list read from the first
+look's release, public by then) get fresh noise of the same σ: a row's value is on the list or
+off it, so the look stays one Gaussian histogram of one cost, and its ρ covers every listed
+code, those held by one row included (they pass their threshold with a chance of up to about 1
+in 1,000 plus what the row adds, bounded by ρ, not δ).
 
 Why pool rather than give every column the whole share: when every estimated categorical
 column has a long tail (diabetes130's data card leaves only ``medical_specialty`` and the
@@ -70,10 +75,12 @@ the pool multiplies their budget (diabetes130 +14 to +15 at ε = 1,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tabsynth.privacy import (
@@ -93,6 +100,9 @@ POOL_SHARE = 0.5
 TALLY_SHARE = 0.1
 #: A column gets a second look when its noisy tail exceeds this many σ of the tally's noise.
 MIN_TAIL_SIGMAS = 2.0
+#: The tallies leave out this many σ of the best second look's noise of each value's rows
+#: (:func:`tail_floor`).
+TAIL_FLOOR_SIGMAS = 1.5
 #: How a second look's ledger entry names itself.
 SECOND_LOOK = "second look at its tail"
 
@@ -150,8 +160,8 @@ def second_looks(
     ``budget.extra_rho`` per column of each unit whose tail stands out.
 
     A value group of k columns (:mod:`~tabsynth.synthesizers.value_groups`) put k columns'
-    shares in the pool and takes k back; its tally counts the rows with a value outside its
-    release in any of its columns (sensitivity 1), and its second look counts their values
+    shares in the pool and takes k back; its tally counts the rows at stake of the values
+    outside its release over its columns (sensitivity k), and its second look counts their values
     with ``per_row=k``, ``max_categories`` times k in all.
 
     Each unit whose tail stands out also takes ``budget.extra_rho`` per column; the others
@@ -168,12 +178,15 @@ def second_looks(
     sigmas: dict[CategoryUnit, float] = {}
     for unit, look in first.items():
         rest = held[unit][~held[unit].isin(look.kept)]
-        sigmas[unit] = sigma_for_rho(tally_each * unit.width)
+        floor = tail_floor(budget, unit.width) if not implied_codes(look.kept) else 1
+        sigmas[unit] = sigma_for_rho(tally_each * unit.width, unit.width)
         (sizes[unit],) = gaussian_counts(
-            [rest.index.nunique()],
+            [rows_at_stake(rest, floor)],
             sigmas[unit],
+            sensitivity=unit.width,
             ledger=ledger,
-            purpose=f"rows outside the released categories of {unit.label}",
+            purpose=f"rows outside the released categories of {unit.label}, beyond the "
+            f"first {floor} of each value",
             phase=phase,
             noise=noise,
         )
@@ -208,6 +221,31 @@ def second_looks(
         if codes:
             listed[unit] = left
     return out, listed
+
+
+def tail_floor(budget: CategoryBudget, width: int) -> int:
+    """How many rows of each unreleased value of a unit of ``width`` columns its tally leaves
+    out: :data:`TAIL_FLOOR_SIGMAS` times the noise of the best second look it could take (both
+    looks combined, with every column's pooled share and its extra), at least 1. A value
+    held by fewer rows has next to no chance of passing any look's threshold (a listed code
+    needs about 3.1 σ, any other value about 6.5 σ), so its rows are not at stake. Read from
+    the budget alone: public."""
+    best = (1 - TALLY_SHARE) * budget.pool_rho / width + budget.extra_rho
+    sigma = sigma_for_rho(budget.first_rho + best)
+    return max(1, math.floor(TAIL_FLOOR_SIGMAS * sigma))
+
+
+def rows_at_stake(rest: pd.Series, floor: int) -> int:
+    """Σ over the values in ``rest`` (one entry per row and distinct value) of their rows
+    beyond the first ``floor``: what a unit's tally counts.
+
+    Adding a row adds 1 to at most one count per column of the unit, and a count's excess over
+    the floor grows by at most that 1: sensitivity 1 for a column, k for a value group of k
+    columns. A column of identifiers or timestamps held as text, whose values hold a row or
+    a few each, has nothing at stake however many rows lie outside its release, so it no
+    longer draws the pool away from the columns whose rarer values a second look can find."""
+    counts = rest.value_counts().to_numpy()
+    return int(np.maximum(counts - floor, 0).sum())
 
 
 def _columns_of(units: Sequence[CategoryUnit]) -> int:
