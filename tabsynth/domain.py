@@ -219,8 +219,8 @@ class BinnedCodec:
         """``values`` rounded to the column's precision without leaving their bins: rounding
         may reach a bin's open upper edge, or its lower edge where a point bin holds that
         value (edges 0, 0, 0.5: 0.04 rounds to 0.0, the point bin's value). Such a value moves
-        one step of the precision back into the bin; a bin narrower than that step keeps the
-        nearest value inside it."""
+        one step of the precision back into the bin, on the same grid; a bin narrower than that
+        step holds no value of the grid, and keeps the nearest value inside it, off the grid."""
         step = 10.0**-self.precision
         above_point = np.zeros(idx.shape, dtype=bool)
         inner = idx > 0
@@ -228,8 +228,8 @@ class BinnedCodec:
         lower = np.where(above_point, np.nextafter(lo, hi), lo)
         upper = np.where(idx == self.bins - 1, hi, np.nextafter(hi, lo))
         rounded = np.round(values, self.precision)
-        rounded = np.where(rounded < lower, rounded + step, rounded)
-        rounded = np.where(rounded > upper, rounded - step, rounded)
+        rounded = np.where(rounded < lower, np.round(rounded + step, self.precision), rounded)
+        rounded = np.where(rounded > upper, np.round(rounded - step, self.precision), rounded)
         return np.clip(rounded, lower, upper)
 
     def _decode_integer(

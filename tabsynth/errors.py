@@ -67,7 +67,7 @@ def warn_caller(message: str) -> None:
     """A :class:`UserWarning` attributed to the first frame outside tabsynth: the caller's
     line, however deep in the package it was raised (Python 3.11 has no
     ``skip_file_prefixes``)."""
-    package = os.path.dirname(os.path.abspath(__file__))
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
     frame, level = sys._getframe(1), 1
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
         frame, level = frame.f_back, level + 1

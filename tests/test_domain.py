@@ -211,7 +211,14 @@ def test_rounding_to_the_precision_stays_out_of_a_point_bin_below() -> None:
     values = codec.decode(codes, np.random.default_rng(0)).to_numpy()
     assert values.min() == 0.1 and values.max() == 0.5
     assert np.array_equal(codec.encode(pd.Series(values)), codes)
-    assert np.allclose(values * 10, np.round(values * 10))
+    assert set(values) == {0.1, 0.2, 0.3, 0.4, 0.5}  # exactly on the grid
+    # a point bin at 0.2 below the last bin, (0.2, 0.9] (closed): draws under 0.25 move up to
+    # 0.3, not to 0.30000000000000004
+    codec = BinnedCodec(edges=np.array([0.0, 0.2, 0.2, 0.9]), precision=1)
+    codes = np.full(20_000, 2, dtype=np.int64)
+    values = codec.decode(codes, np.random.default_rng(0)).to_numpy()
+    assert set(values) == {0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}
+    assert np.array_equal(codec.encode(pd.Series(values)), codes)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -16,6 +16,7 @@ from tabsynth.errors import DomainEstimationError, ParameterError
 from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.privacy import NoiseSource, PrivacyLedger
 from tabsynth.synthesizers import MSTSynthesizer
+from tabsynth.synthesizers.autoregressive import AutoregressiveSynthesizer
 from tabsynth.synthesizers.dp_domain import (
     FULL_SCALE,
     MAX_CATEGORIES,
@@ -471,3 +472,32 @@ def test_a_date_range_from_years_too_thin_to_clear_alone(seed: int) -> None:
     spec = encoder.metadata["when"]
     assert 1987 <= spec.lower.year <= 1992 and 2018 <= spec.upper.year <= 2023
     assert ledger.entries[0].params["sigma"] == pytest.approx(80.0)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: MSTSynthesizer(1.0, max_iters=10),
+        lambda: AutoregressiveSynthesizer(3.0, delta=1e-6, epochs=1, width=8, progress=False),
+    ],
+    ids=["mst", "dpsgd"],
+)
+def test_a_column_that_releases_nothing_warns_at_the_callers_line(make) -> None:
+    """References held as text (one row a value, kinds from the dtypes): no value can be
+    released, every non-missing synthetic value is "other", and the fit says so, naming the
+    column and what to declare, at the line that called ``fit`` (however deep in tabsynth the
+    release ran, and whichever synthesizer)."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "ref": [f"R-{i:05d}" for i in range(3000)],
+            "group": rng.choice(["a", "b"], 3000).astype(object),
+            "x": rng.normal(size=3000),
+        }
+    )
+    with pytest.warns(UserWarning, match="no value of column 'ref'") as caught:
+        synth = make().fit(frame)
+    (warning,) = [w for w in caught if "no value of column 'ref'" in str(w.message)]
+    assert warning.filename == __file__
+    assert "declare its kind (id, text or datetime)" in str(warning.message)
+    assert set(synth.sample(50, seed=0)["ref"]) == {OTHER}

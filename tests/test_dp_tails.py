@@ -10,7 +10,7 @@ below). The pool (half of every share, ρ/2) pays ρ/20 of tallies (ρ/220 each,
 and τ_c ≈ 84. A tail value of 160 rows passes the first look with probability P(N(0,1) > 2.8) =
 0.26 %, and the second with probability 1 − P(N(0,1) > 6.3), so missing any of 30 happens less
 than once in 10⁸ fits. The tallies count the rows at stake, each unreleased value's rows beyond
-a floor of 1.5 times the best second look's σ (18 rows here): 30 × 142 = 4,260 for the tail,
+a floor of 1.5 times the best combined look's σ (18 rows here): 30 × 142 = 4,260 for the tail,
 which clears MIN_TAIL_SIGMAS·σ = 253 always; a column without a tail clears it with probability
 2.3 %, and then looks again at nothing (it has no unreleased values); when none clears it, each
 column looks again with its own contribution. The allocation tests below hold whichever columns
@@ -39,6 +39,7 @@ from tabsynth.synthesizers.dp_tails import (
     rows_at_stake,
     tail_floor,
 )
+from tabsynth.synthesizers.value_groups import CategoryUnit
 
 RESERVED = 1e-10
 SIGMA_1 = 40.0
@@ -276,18 +277,41 @@ def test_rows_at_stake_move_by_at_most_one_per_added_value() -> None:
         assert rows_at_stake(added, floor) - rows_at_stake(rest, floor) in (0, 1)
 
 
+def test_a_groups_rows_at_stake_move_by_at_most_its_width() -> None:
+    """A value group of k columns counts each value's rows over its columns (each row's
+    distinct values, :meth:`.CategoryUnit.holdings`): adding or removing one row moves the
+    tally by at most k, and by exactly k where the row brings k values over the floor."""
+    unit = CategoryUnit(("d1", "d2", "d3"), "dx")
+    rng = np.random.default_rng(1)
+    moved = []
+    values = ["a", "b", "c", "d", None]
+    for _ in range(300):
+        rows = int(rng.integers(1, 40))
+        frame = pd.DataFrame({c: rng.choice(values, rows) for c in unit.columns})
+        row = pd.DataFrame({c: [rng.choice(values)] for c in unit.columns})
+        both = pd.concat([frame, row], ignore_index=True)
+        floor = int(rng.integers(1, 6))
+        at_stake = [rows_at_stake(unit.holdings(t), floor) for t in (frame, both)]
+        change = at_stake[1] - at_stake[0]
+        assert 0 <= change <= 3
+        moved.append(change)
+    assert max(moved) == 3
+
+
 def test_the_floor_is_a_multiple_of_the_best_second_looks_sigma() -> None:
     """1.5 σ of one look with the first look's ρ and the whole pool's second-look part (per
-    column of the unit) plus the extra, rounded down, at least one row."""
+    column of the unit) plus the extra, rounded down, at least one row; one row for a unit
+    whose first release implies a list of codes."""
     budget = CategoryBudget(
         first_rho=1e-4, first_delta=1e-11, pool_rho=2e-3, second_delta=1e-11, extra_rho=5e-4
     )
     best = 1e-4 + (1 - TALLY_SHARE) * 2e-3 + 5e-4
-    assert tail_floor(budget, 1) == math.floor(1.5 / math.sqrt(2 * best))
+    assert tail_floor(budget, 1, listed=False) == math.floor(1.5 / math.sqrt(2 * best)) == 21
     wide = 1e-4 + (1 - TALLY_SHARE) * 2e-3 / 3 + 5e-4  # a group of three shares the pool
-    assert tail_floor(budget, 3) == math.floor(1.5 / math.sqrt(2 * wide))
+    assert tail_floor(budget, 3, listed=False) == math.floor(1.5 / math.sqrt(2 * wide)) == 30
+    assert tail_floor(budget, 1, listed=True) == 1  # a listed code passes at about 3.1 σ
     rich = CategoryBudget(first_rho=10.0, first_delta=1e-11, pool_rho=10.0, second_delta=1e-11)
-    assert tail_floor(rich, 1) == 1
+    assert tail_floor(rich, 1, listed=False) == 1
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -302,6 +326,7 @@ def test_an_identifier_column_leaves_the_pool_to_a_long_tail(seed, tallies) -> N
     assert not any(ch.isdigit() for w in caught for ch in str(w.message))  # names no count
     assert encoder.metadata["ref"].categories == ()
     assert "ref" not in second_looks(ledger) and "code" in second_looks(ledger)
-    assert abs(tallies["ref"]) < 6 * SIGMA_1 * math.sqrt(10)  # 0 ± 6σ of its tally
+    (sigma,) = {e.params["sigma"] for e in ledger.entries if "rows outside" in e.purpose}
+    assert abs(tallies["ref"]) < 6 * sigma  # nothing at stake: 0 ± 6σ of its tally
     assert set(encoder.metadata["code"].categories) == set(HEAD + TAIL)
     assert_allocated_from_tallies(ledger, tallies, rho, 12)

@@ -40,8 +40,8 @@ estimate:
   that accounts for the additive δ of values held by a single row; at most 64 categories are
   kept (the largest noisy counts). Values not kept, rare or unseen, share an ``"other"`` code,
   which compresses high-cardinality columns. With two or more categorical columns to
-  estimate, half of each one's share is pooled, and the columns whose noisy tail of
-  unreleased rows is long take a second look at it with the pool
+  estimate, half of each one's share is pooled, and the columns whose noisy tally of
+  unreleased rows at stake is large take a second look at them with the pool
   (:mod:`~tabsynth.synthesizers.dp_tails`). Columns declared one value group share one
   release and one list (:mod:`~tabsynth.synthesizers.value_groups`).
 
@@ -388,12 +388,12 @@ def private_domain(
 
 
 def _warn_nothing_released(unit: CategoryUnit) -> None:
-    """Say that a categorical column will come back as "other" in every row, and what to
-    declare instead. Read from the release alone (no value of it held by enough rows passed),
-    so the warning is as private as the release; it names the column, never a count."""
+    """Say that a categorical column will come back as "other" wherever it holds a value, and
+    what to declare instead. Read from the release alone (no value of it held by enough rows
+    passed), so the warning is as private as the release; it names the column, never a count."""
     warn_caller(
         f"no value of {unit.label} is held by enough rows to be released under differential "
-        f"privacy, so every synthetic value of it will be {OTHER!r}; if it holds "
+        f"privacy, so every non-missing synthetic value of it will be {OTHER!r}; if it holds "
         "identifiers, free text, or dates or times written as text, declare its kind (id, "
         "text or datetime) in the metadata, and if its values are public knowledge, declare "
         "its categories"

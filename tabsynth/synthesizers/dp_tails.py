@@ -13,7 +13,7 @@ long tails is a function of the rows, so the split cannot be fixed in advance; i
 2. Each column's *tail*, its non-missing rows outside the values the first look released, is
    tallied with Gaussian noise (:data:`TALLY_SHARE` of the pool, split equally): the rows at
    stake, each unreleased value's rows beyond the few that no look could release
-   (:func:`rows_at_stake`).
+   (:func:`rows_at_stake`, :func:`tail_floor`).
 3. Columns whose noisy tail stands out of the tally's noise (above :data:`MIN_TAIL_SIGMAS` σ)
    count their tail rows again, with the first look's unreleased noisy counts combined by
    inverse variance: as good as one look with both budgets. Each takes back what it put in the
@@ -100,7 +100,7 @@ POOL_SHARE = 0.5
 TALLY_SHARE = 0.1
 #: A column gets a second look when its noisy tail exceeds this many σ of the tally's noise.
 MIN_TAIL_SIGMAS = 2.0
-#: The tallies leave out this many σ of the best second look's noise of each value's rows
+#: The tallies leave out this many σ of the best combined look's noise of each value's rows
 #: (:func:`tail_floor`).
 TAIL_FLOOR_SIGMAS = 1.5
 #: How a second look's ledger entry names itself.
@@ -178,7 +178,7 @@ def second_looks(
     sigmas: dict[CategoryUnit, float] = {}
     for unit, look in first.items():
         rest = held[unit][~held[unit].isin(look.kept)]
-        floor = tail_floor(budget, unit.width) if not implied_codes(look.kept) else 1
+        floor = tail_floor(budget, unit.width, listed=bool(implied_codes(look.kept)))
         sigmas[unit] = sigma_for_rho(tally_each * unit.width, unit.width)
         (sizes[unit],) = gaussian_counts(
             [rows_at_stake(rest, floor)],
@@ -223,13 +223,17 @@ def second_looks(
     return out, listed
 
 
-def tail_floor(budget: CategoryBudget, width: int) -> int:
+def tail_floor(budget: CategoryBudget, width: int, listed: bool) -> int:
     """How many rows of each unreleased value of a unit of ``width`` columns its tally leaves
-    out: :data:`TAIL_FLOOR_SIGMAS` times the noise of the best second look it could take (both
-    looks combined, with every column's pooled share and its extra), at least 1. A value
-    held by fewer rows has next to no chance of passing any look's threshold (a listed code
-    needs about 3.1 σ, any other value about 6.5 σ), so its rows are not at stake. Read from
-    the budget alone: public."""
+    out: :data:`TAIL_FLOOR_SIGMAS` times σ_c, the noise of the best combined look it could take
+    (its first look with the whole pool's second-look part and its extra), at least 1. A value
+    held by fewer rows passes a δ threshold (about 6.5 σ_c) with next to no chance, so its rows
+    are not at stake. A unit whose first release implies a list of codes (``listed``,
+    :func:`~tabsynth.synthesizers.code_ranges.implied_codes`) counts from one row: a listed
+    code needs only about 3.1 σ, which 1.5 σ of rows pass now and then. Read from the budget
+    and the first release alone: public."""
+    if listed:
+        return 1
     best = (1 - TALLY_SHARE) * budget.pool_rho / width + budget.extra_rho
     sigma = sigma_for_rho(budget.first_rho + best)
     return max(1, math.floor(TAIL_FLOOR_SIGMAS * sigma))
