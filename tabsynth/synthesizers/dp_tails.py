@@ -246,8 +246,8 @@ def rows_at_stake(rest: pd.Series, floor: int) -> int:
     Adding a row adds 1 to at most one count per column of the unit, and a count's excess over
     the floor grows by at most that 1: sensitivity 1 for a column, k for a value group of k
     columns. A column of identifiers or timestamps held as text, whose values hold a row or
-    a few each, has nothing at stake however many rows lie outside its release, so it no
-    longer draws the pool away from the columns whose rarer values a second look can find."""
+    a few each, has nothing at stake however many rows lie outside its release, so it does
+    not draw the pool away from the columns whose rarer values a second look can find."""
     counts = rest.value_counts().to_numpy()
     return int(np.maximum(counts - floor, 0).sum())
 
