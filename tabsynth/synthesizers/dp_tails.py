@@ -176,9 +176,11 @@ def second_looks(
     rests: dict[CategoryUnit, pd.Series] = {}
     sizes: dict[CategoryUnit, float] = {}
     sigmas: dict[CategoryUnit, float] = {}
+    # codes around the released ones, a list fixed by the first release (empty if none)
+    implied = {unit: implied_codes(look.kept) for unit, look in first.items()}
     for unit, look in first.items():
         rest = held[unit][~held[unit].isin(look.kept)]
-        floor = tail_floor(budget, unit.width, listed=bool(implied_codes(look.kept)))
+        floor = tail_floor(budget, unit.width, listed=bool(implied[unit]))
         sigmas[unit] = sigma_for_rho(tally_each * unit.width, unit.width)
         (sizes[unit],) = gaussian_counts(
             [rows_at_stake(rest, floor)],
@@ -203,7 +205,7 @@ def second_looks(
         share = spare * sizes[unit] / tails if long else spare * unit.width / _columns_of(takers)
         share += budget.extra_rho * unit.width if unit in long else 0.0
         # rows to find, and codes around the released ones: count those on a list
-        codes = implied_codes(values) if unit in long else []
+        codes = implied[unit] if unit in long else []
         more, _, left = dp_category_look(
             rests[unit],
             own * unit.width + share,
