@@ -90,6 +90,13 @@ def _positive(name: str, value: Any) -> float:
     return float(value)
 
 
+def _at_least_one(name: str, value: Any) -> int:
+    """``value`` as an int, refused unless it is a whole number (not a bool) of at least 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ParameterError(f"{name} must be an int >= 1, got {value!r}.")
+    return int(value)
+
+
 def _checked_source(noise: NoiseSource | None) -> NoiseSource:
     if noise is None:
         return NoiseSource()
@@ -229,12 +236,7 @@ def gaussian_counts(
 
     Privacy cost recorded: ρ = Δ²/(2σ²) for the rounded σ², mechanism ``"gaussian"``.
     """
-    if (
-        isinstance(sensitivity, bool)
-        or not isinstance(sensitivity, (int, np.integer))
-        or sensitivity < 1
-    ):
-        raise ParameterError(f"sensitivity must be a whole number >= 1, got {sensitivity!r}.")
+    sensitivity = _at_least_one("sensitivity", sensitivity)
     variance = rational_variance(sigma)
     values = _integer_counts(counts)
     noise = _checked_source(noise)
@@ -244,7 +246,7 @@ def gaussian_counts(
         mechanism="gaussian",
         purpose=purpose,
         phase=phase,
-        rho=_cost(variance, int(sensitivity) ** 2),
+        rho=_cost(variance, sensitivity**2),
         params={
             **_noise_params(variance),
             "cells": int(values.size),
@@ -559,15 +561,14 @@ def dp_quantiles(
             raise ParameterError(f"{name} must be a number, got {bound!r}.")
     if not (math.isfinite(lower) and math.isfinite(upper) and lower < upper):
         raise ParameterError(f"need finite lower < upper, got ({lower!r}, {upper!r}).")
-    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
-        raise ParameterError(f"bins must be an int >= 1, got {bins!r}.")
+    bins = _at_least_one("bins", bins)
     levels = np.asarray(quantiles, dtype=float)
     if not np.all((levels >= 0.0) & (levels <= 1.0)):
         raise ParameterError("quantiles must lie in [0, 1].")
-    edges, grid = _quantile_grid(float(lower), float(upper), int(bins), grid)
+    edges, grid = _quantile_grid(float(lower), float(upper), bins, grid)
     observed = np.clip(_numeric_values(values), lower, upper)
     noise = _checked_source(noise)
-    depth = tree_counts.depth(int(bins))
+    depth = tree_counts.depth(bins)
     variance = _variance_for_rho(rho, depth)
     _record(
         ledger,
@@ -578,7 +579,7 @@ def dp_quantiles(
         rho=_cost(variance, depth),
         params={
             **_noise_params(variance),
-            "bins": int(bins),
+            "bins": bins,
             "grid": grid,
             "quantiles": int(levels.size),
             "tree_levels": depth,
@@ -933,8 +934,7 @@ def dp_category_look(
         or max_categories < 1
     ):
         raise ParameterError(f"max_categories must be an int >= 1 or None, got {max_categories!r}.")
-    if isinstance(per_row, bool) or not isinstance(per_row, (int, np.integer)) or per_row < 1:
-        raise ParameterError(f"per_row must be an int >= 1, got {per_row!r}.")
+    per_row = _at_least_one("per_row", per_row)
     on_list = pd.Index(list(listed), dtype=object)
     if not on_list.is_unique:
         raise ParameterError("listed must hold distinct values")
