@@ -792,8 +792,17 @@ def _detect_column(series: pd.Series) -> ColumnSpec:
     raise _unsupported(name, dtype)
 
 
-#: Text layouts recognised as dates by :meth:`Metadata.detect`, most specific first.
-DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y")
+#: Text layouts recognised as dates, most specific first: by :meth:`Metadata.detect`, and by
+#: the DP look of a fit without metadata (:mod:`tabsynth.synthesizers.dp_kinds`), whose
+#: histogram has a row of cells per layout in this order (editing it changes that release).
+DATE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%d/%m/%Y",
+)
 
 
 def _detect_dates(values: pd.Series, nullable: bool) -> ColumnSpec | None:

@@ -157,16 +157,30 @@ def schema_from_dtypes(data: pd.DataFrame) -> Metadata:
 
     bool / ``boolean`` -> boolean; integer dtypes -> numerical int; float dtypes -> numerical
     float; ``datetime64`` (time zone or not) -> datetime; ``category``, ``object`` and
-    ``string`` -> categorical (text is taken for categories: a date, identifier or free-text
-    column written as text must be declared). Every column is nullable, since nullability is
-    a property of the values. Any other dtype raises :class:`DataError` saying what to
-    declare.
+    ``string`` -> categorical (text is taken for categories; a DP fit looks, under DP, for
+    dates written as text in the columns :func:`text_columns` names:
+    :mod:`~tabsynth.synthesizers.dp_kinds`; an identifier or free-text column must be
+    declared). Every column is nullable, since nullability is a property of the values. Any
+    other dtype raises :class:`DataError` saying what to declare.
     """
     return Metadata(
         {str(name): _kind_of(str(name), data[name].dtype) for name in data.columns},
         source="user",
         public=False,
     )
+
+
+def text_columns(data: pd.DataFrame) -> list[str]:
+    """Columns that :func:`schema_from_dtypes` takes for categories because pandas holds them as
+    text (``object`` or ``string``), not because the caller made them ``category``: the ones
+    that may hold dates written as text."""
+    types = pd.api.types
+    return [
+        str(name)
+        for name in data.columns
+        if not isinstance(data[name].dtype, pd.CategoricalDtype)
+        and (types.is_object_dtype(data[name].dtype) or types.is_string_dtype(data[name].dtype))
+    ]
 
 
 def _kind_of(name: str, dtype: Any) -> ColumnSpec:

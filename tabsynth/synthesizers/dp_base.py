@@ -48,6 +48,7 @@ Subclasses implement :meth:`DPSynthesizer._fit_codes` (learn from the integer co
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from abc import abstractmethod
@@ -61,16 +62,19 @@ from tabsynth.errors import BudgetError, DataError, ParameterError, PrivacyError
 from tabsynth.metadata import Metadata, OutOfBounds, check_frame
 from tabsynth.privacy import NoiseSource, PrivacyLedger
 from tabsynth.rules import enforce as rules_enforce
-from tabsynth.schema import schema_from_dtypes
+from tabsynth.schema import schema_from_dtypes, text_columns
 from tabsynth.synthesizers.base import MetadataLike, Synthesizer
 from tabsynth.synthesizers.dp_domain import (
     BINNINGS,
     Binning,
     DomainBudget,
+    column_rho,
     default_budget,
+    domain_share,
     private_domain,
     thresholded_columns,
 )
+from tabsynth.synthesizers.dp_kinds import KindReading, read_dates
 
 #: Default δ: far below 1/n for any table, so the guarantee is not "release one row".
 DEFAULT_DELTA = 1e-9
@@ -129,6 +133,9 @@ class DPSynthesizer(Synthesizer):
     """
 
     private: ClassVar[bool] = True
+    #: Columns of the frame being fitted that only their text dtype makes categorical (set by
+    #: :meth:`fit` when no metadata is given); none for a fit that did not come through it.
+    _undeclared_text: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -155,6 +162,8 @@ class DPSynthesizer(Synthesizer):
         """Learn from ``data`` under (ε, δ)-DP; see the module docstring for what is public."""
         check_frame(data)
         self._check_params(len(data))
+        # columns that only their text dtype makes categorical: each takes a look for dates
+        self._undeclared_text = tuple(text_columns(data)) if metadata is None else ()
         return super().fit(data, metadata)
 
     def _check_params(self, n_rows: int) -> None:
@@ -226,12 +235,15 @@ class DPSynthesizer(Synthesizer):
         ledger = PrivacyLedger(self.epsilon, self.delta, delta_reserved=reserved)
         for what in public_inputs(metadata):
             ledger.declare_public(what)
+        read = self._read_dates(data, modelled, ledger, noise)
+        data, modelled = read.data, read.metadata
         budget = self._domain_budget(data[modelled.names], modelled, ledger, noise)
         encoder = private_domain(
             data[modelled.names],
             modelled,
             ledger=ledger,
-            rho=budget.rho,
+            rho=budget.rho - read.rho,
+            years=read.years,
             delta=reserved,
             noise=noise,
             bins=self.bins,
@@ -248,6 +260,36 @@ class DPSynthesizer(Synthesizer):
         self._fit_codes(codes, encoder, ledger, noise)
         self.encoder_ = encoder
         self.privacy_ = ledger
+
+    def _read_dates(
+        self, data: pd.DataFrame, modelled: Metadata, ledger: PrivacyLedger, noise: NoiseSource
+    ) -> KindReading:
+        """The table, its modelled metadata, the years released and the ρ spent, after a look
+        for dates written as text in each column a fit without metadata took for categories by
+        its text dtype (:mod:`~tabsynth.synthesizers.dp_kinds`). Each look spends a part of its
+        column's share of the domain budget (:func:`column_rho`, public), and the domain gets
+        that much less. The output's schema follows what the looks found."""
+        columns = [
+            name
+            for name in self._undeclared_text
+            if name in modelled.columns
+            and modelled[name].kind == "categorical"
+            and not modelled[name].has_domain
+        ]
+        if not columns:
+            return KindReading(modelled, data, {}, 0.0)
+        share = self.budget_split or domain_share(modelled)
+        read = read_dates(
+            data,
+            modelled,
+            columns,
+            column_rho=column_rho(modelled, share * ledger.rho_budget, self.binning, self.bins),
+            ledger=ledger,
+            noise=noise,
+        )
+        specs = {name: read.metadata[name] for name in read.years}
+        self.metadata_ = dataclasses.replace(self.metadata_, columns=self.metadata_.columns | specs)
+        return read
 
     def _noise_source(self) -> NoiseSource:
         if self.noise_seed is None:

@@ -55,6 +55,7 @@ integer codes, as the rarer codes a second look counted
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -233,10 +234,18 @@ def default_budget(
             phase=PHASE,
             noise=noise,
         )
-    each = share / len(todo)
+    each = column_rho(metadata, share, binning, bins)
     extra = (category_weight(rows, each) - 1) * each
     room = ((MAX_DOMAIN_SHARE - ROWS_SHARE) * ledger.rho_budget - share) / len(categorical)
     return DomainBudget(share, max(0.0, min(extra, room)))
+
+
+def column_rho(
+    metadata: Metadata, rho: float, binning: Binning = "quantile", bins: int = DEFAULT_BINS
+) -> float:
+    """Each column's share when the domain gets ``rho``: :func:`private_domain` splits it
+    equally between :func:`columns_to_estimate` (a function of the schema alone)."""
+    return rho / max(len(columns_to_estimate(metadata, binning, bins)), 1)
 
 
 def category_weight(rows: float, column_rho: float) -> float:
@@ -290,6 +299,7 @@ def private_domain(
     binning: Binning = "quantile",
     max_categories: int | None = None,
     extra_rho: float = 0.0,
+    years: Mapping[str, tuple[int, int]] | None = None,
 ) -> DomainEncoder:
     """The encoder over ``metadata``'s public domain, completed under DP where it has none.
 
@@ -325,6 +335,10 @@ def private_domain(
         for all its columns. ``None`` means :data:`MAX_CATEGORIES` (not "no cap", as for
         :func:`~tabsynth.privacy.dp_categories`), read at call time so that a benchmark can
         override the constant.
+    years:
+        First and last year of datetime columns whose range an earlier release gave (the look
+        of :mod:`~tabsynth.synthesizers.dp_kinds` at dates written as text): used as their
+        range, so their whole share goes to their bin edges.
     """
     if binning not in BINNINGS:
         raise ParameterError(f"binning must be one of {BINNINGS}, not {binning!r}")
@@ -332,7 +346,7 @@ def private_domain(
     todo = columns_to_estimate(metadata, binning, bins)
     if not todo:
         return DomainEncoder.from_metadata(metadata, bins=bins)
-    share = rho / len(todo)
+    share = column_rho(metadata, rho, binning, bins)
     thresholded = thresholded_columns(metadata, binning, bins)
     categorical = [name for name in thresholded if metadata[name].kind == "categorical"]
     delta_each = delta / len(thresholded) if thresholded else 0.0
@@ -362,7 +376,8 @@ def private_domain(
                 noise=noise,
             )
         elif spec.kind == "datetime":
-            specs[name], edges[name] = estimator.datetime(name, data[name], spec, share)
+            released = (years or {}).get(name)
+            specs[name], edges[name] = estimator.datetime(name, data[name], spec, share, released)
         else:
             specs[name], edges[name], steps[name] = estimator.numeric(name, data[name], spec, share)
     kept, listed = second_looks(
@@ -439,10 +454,18 @@ class _ColumnEstimator:
         return dataclasses.replace(spec, lower=lo, upper=hi), edges, steps
 
     def datetime(
-        self, name: str, values: pd.Series, spec: ColumnSpec, rho: float
+        self,
+        name: str,
+        values: pd.Series,
+        spec: ColumnSpec,
+        rho: float,
+        years: tuple[int, int] | None = None,
     ) -> tuple[ColumnSpec, np.ndarray]:
+        """Range (public, the ``years`` released before, or a release of the years) and edges."""
         if spec.has_domain:  # public bounds: only the edges are estimated
             lo, hi = spec.lower, spec.upper
+        elif years is not None:
+            lo, hi = pd.Timestamp(years[0], 1, 1), pd.Timestamp(years[1] + 1, 1, 1)
         else:
             first, last = self._year_range(name, values, rho * RANGE_SHARE)
             lo = spec.lower if spec.lower is not None else pd.Timestamp(year=first, month=1, day=1)
