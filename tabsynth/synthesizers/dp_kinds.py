@@ -49,7 +49,7 @@ from tabsynth.privacy import (
 from tabsynth.synthesizers.dp_domain import FIRST_YEAR, LAST_YEAR, PHASE, THRESHOLD_SIGMAS
 
 #: Fraction of a text column's share of the domain budget spent on its look at date layouts.
-LOOK_SHARE = 0.05
+LOOK_SHARE = 0.02
 #: Least fraction of a column's non-missing values (noisy counts) that one layout must parse.
 DATE_FRACTION = 0.9
 #: Least noisy count of that layout over its span of years, in σ of the look.
