@@ -7,8 +7,8 @@ nothing is downloaded), splits each 80/20 as the harness does (``harness.dataset
 fits a DP synthesizer on the training rows with ``metadata=None`` (the frame's dtypes are the
 schema), and scores a holdout-sized sample like the probe (``benchmarks.marginal.probe``): the
 3-way k-marginal against the training rows, the real holdout's score beside it, and the worst
-1-way columns, each with its detected kind, distinct values, and the real holdout's score of
-that column::
+1-way columns (and every date column), each with its detected kind, distinct values, and the
+real holdout's score of that column::
 
     nice -n 5 python -m benchmarks.heldout.sweep mst --noise-seed 1
 
@@ -69,15 +69,21 @@ def sweep_one(data: Dataset, method: str, epsilon: float, noise_seed: int | None
     report = lambda table: column_report(scores.disc, scores.real, table)  # noqa: E731
     held = {r["column"]: r["score"] for r in report(scores.held)}
     rows = [r for r in report(scores.fake) if r["score"] is not None]
-    worst = ", ".join(
-        f"{r['column']}({data.metadata[r['column']].kind[:3]},"
-        f"{data.train[r['column']].nunique()})={r['score']:.3f}/{held[r['column']]:.3f}"
-        for r in sorted(rows, key=lambda r: r["score"])[:4]
-    )
+
+    def shown(chosen: list[dict]) -> str:
+        return ", ".join(
+            f"{r['column']}({data.metadata[r['column']].kind[:3]},"
+            f"{data.train[r['column']].nunique()})={r['score']:.3f}/{held[r['column']]:.3f}"
+            for r in chosen
+        )
+
+    dates = [r for r in rows if data.metadata[r["column"]].kind == "datetime"]
     return (
         f"{data.name} {data.train.shape} {method} eps={epsilon:g} noise_seed={noise_seed} "
         f"fit={fit_s:.1f}s load={os.getloadavg()[0]:.2f} kmarg={scores.k_marginal:.1f} "
-        f"real={scores.reference:.1f}\n   worst 1-way (synthetic/real): {worst}"
+        f"real={scores.reference:.1f}\n"
+        f"   worst 1-way (synthetic/real): {shown(sorted(rows, key=lambda r: r['score'])[:4])}"
+        + (f"\n   dates 1-way (synthetic/real): {shown(dates)}" if dates else "")
     )
 
 

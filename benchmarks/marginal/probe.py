@@ -8,6 +8,10 @@ A quick diagnostic between full harness runs (``python -m benchmarks.run``), e.g
 ``dpsgd`` fits the DP-SGD model (``AutoregressiveSynthesizer``); its ``seed`` sets its
 initialisation, so a repeatable fit also needs ``--set seed=0`` (and ``--set progress=false``
 keeps the log to one line per fit).
+
+Without ``--meta`` the fit gets the data card's kinds only (``schema_only()``); ``--bare``
+passes ``metadata=None`` instead, as a user who declares nothing: the training frame's dtypes
+are the schema, and text columns take their DP look for dates.
 """
 
 from __future__ import annotations
@@ -114,7 +118,13 @@ def main() -> None:
     parser.add_argument("table")
     parser.add_argument("method", choices=sorted(METHODS))
     parser.add_argument("--eps", type=float, default=1.0)
-    parser.add_argument("--meta", action="store_true", help="public metadata (the data card)")
+    given = parser.add_mutually_exclusive_group()
+    given.add_argument("--meta", action="store_true", help="public metadata (the data card)")
+    given.add_argument(
+        "--bare",
+        action="store_true",
+        help="metadata=None: the training frame's dtypes are the schema (not the card's kinds)",
+    )
     parser.add_argument("--rows", type=int, default=None)
     parser.add_argument("--data-dir", default="../shared/datasets")
     parser.add_argument(
@@ -140,8 +150,10 @@ def main() -> None:
         "--group icd9=diag_1,diag_2,diag_3",
     )
     args = parser.parse_args()
+    if args.bare and args.group:
+        parser.error("--group declares metadata; --bare fits without any")
     data = load(args.table, Path(args.data_dir), rows=args.rows)
-    metadata = data.metadata if args.meta else data.metadata.schema_only()
+    metadata = None if args.bare else data.metadata if args.meta else data.metadata.schema_only()
     for item in args.group:
         group, _, names = item.partition("=")
         metadata = metadata.with_columns(
@@ -157,7 +169,8 @@ def main() -> None:
     disc, real, fake, held = scores.disc, scores.real, scores.fake, scores.held
     score, reference = scores.k_marginal, scores.reference
     print(
-        f"{args.table} {args.method} eps={args.eps:g} meta={args.meta} {params or ''} "
+        f"{args.table} {args.method} eps={args.eps:g} meta={'none' if args.bare else args.meta} "
+        f"{params or ''} "
         f"{consts or ''} {' '.join(args.group)} "
         f"noise_seed={args.noise_seed} fit={fit_s:.1f}s "
         f"cpu={cpu_s:.1f}s load={os.getloadavg()[0]:.2f} kmarg={score:.1f} real={reference:.1f}"
