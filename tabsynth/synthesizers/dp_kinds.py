@@ -71,8 +71,9 @@ class KindReading:
 def layout_counts(values: pd.Series) -> np.ndarray:
     """Non-missing values per (layout of :data:`DATE_FORMATS`, year of the public grid),
     layout by layout, then those no layout parses: each value in exactly one cell (the first
-    layout that parses it; years outside the grid cannot be parsed). Values that are not text,
-    or hold no digit, parse under none. Distinct values are parsed once."""
+    layout that parses it). Values that are not text, or hold no digit, parse under none, and
+    so do years pandas cannot hold (before 1677 or after 2262). Distinct values are parsed
+    once."""
     tally = values.dropna().value_counts()
     text = pd.Series([_candidate(v) for v in tally.index], dtype=object)
     weights = tally.to_numpy(dtype=float)
