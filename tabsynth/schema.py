@@ -174,13 +174,16 @@ def text_columns(data: pd.DataFrame) -> list[str]:
     """Columns that :func:`schema_from_dtypes` takes for categories because pandas holds them as
     text (``object`` or ``string``), not because the caller made them ``category``: the ones
     that may hold dates written as text."""
+    return [str(name) for name in data.columns if _is_text(data[name].dtype)]
+
+
+def _is_text(dtype: Any) -> bool:
+    """``object`` or ``string``, and not ``category`` (which pandas also calls a string dtype
+    when its categories are text)."""
     types = pd.api.types
-    return [
-        str(name)
-        for name in data.columns
-        if not isinstance(data[name].dtype, pd.CategoricalDtype)
-        and (types.is_object_dtype(data[name].dtype) or types.is_string_dtype(data[name].dtype))
-    ]
+    return not isinstance(dtype, pd.CategoricalDtype) and (
+        types.is_object_dtype(dtype) or types.is_string_dtype(dtype)
+    )
 
 
 def _kind_of(name: str, dtype: Any) -> ColumnSpec:
@@ -195,11 +198,7 @@ def _kind_of(name: str, dtype: Any) -> ColumnSpec:
         return ColumnSpec("numerical", dtype="float")
     if types.is_datetime64_any_dtype(dtype):
         return ColumnSpec("datetime", timezone=timezone_of(dtype))
-    if (
-        isinstance(dtype, pd.CategoricalDtype)
-        or types.is_object_dtype(dtype)
-        or types.is_string_dtype(dtype)
-    ):
+    if _is_text(dtype):
         return ColumnSpec("categorical")
     example = json.dumps({"columns": {name: {"kind": "numerical", "dtype": "float"}}})
     raise DataError(

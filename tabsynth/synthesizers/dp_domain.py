@@ -133,6 +133,7 @@ MAX_CATEGORIES = 64
 FIRST_YEAR, LAST_YEAR = 1678, 2261
 #: A year is occupied when its noisy count exceeds this many σ (as a bucket of dp_bounds).
 THRESHOLD_SIGMAS = 5.0
+YEARS = LAST_YEAR - FIRST_YEAR + 1
 PHASE = "domain"
 
 
@@ -483,15 +484,14 @@ class _ColumnEstimator:
         Thirty years of 5,600 rows at a small budget clear no year alone, but their run does.
         When nothing stands out, a year read off pure noise would be arbitrary:
         DomainEstimationError says what to do."""
-        years = pd.to_datetime(values).dropna().dt.year.to_numpy()
-        grid = LAST_YEAR - FIRST_YEAR + 1
-        counts = np.bincount(np.clip(years - FIRST_YEAR, 0, grid - 1), minlength=grid)
+        cells = year_cells(pd.to_datetime(values).dropna().dt.year.to_numpy())
+        counts = np.bincount(cells, minlength=YEARS)
         sigma = sigma_for_rho(rho)
         purpose = f"range (years) of column {name!r}"
         noisy = gaussian_counts(
             counts, sigma, ledger=self.ledger, purpose=purpose, phase=PHASE, noise=self.noise
         )
-        span = occupied_span(noisy / sigma, THRESHOLD_SIGMAS)
+        span = year_span(noisy, sigma)
         if span is None:
             raise DomainEstimationError(
                 f"{purpose}: no range could be released under differential privacy (no year's "
@@ -499,7 +499,7 @@ class _ColumnEstimator:
                 "few rows for the privacy budget spent on it. Declare the column's bounds "
                 "(lower and upper) in the metadata, raise epsilon, or use more rows."
             )
-        return FIRST_YEAR + span[0], FIRST_YEAR + span[1]
+        return span
 
     def _edges(
         self,
@@ -611,6 +611,20 @@ class _ColumnEstimator:
         if fine:
             return integer_edges(cuts, lo, hi, bins)
         return with_point_bins(np.concatenate([[lo], cuts, [hi]]))
+
+
+def year_cells(years: np.ndarray) -> np.ndarray:
+    """Each year's cell on the public year grid; the grid's ends hold the first and last months
+    pandas can hold (1677, 2262)."""
+    return np.clip(np.asarray(years, dtype=int) - FIRST_YEAR, 0, YEARS - 1)
+
+
+def year_span(noisy: np.ndarray, sigma: float) -> tuple[int, int] | None:
+    """First and last year a noisy histogram on the year grid shows occupied
+    (:func:`~tabsynth.privacy.occupied_span` at :data:`THRESHOLD_SIGMAS`), or None;
+    post-processing of that histogram."""
+    span = occupied_span(np.asarray(noisy) / sigma, THRESHOLD_SIGMAS)
+    return None if span is None else (FIRST_YEAR + span[0], FIRST_YEAR + span[1])
 
 
 def integer_edges(cuts: np.ndarray, lo: float, hi: float, bins: int) -> np.ndarray:

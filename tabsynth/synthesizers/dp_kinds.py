@@ -39,14 +39,8 @@ import pandas as pd
 
 from tabsynth.errors import warn_caller
 from tabsynth.metadata import DATE_FORMATS, Metadata
-from tabsynth.privacy import (
-    NoiseSource,
-    PrivacyLedger,
-    gaussian_counts,
-    occupied_span,
-    sigma_for_rho,
-)
-from tabsynth.synthesizers.dp_domain import FIRST_YEAR, LAST_YEAR, PHASE, THRESHOLD_SIGMAS
+from tabsynth.privacy import NoiseSource, PrivacyLedger, gaussian_counts, sigma_for_rho
+from tabsynth.synthesizers.dp_domain import PHASE, YEARS, year_cells, year_span
 
 #: Fraction of a text column's share of the domain budget spent on its look at date layouts.
 LOOK_SHARE = 0.02
@@ -54,7 +48,6 @@ LOOK_SHARE = 0.02
 DATE_FRACTION = 0.9
 #: Least noisy count of that layout over its span of years, in σ of the look.
 MIN_SIGMAS = 10.0
-YEARS = LAST_YEAR - FIRST_YEAR + 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,11 +85,17 @@ def _candidate(value: object) -> str | None:
     return value if isinstance(value, str) and any(c.isdigit() for c in value) else None
 
 
+def _candidates(values: pd.Series) -> pd.Series:
+    """``values`` where they might be dates, missing elsewhere: each distinct value is tested
+    once, and the rows are matched to them in one vectorised pass."""
+    kept = [v for v in values.dropna().unique() if _candidate(v) is not None]
+    return values.where(values.isin(kept))
+
+
 def _years(text: pd.Series, layout: str) -> np.ndarray:
-    """Each value's cell on the year grid under ``layout`` (the grid's ends hold the first and
-    last months pandas can hold), or -1 where it does not parse."""
+    """Each value's cell on the year grid under ``layout``, or -1 where it does not parse."""
     stamps = pd.to_datetime(text, format=layout, errors="coerce")
-    cells = np.clip(stamps.dt.year.fillna(FIRST_YEAR).to_numpy(int) - FIRST_YEAR, 0, YEARS - 1)
+    cells = year_cells(stamps.dt.year.fillna(0).to_numpy())
     return np.where(stamps.notna().to_numpy(), cells, -1)
 
 
@@ -112,19 +111,22 @@ def date_layout(noisy: np.ndarray, sigma: float) -> DateLayout | None:
     """The layout a look's noisy counts show the column written in, with its span of years, or
     None (see the module docstring): post-processing of the release alone."""
     grid = noisy[:-1].reshape(len(DATE_FORMATS), YEARS)
-    spans = [occupied_span(row / sigma, THRESHOLD_SIGMAS) for row in grid]
+    spans = [year_span(row, sigma) for row in grid]
     mass = np.array([_span_count(row, span) for row, span in zip(grid, spans, strict=True)])
     best = int(np.argmax(mass))
     span = spans[best]
     total = mass.sum() + max(float(noisy[-1]), 0.0)
     if span is None or mass[best] < MIN_SIGMAS * sigma or mass[best] < DATE_FRACTION * total:
         return None
-    return DateLayout(DATE_FORMATS[best], (FIRST_YEAR + span[0], FIRST_YEAR + span[1]))
+    return DateLayout(DATE_FORMATS[best], span)
 
 
 def _span_count(row: np.ndarray, span: tuple[int, int] | None) -> float:
     """A layout's noisy count over its span of years, clipped at 0 (0 without a span)."""
-    return 0.0 if span is None else max(float(row[span[0] : span[1] + 1].sum()), 0.0)
+    if span is None:
+        return 0.0
+    first, last = year_cells(np.asarray(span))
+    return max(float(row[first : last + 1].sum()), 0.0)
 
 
 def read_dates(
@@ -159,7 +161,7 @@ def read_dates(
             years[name] = found.years
             _warn_read_as_dates(name, found.layout)
     if years:
-        text = data[list(years)].apply(lambda column: column.map(_candidate))
+        text = data[list(years)].apply(_candidates)
         read = Metadata({name: specs[name] for name in years})
         parsed = read.validate(text, on_out_of_bounds="clip", private=True)
         data = data.assign(**{name: parsed[name] for name in years})
