@@ -121,9 +121,12 @@ def test_every_release_is_charged_with_a_purpose(table: pd.DataFrame) -> None:
         "range of column 'age'": "dp_bounds",
         "frequent values of column 'age'": "dp_categories",
         "round values of column 'age'": "gaussian",
+        # a range read from the data takes a look at where its rows are before its edges
+        "bin edges of column 'age' (where the rows are)": "dp_quantiles",
         "bin edges of column 'age'": "dp_quantiles",
         "range of column 'income'": "dp_bounds",
         "frequent values of column 'income'": "dp_categories",
+        "bin edges of column 'income' (where the rows are)": "dp_quantiles",
         "bin edges of column 'income'": "dp_quantiles",
         # visits spans 7 values: one bin each, no frequent values or quantiles needed
         "range of column 'visits'": "dp_bounds",
@@ -155,8 +158,9 @@ def test_estimated_domain_covers_the_data(table: pd.DataFrame) -> None:
     assert isinstance(city, CategoryCodec)
     assert sorted(city.categories) == ["Lyon", "Nice", "Paris"]  # Atlantis: a single row
     assert city.other and city.nullable
-    assert encoder.metadata["admitted"].lower == pd.Timestamp("2019-01-01")
-    assert encoder.metadata["admitted"].upper == pd.Timestamp("2024-01-01")
+    # the years 2019..2023, each grown by a year with the false step's chance (occupied_span)
+    assert encoder.metadata["admitted"].lower in (pd.Timestamp(y, 1, 1) for y in (2018, 2019))
+    assert encoder.metadata["admitted"].upper in (pd.Timestamp(y, 1, 1) for y in (2024, 2025))
 
 
 def test_quantile_bins_hold_equal_shares(table: pd.DataFrame) -> None:
@@ -212,6 +216,34 @@ def test_declared_bound_is_kept_and_the_other_estimated(table: pd.DataFrame) -> 
     assert "range of column 'age'" in purposes(ledger)
 
 
+def test_a_column_in_a_sliver_of_its_bounds_gets_a_range_around_its_rows(
+    table: pd.DataFrame,
+) -> None:
+    """Latitudes of one city (44.97 ± 0.03) get dp_bounds' [32, 64]; the edges' look finds them
+    in a few of its 256 cells and zooms there (:func:`~tabsynth.privacy.dp_range_quantiles`),
+    so the column's range is those cells and no bin decodes rows at latitude 32 or 60. A
+    declared bound keeps the range: the user's word on it stands."""
+    rng = np.random.default_rng(3)
+    frame = table.assign(lat=rng.normal(44.97, 0.03, N))
+    encoder, ledger = run(frame, schema(frame))
+    released = encoder.metadata["lat"]
+    # at most 16 of the look's cells, less the new grid's empty ends: all but 1 % of the rows
+    assert released.lower >= 44.0 and released.upper <= 46.0
+    assert released.upper - released.lower <= 16 * 32 / 256
+    outside = (frame["lat"] < released.lower) | (frame["lat"] > released.upper)
+    assert outside.mean() < 0.015
+    edges = encoder.codecs["lat"].edges
+    assert (edges[0], edges[-1]) == (released.lower, released.upper)
+    back = encoder.decode(encoder.encode(schema(frame).validate(frame)), np.random.default_rng(0))
+    assert back["lat"].between(released.lower, released.upper).all()
+    zoomed = [e for e in ledger.entries if e.purpose == "bin edges of column 'lat'"]
+    assert zoomed[0].params["lower"] <= released.lower < released.upper <= zoomed[0].params["upper"]
+    declared = schema(frame).with_columns(lat=ColumnSpec("numerical", dtype="float", upper=64.0))
+    encoder, ledger = run(frame, declared)
+    assert encoder.metadata["lat"].upper == 64.0 and encoder.codecs["lat"].edges[-1] == 64.0
+    assert "bin edges of column 'lat' (where the rows are)" not in purposes(ledger)
+
+
 def test_decode_returns_original_kinds(table: pd.DataFrame) -> None:
     md = schema(table)
     encoder, _ = run(table, md)
@@ -219,7 +251,8 @@ def test_decode_returns_original_kinds(table: pd.DataFrame) -> None:
     back = encoder.decode(encoder.encode(clean), np.random.default_rng(0))
     assert list(back.columns) == list(table.columns)
     assert pd.api.types.is_datetime64_any_dtype(back["admitted"])
-    assert back["admitted"].between(pd.Timestamp("2019-01-01"), pd.Timestamp("2024-01-01")).all()
+    released = encoder.metadata["admitted"]  # 2019..2023, grown by a year or not (above)
+    assert back["admitted"].between(released.lower, released.upper).all()
     assert set(back["city"].dropna()) == {"Lyon", "Paris", "Nice", OTHER}
     assert back["income"].isna().sum() == table["income"].isna().sum()
     assert (back["age"] == np.round(back["age"])).all()

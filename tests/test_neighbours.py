@@ -161,11 +161,18 @@ def test_mst_ranges_from_runs_of_thin_cells(tmp_path, extra, monkeypatch) -> Non
     ranges (:func:`~tabsynth.privacy.occupied_span`, post-processing of the same noisy
     histograms). Both sides must use the run (else the test proves nothing)."""
     spans: list[tuple[int, int]] = []  # cells spanned without the run, and with it
+    # dp_bounds' buckets (integer and float columns) and the years of a date range
+    ranges = {
+        mechanisms._bounds_grid(0)[0].size,
+        mechanisms._bounds_grid()[0].size,
+        dp_domain.YEARS,
+    }
     real_span = mechanisms.occupied_span
 
     def watched(z, threshold):
         span = real_span(z, threshold)
-        spans.append((width(single_cells_grown(z, threshold)), width(span)))
+        if len(z) in ranges:  # not the levels of the edges' trees (dp_range_quantiles)
+            spans.append((width(single_cells_grown(z, threshold)), width(span)))
         return span
 
     monkeypatch.setattr(mechanisms, "occupied_span", watched)
@@ -177,8 +184,8 @@ def test_mst_ranges_from_runs_of_thin_cells(tmp_path, extra, monkeypatch) -> Non
     data["since"] = (pd.Timestamp("1990-01-01") + days).strftime("%Y-%m-%d").astype(object)
     # first, so that their noise comes before the draws a new category adds to the seeded stream
     columns = {
-        "amount": ColumnSpec("numerical", dtype="int"),
         "since": ColumnSpec("datetime", format="%Y-%m-%d"),
+        "amount": ColumnSpec("numerical", dtype="int"),
         **declared_schema().columns,
     }
     metadata = Metadata(columns, public=False)
@@ -188,9 +195,36 @@ def test_mst_ranges_from_runs_of_thin_cells(tmp_path, extra, monkeypatch) -> Non
     make = lambda: MSTSynthesizer(epsilon=0.6, max_iters=200, budget_split=split, **COMMON)  # noqa: E731
     left, right, _ = play(make, data, extra, metadata, tmp_path)
     assert_same(left, right)
-    # per fit: amount, since, then age, income and visit (the estimated ranges, in order)
+    # per fit: since, amount, then age, income and visit (the estimated ranges, in order)
     thin = spans[0:2] + spans[5:7]
     assert len(spans) == 10 and all(alone < size for alone, size in thin), spans
+
+
+@pytest.mark.parametrize("extra", [*EXTRAS, "a latitude far away"])
+def test_mst_zooms_into_a_column_in_a_sliver_of_its_range(tmp_path, extra) -> None:
+    """One city's latitudes (44.97 ± 0.03) get dp_bounds' [32, 64], and the edges' look zooms
+    into the few cells that hold them (:func:`~tabsynth.privacy.dp_range_quantiles`): its
+    span, the second grid and the column's range are post-processing of the look, and must
+    come out the same on both sides, whether the added row is an ordinary one or holds a
+    latitude of 60 that the zoomed range clips. The domain share is given (:func:`fixed_split`),
+    so that a new category's shifted stream cannot tip a tally."""
+    lat = np.random.default_rng(4).normal(44.97, 0.03, ROWS).round(5)
+    # One row already lies far away, so that the added one holds no new value: a new value
+    # adds a draw to the frequent values' release, which shifts the seeded stream of the look.
+    lat[8] = 60.0
+    data = base_table().assign(lat=lat.astype(object))
+    other = neighbour(data, "exact duplicate" if extra == "a latitude far away" else extra)
+    if extra == "a latitude far away":
+        other.loc[other.index[-1], "lat"] = 60.0
+    # first, so that its noise comes before the draws a new category adds to the seeded stream
+    columns = {"lat": ColumnSpec("numerical", dtype="float"), **declared_schema().columns}
+    metadata = Metadata(columns, public=False)
+
+    def zoomed(synth) -> None:  # a few of the look's 0.125-wide cells around 44.97, not 60
+        edges = synth.encoder_.codecs["lat"].edges
+        assert 44.0 < edges[0] < 44.9 and 45.05 < edges[-1] < 46.0, edges
+
+    assert_fits_agree(fixed_split(mst, metadata), data, other, metadata, tmp_path, zoomed)
 
 
 @pytest.mark.parametrize("extra", EXTRAS)

@@ -49,6 +49,7 @@ __all__ = [
     "dp_bounds",
     "dp_categories",
     "dp_quantiles",
+    "dp_range_quantiles",
     "exponential_mechanism",
     "gaussian_counts",
     "occupied_span",
@@ -69,6 +70,15 @@ EXTEND_SIGMAS = 1.0
 #: end lowers that sum unless its noise exceeds 1.5σ (p = 0.07), and k of them unless their mean
 #: does (p = P(N > 1.5·√k)), so the run stays where the rows are.
 RUN_DRIFT_SIGMAS = 1.5
+#: dp_range_quantiles: share of ρ for the look at where the rows are (the rest measures again).
+ZOOM_LOOK_SHARE = 0.5
+#: It zooms when the look shows the rows in at most grid cells // ZOOM_FACTOR (a new grid of as
+#: many cells is then at least this much finer) ...
+ZOOM_FACTOR = 16
+#: ... holding all but this share of the rows (by the tree's least-squares cells), ...
+ZOOM_OUTSIDE = 0.01
+#: ... with nodes occupied as dp_bounds' buckets are (:func:`occupied_span`).
+ZOOM_SIGMAS = 5.0
 
 #: The discrete Gaussian's σ² is rounded up to p/2^k with p ≥ 2^32, a relative change below
 #: 2^-32 ≈ 2.3e-10. That is under the ledger's 1e-9 tolerance, so budget plans that spend "what
@@ -556,6 +566,137 @@ def dp_quantiles(
     is post-processing.
     """
     rho = _positive("rho", rho)
+    levels, edges, grid = _quantile_setup(quantiles, lower, upper, bins, grid)
+    observed = _numeric_values(values)
+    tree = _measured_tree(
+        observed,
+        edges,
+        rho,
+        _checked_source(noise),
+        ledger=ledger,
+        purpose=purpose,
+        phase=phase,
+        params={"grid": grid, "quantiles": int(levels.size)},
+    )
+    return _quantiles_from_tree(tree.levels, edges, levels)
+
+
+class RangeQuantiles(NamedTuple):
+    """What :func:`dp_range_quantiles` releases: a range and quantiles inside it."""
+
+    lower: float
+    upper: float
+    quantiles: np.ndarray
+
+
+def dp_range_quantiles(
+    values: Any,
+    quantiles: Sequence[float] | np.ndarray,
+    lower: float,
+    upper: float,
+    rho: float,
+    *,
+    ledger: PrivacyLedger,
+    purpose: str,
+    phase: str = "",
+    noise: NoiseSource | None = None,
+    bins: int = 1024,
+    grid: str = "auto",
+) -> RangeQuantiles:
+    """Private quantiles of a numeric column, and the range they lie in, which narrows to where
+    the rows are when they fill only a sliver of the public bounds.
+
+    :func:`dp_bounds` gives powers of two, and ``dp_quantiles`` reads quantiles off a grid of
+    ``bins`` cells inside them, uniform within each cell. Latitudes from 44.89 to 45.05 get
+    the bounds [32, 64], whose 256 cells are 0.125 wide: the data fill two cells, every edge is
+    a guess inside them, and the outermost bins, [32, 44.88] and [45.11, 64], decode a 33rd of
+    the rows each as far-off places. Decimal years (2016.5 to 2017.7 in [1024, 2048]) fill one.
+
+    So the budget is spent in two measurements of :func:`dp_quantiles`' tree, each charged:
+
+    * a *look* with :data:`ZOOM_LOOK_SHARE` of ρ over the public grid. Post-processing of it
+      finds the cells where the rows are: the occupied nodes (:func:`occupied_span` at
+      :data:`ZOOM_SIGMAS`) of the finest level whose span the look's least-squares cells
+      put all but :data:`ZOOM_OUTSIDE` of the rows in;
+    * when those cells are at most ``bins //`` :data:`ZOOM_FACTOR`, the rest of ρ measures a
+      tree over a new grid of ``bins`` cells on just those cells (the grid kind chosen again
+      for the narrower range, unless ``grid`` names one). Values outside it are clipped to it,
+      the quantiles are read off the second tree alone, and the range is the new grid less its
+      own empty ends, found in the second tree the same way: the outermost bins then end near
+      the first and last rows, not at the look's coarse cells;
+    * otherwise the rest measures the same tree again, and the two are averaged with inverse-
+      variance weights, which is as accurate as one measurement with all of ρ; the range stays.
+
+    Both measurements are recorded (mechanism ``"dp_quantiles"``), whichever way it goes, at
+    L/(2σ²) each, adding to at most ρ. The choice, the span and the quantiles are
+    post-processing of the noisy trees.
+    """
+    rho = _positive("rho", rho)
+    levels, edges, grid_used = _quantile_setup(quantiles, lower, upper, bins, grid)
+    observed = _numeric_values(values)
+    noise = _checked_source(noise)
+    params = {"grid": grid_used, "quantiles": int(levels.size)}
+    look = _measured_tree(
+        observed,
+        edges,
+        rho * ZOOM_LOOK_SHARE,
+        noise,
+        ledger=ledger,
+        purpose=f"{purpose} (where the rows are)",
+        phase=phase,
+        params=params,
+    )
+    rest = rho * (1.0 - ZOOM_LOOK_SHARE)
+    span = _rows_span(look, bins)
+    if span is None or span[1] - span[0] + 1 > bins // ZOOM_FACTOR:
+        again = _measured_tree(
+            observed,
+            edges,
+            rest,
+            noise,
+            ledger=ledger,
+            purpose=purpose,
+            phase=phase,
+            params=params,
+        )
+        combined = _averaged_levels(look, again)
+        return RangeQuantiles(
+            float(lower), float(upper), _quantiles_from_tree(combined, edges, levels)
+        )
+    low, high = float(edges[span[0]]), float(edges[span[1] + 1])
+    zoomed, zoomed_grid = _quantile_grid(low, high, bins, grid)
+    tree = _measured_tree(
+        np.clip(observed, low, high),
+        zoomed,
+        rest,
+        noise,
+        ledger=ledger,
+        purpose=purpose,
+        phase=phase,
+        params={"grid": zoomed_grid, "quantiles": int(levels.size), "lower": low, "upper": high},
+    )
+    found = _quantiles_from_tree(tree.levels, zoomed, levels)
+    inside = _rows_span(tree, bins)
+    if inside is not None:  # the outer bins end where the rows do, not at the look's cells
+        low, high = float(zoomed[inside[0]]), float(zoomed[inside[1] + 1])
+    return RangeQuantiles(low, high, np.clip(found, low, high))
+
+
+class _Tree(NamedTuple):
+    """Noisy counts of every node of a tree of sums (root first), and their noise variance."""
+
+    levels: list[np.ndarray]
+    variance: Fraction
+
+
+def _quantile_setup(
+    quantiles: Sequence[float] | np.ndarray,
+    lower: float,
+    upper: float,
+    bins: int,
+    grid: str,
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Checked quantile levels, the public grid's cell edges and its kind."""
     for name, bound in (("lower", lower), ("upper", upper)):
         if isinstance(bound, bool) or not isinstance(bound, (int, float, np.integer, np.floating)):
             raise ParameterError(f"{name} must be a number, got {bound!r}.")
@@ -566,9 +707,24 @@ def dp_quantiles(
     if not np.all((levels >= 0.0) & (levels <= 1.0)):
         raise ParameterError("quantiles must lie in [0, 1].")
     edges, grid = _quantile_grid(float(lower), float(upper), bins, grid)
-    observed = np.clip(_numeric_values(values), lower, upper)
-    noise = _checked_source(noise)
-    depth = tree_counts.depth(bins)
+    return levels, edges, grid
+
+
+def _measured_tree(
+    observed: np.ndarray,
+    edges: np.ndarray,
+    rho: float,
+    noise: NoiseSource,
+    *,
+    ledger: PrivacyLedger,
+    purpose: str,
+    phase: str,
+    params: dict[str, Any],
+) -> _Tree:
+    """The histogram of ``observed`` (clipped to the grid) on the cells between ``edges``,
+    measured through a tree of sums at cost ρ: recorded first, then drawn."""
+    cells = edges.size - 1
+    depth = tree_counts.depth(cells)
     variance = _variance_for_rho(rho, depth)
     _record(
         ledger,
@@ -579,20 +735,61 @@ def dp_quantiles(
         rho=_cost(variance, depth),
         params={
             **_noise_params(variance),
-            "bins": bins,
-            "grid": grid,
-            "quantiles": int(levels.size),
+            "bins": cells,
+            **params,
             "tree_levels": depth,
             "branching": tree_counts.BRANCHING,
             "l2_sensitivity": math.sqrt(depth),
         },
     )
-    counts, _ = np.histogram(observed, bins=edges)
+    counts, _ = np.histogram(np.clip(observed, edges[0], edges[-1]), bins=edges)
     noisy = [
         level + noise.discrete_gaussian(variance, level.size)
         for level in tree_counts.level_counts(counts)
     ]
-    cells = tree_counts.least_squares_cells(noisy)[: counts.size]
+    return _Tree(noisy, variance)
+
+
+def _averaged_levels(first: _Tree, second: _Tree) -> list[np.ndarray]:
+    """Two noisy measurements of one tree, averaged with inverse-variance weights: the noise
+    of the average has variance 1/(1/v1 + 1/v2), that of one measurement with both budgets."""
+    w1, w2 = float(1 / first.variance), float(1 / second.variance)
+    return [(w1 * a + w2 * b) / (w1 + w2) for a, b in zip(first.levels, second.levels, strict=True)]
+
+
+def _rows_span(tree: _Tree, cells: int) -> tuple[int, int] | None:
+    """The cells a noisy tree shows the rows in, or None; post-processing.
+
+    Level by level from the leaves up, the nodes a level shows occupied (:func:`occupied_span`
+    at :data:`ZOOM_SIGMAS`) give a span of cells; the first that the tree's least-squares
+    cells put all but :data:`ZOOM_OUTSIDE` of the rows in is the answer. Rows spread thinly
+    over many cells clear no leaf, but their nodes a level or two up do.
+    """
+    estimate = tree_counts.least_squares_cells(tree.levels)[:cells]
+    total = float(estimate.sum())
+    if total <= 0:
+        return None
+    sigma = math.sqrt(tree.variance)
+    leaves = tree.levels[-1].size
+    for level in tree.levels[:0:-1]:
+        found = occupied_span(level / sigma, ZOOM_SIGMAS)
+        if found is None:
+            continue
+        width = leaves // level.size  # leaves under each node of this level
+        first, last = found[0] * width, min((found[1] + 1) * width, cells) - 1
+        if first > last:  # nodes past the grid (a grid that is not a power of the branching)
+            continue
+        if estimate[:first].sum() + estimate[last + 1 :].sum() <= ZOOM_OUTSIDE * total:
+            return first, last
+    return None
+
+
+def _quantiles_from_tree(
+    noisy: list[np.ndarray], edges: np.ndarray, levels: np.ndarray
+) -> np.ndarray:
+    """Quantiles at ``levels`` read off a noisy tree's least-squares cells (post-processing):
+    the CDF made non-decreasing and non-negative, uniform within each cell."""
+    cells = tree_counts.least_squares_cells(noisy)[: edges.size - 1]
     cdf = np.maximum(_isotonic_increasing(np.cumsum(cells)), 0.0)
     weights = np.maximum(np.diff(cdf, prepend=0.0), 0.0)
     if weights.sum() <= 0:
@@ -602,7 +799,7 @@ def dp_quantiles(
     result = np.empty_like(flat)
     # Rounding must not break monotonicity: enforce it along increasing levels.
     result[order] = np.maximum.accumulate(_read_quantiles(edges, weights, flat[order]))
-    return np.clip(result, lower, upper).reshape(levels.shape)
+    return np.clip(result, edges[0], edges[-1]).reshape(levels.shape)
 
 
 def _deterministic_key(value: Any) -> tuple[str, Any]:

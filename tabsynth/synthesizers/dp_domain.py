@@ -16,7 +16,11 @@ estimate:
   two), a quarter of the column's share; then bin edges at DP quantiles
   (:func:`~tabsynth.privacy.dp_quantiles` on a public grid of 256 cells inside the bounds,
   counted through a tree of sums so that the count below any point stays within a few σ and an
-  empty range above the data does not inflate the total) with the rest. Before the quantiles,
+  empty range above the data does not inflate the total) with the rest. Where the bounds were
+  estimated, the quantiles are :func:`~tabsynth.privacy.dp_range_quantiles`: half their budget
+  looks where the rows are, and rows that fill at most a sixteenth of the bounds (latitudes of
+  one city inside [32, 64]) get a grid over just their cells, which become the column's range;
+  otherwise the look is averaged into the edges' measurement. Before the quantiles,
   a third of the edge budget finds the column's *frequent exact values* (thresholded noisy
   counts, as for categories, with additive δ): each gets a point bin and decodes exactly, and
   the quantiles are taken over the other rows. For integers, a quarter of what is left counts
@@ -80,6 +84,7 @@ from tabsynth.privacy import (
     dp_bounds,
     dp_categories,
     dp_quantiles,
+    dp_range_quantiles,
     gaussian_counts,
     occupied_span,
     sigma_for_rho,
@@ -449,10 +454,18 @@ class _ColumnEstimator:
             rho *= 1 - RANGE_SHARE
         if integer:
             lo, hi = float(np.floor(lo)), float(np.ceil(hi))
-        edges, steps = self._edges(name, x, lo, hi, integer, rho, points=True)
-        if integer:
-            lo, hi = int(lo), int(hi)
-        return dataclasses.replace(spec, lower=lo, upper=hi), edges, steps
+        # A range read from the data alone may narrow to where its rows are (the edges'
+        # dp_range_quantiles); a bound the user declared stays.
+        zoom = spec.lower is None and spec.upper is None
+        edges, steps = self._edges(name, x, lo, hi, integer, rho, points=True, zoom=zoom)
+        if integer:  # half-integer edges around whole numbers
+            lower, upper = int(edges[0] + 0.5), int(edges[-1] - 0.5)
+            return dataclasses.replace(spec, lower=lower, upper=upper), edges, steps
+        return (
+            dataclasses.replace(spec, lower=float(edges[0]), upper=float(edges[-1])),
+            edges,
+            steps,
+        )
 
     def datetime(
         self,
@@ -510,10 +523,13 @@ class _ColumnEstimator:
         integer: bool,
         rho: float,
         points: bool = False,
+        zoom: bool = False,
     ) -> tuple[np.ndarray, round_values.Steps]:
         """Bin edges inside [lo, hi]: point bins at the frequent exact values (``points``,
         numbers only) and DP quantile edges for the rest of the rows; for integers with
-        points, the round-value weights of those rows as well."""
+        points, the round-value weights of those rows as well. With ``zoom`` the quantile
+        edges may span less than [lo, hi] (:func:`~tabsynth.privacy.dp_range_quantiles`):
+        the edges' ends are then the column's range."""
         if self.binning == "uniform" or exact_bins(lo, hi, integer, self.bins):
             return uniform_edges(lo, hi, self.bins, integer), ()
         x = np.clip(x, lo, hi)
@@ -524,7 +540,7 @@ class _ColumnEstimator:
             x = x[~np.isin(x, kept)]
         ladder = round_values.ladder(lo, hi)
         steps_rho = rho * STEP_SHARE if points and integer and ladder.size > 1 else 0.0
-        edges = self._quantile_edges(name, x, lo, hi, integer, rho - steps_rho, self.bins)
+        edges = self._quantile_edges(name, x, lo, hi, integer, rho - steps_rho, zoom)
         if not integer:
             return with_point_bins(np.concatenate([edges, kept, kept])), ()
         edges = snap_integer_edges(np.concatenate([edges, kept - 0.5, kept + 0.5]))
@@ -584,32 +600,32 @@ class _ColumnEstimator:
         return tuple(zip(ladder.tolist(), weights.tolist(), strict=True))
 
     def _quantile_edges(
-        self, name: str, x: np.ndarray, lo: float, hi: float, integer: bool, rho: float, bins: int
+        self, name: str, x: np.ndarray, lo: float, hi: float, integer: bool, rho: float, zoom: bool
     ) -> np.ndarray:
-        fine = integer and bins > 2
-        levels = bins * (FINE_LEVELS if fine else 1)
+        fine = integer and self.bins > 2
+        levels = self.bins * (FINE_LEVELS if fine else 1)
         # Counts and amounts (integers from 0) get a log grid on x + 1: its first cell holds
         # only the value 0, so a spike at 0 is seen as one, and the tail gets cells in
         # proportion to its magnitude. Decided from the DP lower bound alone.
         shift = 1.0 if integer and lo == 0 else 0.0
-        cuts = (
-            dp_quantiles(
-                x + shift,
-                np.linspace(0.0, 1.0, levels + 1)[1:-1],
-                lo + shift,
-                hi + shift,
-                rho,
-                ledger=self.ledger,
-                purpose=f"bin edges of column {name!r}",
-                phase=PHASE,
-                noise=self.noise,
-                bins=QUANTILE_GRID,
-                grid="log" if shift else "auto",
-            )
-            - shift
-        )
+        args = (x + shift, np.linspace(0.0, 1.0, levels + 1)[1:-1], lo + shift, hi + shift, rho)
+        options: dict[str, Any] = {
+            "ledger": self.ledger,
+            "purpose": f"bin edges of column {name!r}",
+            "phase": PHASE,
+            "noise": self.noise,
+            "bins": QUANTILE_GRID,
+            "grid": "log" if shift else "auto",
+        }
+        if zoom:
+            found = dp_range_quantiles(*args, **options)
+            lo, hi, cuts = found.lower - shift, found.upper - shift, found.quantiles - shift
+            if integer:
+                lo, hi = float(np.floor(lo)), float(np.ceil(hi))
+        else:
+            cuts = dp_quantiles(*args, **options) - shift
         if fine:
-            return integer_edges(cuts, lo, hi, bins)
+            return integer_edges(cuts, lo, hi, self.bins)
         return with_point_bins(np.concatenate([[lo], cuts, [hi]]))
 
 
