@@ -8,7 +8,8 @@ fits a DP synthesizer on the training rows with ``metadata=None`` (the frame's d
 schema), and scores a holdout-sized sample like the probe (``benchmarks.marginal.probe``): the
 3-way k-marginal against the training rows, the real holdout's score beside it, and the worst
 1-way columns (and every date column), each with its detected kind, distinct values, and the
-real holdout's score of that column::
+real holdout's score of that column, and the numeric columns with the largest share of
+synthetic values outside the training rows' range::
 
     nice -n 5 python -m benchmarks.heldout.sweep mst --noise-seed 1
 
@@ -78,12 +79,20 @@ def sweep_one(data: Dataset, method: str, epsilon: float, noise_seed: int | None
         )
 
     dates = [r for r in rows if data.metadata[r["column"]].kind == "datetime"]
+    # synthetic numbers and dates beyond the training rows' extremes (a latitude of 32 in a
+    # city's table), the columns with the most
+    outside = sorted(
+        (r for r in rows if r["metric"] == "ks" and r["outside_real"]),
+        key=lambda r: -r["outside_real"],
+    )[:3]
+    beyond = ", ".join(f"{r['column']}={100 * r['outside_real']:.1f}%" for r in outside)
     return (
         f"{data.name} {data.train.shape} {method} eps={epsilon:g} noise_seed={noise_seed} "
         f"fit={fit_s:.1f}s load={os.getloadavg()[0]:.2f} kmarg={scores.k_marginal:.1f} "
         f"real={scores.reference:.1f}\n"
         f"   worst 1-way (synthetic/real): {shown(sorted(rows, key=lambda r: r['score'])[:4])}"
         + (f"\n   dates 1-way (synthetic/real): {shown(dates)}" if dates else "")
+        + (f"\n   synthetic outside the real range: {beyond}" if outside else "")
     )
 
 
