@@ -224,7 +224,9 @@ def test_mst_zooms_into_a_column_in_a_sliver_of_its_range(tmp_path, extra) -> No
         edges = synth.encoder_.codecs["lat"].edges
         assert 44.0 < edges[0] < 44.9 and 45.05 < edges[-1] < 46.0, edges
 
-    assert_fits_agree(fixed_split(mst, metadata), data, other, metadata, tmp_path, zoomed)
+    # ε = 20: at ε = 4 a look at 2,000 rows is too noisy to be sure of the rows outside
+    wide = lambda: MSTSynthesizer(epsilon=20.0, max_iters=200, **COMMON)  # noqa: E731
+    assert_fits_agree(fixed_split(wide, metadata), data, other, metadata, tmp_path, zoomed)
 
 
 @pytest.mark.parametrize("extra", EXTRAS)

@@ -101,14 +101,29 @@ def test_rows_that_fill_their_bounds_keep_them() -> None:
 
 
 def test_rows_left_outside_a_narrow_span_keep_the_bounds() -> None:
-    """3 % of the rows spread thinly over [50, 60]: no cell of theirs stands out (7 rows per
+    """5 % of the rows spread thinly over [50, 60]: no cell of theirs stands out (12 rows per
     cell, σ ≈ 22 at the look's ρ), so the occupied cells are the city's alone, but the look's
-    least-squares cells put 600 ± 53 rows outside them, over the 1 % allowed: clipping them to
-    the city would move 3 % of the mass."""
+    least-squares cells put 1,000 ± 53 rows outside them, over the 3 % allowed: clipping them
+    to the city would move 5 % of the mass."""
     rng = np.random.default_rng(2)
-    x = np.concatenate([latitudes(19_400), rng.uniform(50.0, 60.0, 600)])
+    x = np.concatenate([latitudes(19_000), rng.uniform(50.0, 60.0, 1_000)])
     found = release(x, 32.0, 64.0, 0.01)
     assert (found.lower, found.upper) == (32.0, 64.0)
+
+
+def test_a_small_table_does_not_zoom_on_noise() -> None:
+    """2,000 rows, a tenth of them spread thinly over the bounds, at a small table's budget
+    (σ ≈ 100 rows per node of the look): the estimate of the rows outside the city's cells has
+    a standard error of a few hundred rows, so passing "at most 3 % outside" on the estimate
+    alone happened for a large share of looks, each clipping the tenth. Counted with two
+    standard errors, a zoom needs the estimate below 600 - 2 · (≥ 230) rows, which the 200
+    thin rows reach with probability under 1 % per look; over 20 looks none may clip more
+    than 5 %."""
+    rng = np.random.default_rng(3)
+    x = np.concatenate([latitudes(1_800), rng.uniform(32.0, 64.0, 200)])
+    for seed in range(20):
+        found = release(x, 32.0, 64.0, 5e-4, seed=seed)
+        assert np.mean((x < found.lower) | (x > found.upper)) <= 0.05, seed
 
 
 def test_averaged_measurements_have_the_noise_of_one_with_both_budgets() -> None:

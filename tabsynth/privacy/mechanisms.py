@@ -28,6 +28,7 @@ DP-SGD (opacus' float noise).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from fractions import Fraction
@@ -75,8 +76,11 @@ ZOOM_LOOK_SHARE = 0.5
 #: It zooms when the look shows the rows in at most grid cells // ZOOM_FACTOR (a new grid of as
 #: many cells is then at least this much finer) ...
 ZOOM_FACTOR = 16
-#: ... holding all but this share of the rows (by the tree's least-squares cells), ...
-ZOOM_OUTSIDE = 0.01
+#: ... holding all but this share of the rows (by the tree's least-squares cells): fewer than
+#: the outermost of 32 bins holds, which without the zoom decodes across the whole bounds, ...
+ZOOM_OUTSIDE = 0.03
+#: ... even when that estimate is this many of its standard errors too low ...
+ZOOM_ERRORS = 2.0
 #: ... with nodes occupied as dp_bounds' buckets are (:func:`occupied_span`).
 ZOOM_SIGMAS = 5.0
 
@@ -609,7 +613,7 @@ def dp_range_quantiles(
     :func:`dp_bounds` gives powers of two, and ``dp_quantiles`` reads quantiles off a grid of
     ``bins`` cells inside them, uniform within each cell. Latitudes from 44.89 to 45.05 get
     the bounds [32, 64], whose 256 cells are 0.125 wide: the data fill two cells, every edge is
-    a guess inside them, and the outermost bins, [32, 44.88] and [45.11, 64], decode a 33rd of
+    a guess inside them, and the outermost bins, [32, 44.88] and [45.11, 64], decode a 32nd of
     the rows each as far-off places. Decimal years (2016.5 to 2017.7 in [1024, 2048]) fill one.
 
     So the budget is spent in two measurements of :func:`dp_quantiles`' tree, each charged:
@@ -617,7 +621,8 @@ def dp_range_quantiles(
     * a *look* with :data:`ZOOM_LOOK_SHARE` of ρ over the public grid. Post-processing of it
       finds the cells where the rows are: the occupied nodes (:func:`occupied_span` at
       :data:`ZOOM_SIGMAS`) of the finest level whose span the look's least-squares cells
-      put all but :data:`ZOOM_OUTSIDE` of the rows in;
+      put all but :data:`ZOOM_OUTSIDE` of the rows in, even at :data:`ZOOM_ERRORS` standard
+      errors (a public function of σ and the tree's shape);
     * when those cells are at most ``bins //`` :data:`ZOOM_FACTOR`, the rest of ρ measures a
       tree over a new grid of ``bins`` cells on just those cells (the grid kind chosen again
       for the narrower range, unless ``grid`` names one). Values outside it are clipped to it,
@@ -648,7 +653,8 @@ def dp_range_quantiles(
     )
     rest = rho * (1.0 - ZOOM_LOOK_SHARE)
     span = _rows_span(look, bins)
-    if span is None or span[1] - span[0] + 1 > bins // ZOOM_FACTOR:
+    # (cells too narrow for floating point to split leave nothing to zoom into)
+    if span is None or span[1] - span[0] + 1 > bins // ZOOM_FACTOR or not _splits(edges, span):
         again = _measured_tree(
             observed,
             edges,
@@ -677,9 +683,15 @@ def dp_range_quantiles(
     )
     found = _quantiles_from_tree(tree.levels, zoomed, levels)
     inside = _rows_span(tree, bins)
-    if inside is not None:  # the outer bins end where the rows do, not at the look's cells
+    if inside is not None and _splits(zoomed, inside):
+        # the outer bins end where the rows do, not at the look's cells
         low, high = float(zoomed[inside[0]]), float(zoomed[inside[1] + 1])
     return RangeQuantiles(low, high, np.clip(found, low, high))
+
+
+def _splits(edges: np.ndarray, span: tuple[int, int]) -> bool:
+    """Whether the cells ``span`` covers have a range of their own (lower < upper)."""
+    return bool(edges[span[0]] < edges[span[1] + 1])
 
 
 class _Tree(NamedTuple):
@@ -761,11 +773,16 @@ def _rows_span(tree: _Tree, cells: int) -> tuple[int, int] | None:
     """The cells a noisy tree shows the rows in, or None; post-processing.
 
     Level by level from the leaves up, the nodes a level shows occupied (:func:`occupied_span`
-    at :data:`ZOOM_SIGMAS`) give a span of cells; the first that the tree's least-squares
-    cells put all but :data:`ZOOM_OUTSIDE` of the rows in is the answer. Rows spread thinly
-    over many cells clear no leaf, but their nodes a level or two up do.
+    at :data:`ZOOM_SIGMAS`) give a span of cells. The first span whose rows outside, by the
+    tree's least-squares cells plus :data:`ZOOM_ERRORS` standard errors of that estimate, are
+    at most :data:`ZOOM_OUTSIDE` of the total is the answer. The standard error is public: σ
+    times the norm of the estimate's weights on the nodes. Without it, at the budgets of a
+    small table (σ of a hundred rows per node), spans that left 5-10 % of the rows outside
+    passed on noise. Rows spread thinly over many cells clear no leaf, but their nodes a level
+    or two up do.
     """
-    estimate = tree_counts.least_squares_cells(tree.levels)[:cells]
+    weights = _least_squares_weights(len(tree.levels))[:cells]
+    estimate = weights @ np.concatenate(tree.levels)
     total = float(estimate.sum())
     if total <= 0:
         return None
@@ -779,9 +796,30 @@ def _rows_span(tree: _Tree, cells: int) -> tuple[int, int] | None:
         first, last = found[0] * width, min((found[1] + 1) * width, cells) - 1
         if first > last:  # nodes past the grid (a grid that is not a power of the branching)
             continue
-        if estimate[:first].sum() + estimate[last + 1 :].sum() <= ZOOM_OUTSIDE * total:
+        outside = np.ones(cells, dtype=bool)
+        outside[first : last + 1] = False
+        on_nodes = weights[outside].sum(axis=0)
+        error = sigma * float(np.sqrt(on_nodes @ on_nodes))
+        if estimate[outside].sum() + ZOOM_ERRORS * error <= ZOOM_OUTSIDE * total:
             return first, last
     return None
+
+
+@functools.lru_cache(maxsize=8)
+def _least_squares_weights(height: int) -> np.ndarray:
+    """The matrix of :func:`~tabsynth.privacy.tree_counts.least_squares_cells` (leaves ×
+    nodes, root first) for a complete tree of ``height`` levels: the fit is linear, so its
+    column j is the fit to a tree whose node j alone counts 1. Public (the tree's shape)."""
+    sizes = [tree_counts.BRANCHING**level for level in range(height)]
+    columns = []
+    for node in range(sum(sizes)):
+        unit = np.zeros(sum(sizes))
+        unit[node] = 1.0
+        levels = np.split(unit, np.cumsum(sizes)[:-1])
+        columns.append(tree_counts.least_squares_cells(levels))
+    weights = np.stack(columns, axis=1)
+    weights.flags.writeable = False
+    return weights
 
 
 def _quantiles_from_tree(

@@ -16,8 +16,8 @@ estimate:
   two), a quarter of the column's share; then bin edges at DP quantiles
   (:func:`~tabsynth.privacy.dp_quantiles` on a public grid of 256 cells inside the bounds,
   counted through a tree of sums so that the count below any point stays within a few σ and an
-  empty range above the data does not inflate the total) with the rest. Where the bounds were
-  estimated, the quantiles are :func:`~tabsynth.privacy.dp_range_quantiles`: half their budget
+  empty range above the data does not inflate the total) with the rest. Where neither bound
+  was declared, the quantiles are :func:`~tabsynth.privacy.dp_range_quantiles`: half their budget
   looks where the rows are, and rows that fill at most a sixteenth of the bounds (latitudes of
   one city inside [32, 64]) get a grid over just their cells, which become the column's range;
   otherwise the look is averaged into the edges' measurement. Before the quantiles,
@@ -622,6 +622,8 @@ class _ColumnEstimator:
             lo, hi, cuts = found.lower - shift, found.upper - shift, found.quantiles - shift
             if integer:
                 lo, hi = float(np.floor(lo)), float(np.ceil(hi))
+            else:  # a cut the narrower range clipped is no value rows pile up on
+                cuts = cuts[(cuts > lo) & (cuts < hi)]
         else:
             cuts = dp_quantiles(*args, **options) - shift
         if fine:
