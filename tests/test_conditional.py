@@ -131,12 +131,31 @@ def test_rebalanced_groups_keep_their_inner_relationships(mst):
     assert abs(p_plain - p_rebal) <= 4.5 * se
 
 
+def test_a_value_outside_an_estimated_range_says_how_to_cover_it() -> None:
+    """Without metadata a DP fit estimates each number's range; one city's latitudes get one
+    around their rows (:func:`~tabsynth.privacy.dp_range_quantiles`). A value outside it is
+    refused with that range and the fix (declare the bounds), not a fit's on_out_of_bounds."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"lat": rng.normal(44.97, 0.03, 20_000), "sex": rng.choice(["F", "M"], 20_000)}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # seeded noise
+        synth = MSTSynthesizer(epsilon=1.0, noise_seed=1, max_iters=50).fit(frame)
+    lower, upper = synth.encoder_.codecs["lat"].edges[[0, -1]]
+    assert 44.0 < lower < upper < 46.0
+    with pytest.raises(ParameterError, match=r"covers, \[44\.\d+, 4[45]\.\d+\]\..*declare the"):
+        synth.sample(5, conditions={"lat": lower - 0.01})
+    inside = synth.sample(5, seed=0, conditions={"lat": (lower + upper) / 2})
+    assert len(inside) == 5
+
+
 def test_errors_are_clear(mst):
     with pytest.raises(ParameterError, match="Categories of the model: 'A', 'B', 'C', 'D'"):
         mst.sample(5, conditions={"g": "Z"})
     with pytest.raises(ParameterError, match="not a column"):
         mst.sample(5, conditions={"nope": 1})
-    with pytest.raises(ParameterError, match="outside its declared bounds"):
+    with pytest.raises(ParameterError, match=r"outside the range the model covers, \[\d+, \d+\]"):
         mst.sample(5, conditions={"age": 400})
     with pytest.raises(ParameterError, match="being missing"):
         mst.sample(5, conditions={"g": None})

@@ -21,6 +21,7 @@ model are as public as the model itself.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -80,13 +81,28 @@ def check_conditions(conditions: Any, metadata: Metadata) -> dict[str, Any]:
 
 def conform_value(metadata: Metadata, name: str, value: Any) -> Any:
     """``value`` parsed to ``name``'s declared type (a date string to a timestamp, "3" to 3),
-    or a :class:`ParameterError` saying why it is not a value of the column."""
+    or a :class:`ParameterError` saying why it is not a value of the column.
+
+    A value outside the column's range gets its own message: a fitted model's range is the
+    declared one or, where the metadata declared none, one a DP fit estimated (it may end
+    short of the rarest real values), and the fix is a value inside it or declared bounds,
+    not the ``on_out_of_bounds`` of a fit."""
     spec = metadata[name]
+    unbounded = dataclasses.replace(spec, lower=None, upper=None)
     try:
         cells = pd.DataFrame({name: pd.Series([value], dtype=object)})
-        return Metadata({name: spec}).validate(cells, on_out_of_bounds="error")[name].iloc[0]
+        parsed = Metadata({name: unbounded}).validate(cells, on_out_of_bounds="error")[name]
     except DataError as exc:
         raise ParameterError(f"cannot condition on {name!r} = {value!r}: {exc}") from None
+    below = spec.lower is not None and bool((parsed < spec.lower).any())
+    if below or (spec.upper is not None and bool((parsed > spec.upper).any())):
+        raise ParameterError(
+            f"cannot condition on {name!r} = {value!r}: it lies outside the range the model "
+            f"covers, [{spec.lower}, {spec.upper}]. Condition on a value inside it; to cover "
+            "more, declare the column's bounds in the metadata and fit again (a DP fit "
+            "estimates the range of a column whose bounds are not declared)."
+        )
+    return parsed.iloc[0]
 
 
 def encode_value(encoder: DomainEncoder, name: str, value: Any) -> tuple[int, Any]:
