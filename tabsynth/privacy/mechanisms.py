@@ -641,46 +641,31 @@ def dp_range_quantiles(
     observed = _numeric_values(values)
     noise = _checked_source(noise)
     params = {"grid": grid_used, "quantiles": int(levels.size)}
-    look = _measured_tree(
-        observed,
-        edges,
-        rho * ZOOM_LOOK_SHARE,
-        noise,
-        ledger=ledger,
-        purpose=f"{purpose} (where the rows are)",
-        phase=phase,
-        params=params,
-    )
-    rest = rho * (1.0 - ZOOM_LOOK_SHARE)
+
+    def measure(grid_edges: np.ndarray, share: float, what: str, about: dict) -> _Tree:
+        return _measured_tree(
+            observed,
+            grid_edges,
+            rho * share,
+            noise,
+            ledger=ledger,
+            purpose=what,
+            phase=phase,
+            params=about,
+        )
+
+    look = measure(edges, ZOOM_LOOK_SHARE, f"{purpose} (where the rows are)", params)
     span = _rows_span(look, bins)
     # (cells too narrow for floating point to split leave nothing to zoom into)
     if span is None or span[1] - span[0] + 1 > bins // ZOOM_FACTOR or not _splits(edges, span):
-        again = _measured_tree(
-            observed,
-            edges,
-            rest,
-            noise,
-            ledger=ledger,
-            purpose=purpose,
-            phase=phase,
-            params=params,
-        )
-        combined = _averaged_levels(look, again)
+        combined = _averaged_levels(look, measure(edges, 1.0 - ZOOM_LOOK_SHARE, purpose, params))
         return RangeQuantiles(
             float(lower), float(upper), _quantiles_from_tree(combined, edges, levels)
         )
     low, high = float(edges[span[0]]), float(edges[span[1] + 1])
     zoomed, zoomed_grid = _quantile_grid(low, high, bins, grid)
-    tree = _measured_tree(
-        np.clip(observed, low, high),
-        zoomed,
-        rest,
-        noise,
-        ledger=ledger,
-        purpose=purpose,
-        phase=phase,
-        params={"grid": zoomed_grid, "quantiles": int(levels.size), "lower": low, "upper": high},
-    )
+    about = {"grid": zoomed_grid, "quantiles": int(levels.size), "lower": low, "upper": high}
+    tree = measure(zoomed, 1.0 - ZOOM_LOOK_SHARE, purpose, about)  # clips to the new grid
     found = _quantiles_from_tree(tree.levels, zoomed, levels)
     inside = _rows_span(tree, bins)
     if inside is not None and _splits(zoomed, inside):

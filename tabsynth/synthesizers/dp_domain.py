@@ -458,14 +458,13 @@ class _ColumnEstimator:
         # dp_range_quantiles); a bound the user declared stays.
         zoom = spec.lower is None and spec.upper is None
         edges, steps = self._edges(name, x, lo, hi, integer, rho, points=True, zoom=zoom)
-        if integer:  # half-integer edges around whole numbers
-            lower, upper = int(edges[0] + 0.5), int(edges[-1] - 0.5)
-            return dataclasses.replace(spec, lower=lower, upper=upper), edges, steps
-        return (
-            dataclasses.replace(spec, lower=float(edges[0]), upper=float(edges[-1])),
-            edges,
-            steps,
+        # integers: half-integer edges around whole numbers
+        lower, upper = (
+            (int(edges[0] + 0.5), int(edges[-1] - 0.5))
+            if integer
+            else (float(edges[0]), float(edges[-1]))
         )
+        return dataclasses.replace(spec, lower=lower, upper=upper), edges, steps
 
     def datetime(
         self,
