@@ -159,9 +159,10 @@ def schema_from_dtypes(data: pd.DataFrame) -> Metadata:
     float; ``datetime64`` (time zone or not) -> datetime; ``category``, ``object`` and
     ``string`` -> categorical (text is taken for categories; a DP fit looks, under DP, for
     dates written as text in the columns :func:`text_columns` names:
-    :mod:`~tabsynth.synthesizers.dp_kinds`; an identifier or free-text column must be
-    declared). Every column is nullable, since nullability is a property of the values. Any
-    other dtype raises :class:`DataError` saying what to declare.
+    :mod:`~tabsynth.synthesizers.dp_kinds`, and for whole numbers in the columns
+    :func:`float_columns` names: :mod:`~tabsynth.synthesizers.dp_whole`; an identifier or
+    free-text column must be declared). Every column is nullable, since nullability is a
+    property of the values. Any other dtype raises :class:`DataError` saying what to declare.
     """
     return Metadata(
         {str(name): _kind_of(str(name), data[name].dtype) for name in data.columns},
@@ -175,6 +176,13 @@ def text_columns(data: pd.DataFrame) -> list[str]:
     text (``object`` or ``string``), not because the caller made them ``category``: the ones
     that may hold dates written as text."""
     return [str(name) for name in data.columns if _is_text(data[name].dtype)]
+
+
+def float_columns(data: pd.DataFrame) -> list[str]:
+    """Columns that :func:`schema_from_dtypes` takes for fractional numbers because pandas holds
+    them as floats: the ones that may hold whole numbers (an integer column with a missing
+    value is ``float64``)."""
+    return [str(name) for name in data.columns if pd.api.types.is_float_dtype(data[name].dtype)]
 
 
 def _is_text(dtype: Any) -> bool:

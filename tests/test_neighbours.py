@@ -154,6 +154,36 @@ def test_dates_written_as_text_are_read_on_both_sides(tmp_path, extra, method) -
         assert sum("'visit' holds text that" in message for message in shown) == 1
 
 
+def ages_as_floats(data: pd.DataFrame) -> pd.DataFrame:
+    """The frame typed as a DP fit without metadata reads it, with the ages held as float64, as
+    pandas holds an integer column with a missing value: a neighbour may add any number to
+    them, 41.5 included (the row that flips ``Metadata.detect`` from int to float)."""
+    return typed_frame(data).assign(age=pd.to_numeric(data["age"], errors="coerce").astype(float))
+
+
+@pytest.mark.parametrize("extra", EXTRAS)
+@pytest.mark.parametrize("method", ["mst", "dpsgd"])
+def test_whole_numbers_held_as_floats_are_read_on_both_sides(tmp_path, extra, method) -> None:
+    """The look at each float column's whole and fractional values
+    (:mod:`~tabsynth.synthesizers.dp_whole`) is a release like any other: one more row moves
+    one of its two noisy counts by one, and both fits model ``age`` as an integer (with the
+    same warning, schema, sample dtypes and ledger), and ``income``, which holds cents, as a
+    float. DP-SGD is given its row count (its noisy count is the difference
+    ``test_dpsgd_differs_only_through_its_noisy_row_count`` names)."""
+    data = ages_as_floats(base_table())
+    other = ages_as_floats(neighbour(base_table(), extra))
+    make = mst if method == "mst" else lambda: dpsgd(public_rows=ROWS)
+    left, shown_left = fit_and_watch(make, data, None)
+    right, shown_right = fit_and_watch(make, other, None)
+    assert_same(fingerprint(left, shown_left, tmp_path), fingerprint(right, shown_right, tmp_path))
+    for synth, shown in ((left, shown_left), (right, shown_right)):
+        assert synth.metadata_["age"].dtype == "int"
+        assert synth.metadata_["income"].dtype == "float"
+        looks = [e.purpose for e in synth.privacy.entries if e.purpose.startswith("whole and")]
+        assert len(looks) == 2
+        assert sum("'age' hold floats" in message for message in shown) == 1
+
+
 @pytest.mark.parametrize("extra", EXTRAS)
 def test_mst_ranges_from_runs_of_thin_cells(tmp_path, extra, monkeypatch) -> None:
     """Amounts spread over ten power-of-two buckets and dates over ten years, about 200 rows

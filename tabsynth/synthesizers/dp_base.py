@@ -19,8 +19,10 @@ is either public or paid for, so :class:`DPSynthesizer` fixes the policy once fo
   missing one: a domain written by a person may still have been read off the private table,
   and refusing would leave no DP way to use a file that documents formats and sensitive
   columns. With ``metadata=None`` the schema comes from the frame's pandas dtypes exactly as
-  given (:func:`~tabsynth.schema.schema_from_dtypes`): no value is looked at, because
-  value-based detection flips a column's kind when one row is added.
+  given (:func:`~tabsynth.schema.schema_from_dtypes`): no value is looked at for free,
+  because value-based detection flips a column's kind when one row is added. Text and float
+  columns then take a charged look, for dates (:mod:`~tabsynth.synthesizers.dp_kinds`) and
+  for whole numbers (:mod:`~tabsynth.synthesizers.dp_whole`).
 * **Messages.** Errors and warnings of a DP fit name columns and rules, never a value or a
   count from the table (:meth:`Metadata.validate` with ``private=True``).
 * **Output types** come from the metadata alone (:func:`~tabsynth.schema.output_dtype`).
@@ -62,7 +64,7 @@ from tabsynth.errors import BudgetError, DataError, ParameterError, PrivacyError
 from tabsynth.metadata import Metadata, OutOfBounds, check_frame
 from tabsynth.privacy import NoiseSource, PrivacyLedger
 from tabsynth.rules import enforce as rules_enforce
-from tabsynth.schema import schema_from_dtypes, text_columns
+from tabsynth.schema import float_columns, schema_from_dtypes, text_columns
 from tabsynth.synthesizers.base import MetadataLike, Synthesizer
 from tabsynth.synthesizers.dp_domain import (
     BINNINGS,
@@ -75,6 +77,7 @@ from tabsynth.synthesizers.dp_domain import (
     thresholded_columns,
 )
 from tabsynth.synthesizers.dp_kinds import KindReading, read_dates
+from tabsynth.synthesizers.dp_whole import read_whole_numbers
 
 #: Default δ: far below 1/n for any table, so the guarantee is not "release one row".
 DEFAULT_DELTA = 1e-9
@@ -136,6 +139,9 @@ class DPSynthesizer(Synthesizer):
     #: Columns of the frame being fitted that only their text dtype makes categorical (set by
     #: :meth:`fit` when no metadata is given); none for a fit that did not come through it.
     _undeclared_text: tuple[str, ...] = ()
+    #: Columns of that frame that only their float dtype makes fractional: each takes a look
+    #: for whole numbers.
+    _undeclared_floats: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -162,8 +168,10 @@ class DPSynthesizer(Synthesizer):
         """Learn from ``data`` under (ε, δ)-DP; see the module docstring for what is public."""
         check_frame(data)
         self._check_params(len(data))
-        # columns that only their text dtype makes categorical: each takes a look for dates
+        # columns that only their dtype makes categorical or float: each takes a look, for
+        # dates and for whole numbers
         self._undeclared_text = tuple(text_columns(data)) if metadata is None else ()
+        self._undeclared_floats = tuple(float_columns(data)) if metadata is None else ()
         return super().fit(data, metadata)
 
     def _check_params(self, n_rows: int) -> None:
@@ -235,7 +243,7 @@ class DPSynthesizer(Synthesizer):
         ledger = PrivacyLedger(self.epsilon, self.delta, delta_reserved=reserved)
         for what in public_inputs(metadata):
             ledger.declare_public(what)
-        read = self._read_dates(data, modelled, ledger, noise)
+        read = self._read_kinds(data, modelled, ledger, noise)
         data, modelled = read.data, read.metadata
         budget = self._domain_budget(data[modelled.names], modelled, ledger, noise)
         encoder = private_domain(
@@ -261,33 +269,47 @@ class DPSynthesizer(Synthesizer):
         self.encoder_ = encoder
         self.privacy_ = ledger
 
-    def _read_dates(
+    def _read_kinds(
         self, data: pd.DataFrame, modelled: Metadata, ledger: PrivacyLedger, noise: NoiseSource
     ) -> KindReading:
-        """The table, its modelled metadata, the years released and the ρ spent, after a look
-        for dates written as text in each column a fit without metadata took for categories by
-        its text dtype (:mod:`~tabsynth.synthesizers.dp_kinds`). Each look spends a part of its
+        """The table, its modelled metadata, the years released and the ρ spent, after the looks
+        a fit without metadata takes at the columns whose kind only their dtype set: text taken
+        for categories, for dates (:mod:`~tabsynth.synthesizers.dp_kinds`), and floats, for
+        whole numbers (:mod:`~tabsynth.synthesizers.dp_whole`). Each look spends a part of its
         column's share of the domain budget (:func:`column_rho`, public), and the domain gets
         that much less. The output's schema follows what the looks found."""
-        columns = [
+        texts = [
             name
             for name in self._undeclared_text
             if name in modelled.columns
             and modelled[name].kind == "categorical"
             and not modelled[name].has_domain
         ]
-        if not columns:
+        floats = [
+            name
+            for name in self._undeclared_floats
+            if name in modelled.columns
+            and modelled[name].kind == "numerical"
+            and modelled[name].dtype == "float"
+            and not modelled[name].has_domain
+        ]
+        if not texts and not floats:
             return KindReading(modelled, data, {}, 0.0)
         share = self.budget_split or domain_share(modelled)
-        read = read_dates(
-            data,
-            modelled,
-            columns,
-            column_rho=column_rho(modelled, share * ledger.rho_budget, self.binning, self.bins),
-            ledger=ledger,
-            noise=noise,
-        )
-        specs = {name: read.metadata[name] for name in read.years}
+        each = column_rho(modelled, share * ledger.rho_budget, self.binning, self.bins)
+        read = KindReading(modelled, data, {}, 0.0)
+        if texts:
+            read = read_dates(data, modelled, texts, column_rho=each, ledger=ledger, noise=noise)
+        if floats:
+            whole, rounded, rho = read_whole_numbers(
+                read.data, read.metadata, floats, column_rho=each, ledger=ledger, noise=noise
+            )
+            read = dataclasses.replace(read, metadata=whole, data=rounded, rho=read.rho + rho)
+        specs = {
+            name: read.metadata[name]
+            for name in [*texts, *floats]
+            if read.metadata[name] != modelled[name]
+        }
         self.metadata_ = dataclasses.replace(self.metadata_, columns=self.metadata_.columns | specs)
         return read
 

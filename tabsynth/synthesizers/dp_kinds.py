@@ -52,8 +52,10 @@ MIN_SIGMAS = 10.0
 
 @dataclasses.dataclass(frozen=True)
 class KindReading:
-    """What the looks decided: the metadata with the date columns as datetimes, the table with
-    those columns parsed, the range of years each look released, and the ρ the looks spent."""
+    """What the looks decided: the metadata with the date columns as datetimes (and the whole
+    numbers as ints, :mod:`~tabsynth.synthesizers.dp_whole`), the table with those columns
+    parsed (and rounded), the range of years each date look released, and the ρ the looks
+    spent."""
 
     metadata: Metadata
     data: pd.DataFrame
