@@ -189,14 +189,23 @@ def test_text_dates_are_modelled_as_datetimes_and_sampled_in_their_layout() -> N
     assert not any("'city' holds text" in m for m in shown)
 
 
+def charged_looks(ledger, purpose: str, names: list[str], share: float, columns: int) -> list:
+    """The ledger's looks whose purpose starts with ``purpose``: one per column of ``names``,
+    in order, each charged ``share`` of a column's part of the default domain share (the
+    fit's ``columns`` columns, none declared), in the domain phase."""
+    looks = [e for e in ledger.entries if e.purpose.startswith(purpose)]
+    assert [e.purpose.split("'")[1] for e in looks] == names
+    column_rho = PRIVATE_DOMAIN_SHARE * ledger.rho_budget / columns
+    for entry in looks:
+        assert entry.rho == pytest.approx(share * column_rho, rel=1e-6)
+        assert entry.phase == "domain"
+    return looks
+
+
 def test_each_text_column_pays_its_look_from_the_domain_budget() -> None:
     synth, _ = fit(table())
     ledger = synth.privacy
-    looks = [e for e in ledger.entries if e.purpose.startswith("date layouts")]
-    assert [e.purpose.split("'")[1] for e in looks] == ["arrival", "stamp", "city"]
-    column_rho = PRIVATE_DOMAIN_SHARE * ledger.rho_budget / 4  # 4 columns, no domain declared
-    for entry in looks:
-        assert entry.rho == pytest.approx(LOOK_SHARE * column_rho, rel=1e-6)
+    looks = charged_looks(ledger, "date layouts", ["arrival", "stamp", "city"], LOOK_SHARE, 4)
     # the domain's columns share what the looks left; arrival's look released its years, so
     # its whole quarter goes to its edges
     left = PRIVATE_DOMAIN_SHARE * ledger.rho_budget - sum(e.rho for e in looks)
@@ -244,13 +253,19 @@ def test_a_category_dtype_is_a_declaration() -> None:
     assert not any("'arrival'" in p for p in looks)
 
 
-def test_dpsgd_reads_dates_too(tmp_path) -> None:
-    synth, _ = fit(table(), epsilon=3.0, make=AutoregressiveSynthesizer)
-    assert synth.metadata_["arrival"].format == "%Y-%m-%d"
+def assert_kept_by_the_model_file(synth, tmp_path, column: str, read) -> None:
+    """What a look made of ``column`` (``read`` of its spec) holds in the fit, and in the
+    model file it saves, which samples the same rows."""
+    assert read(synth.metadata_[column])
     synth.save(tmp_path / "m.tsyn")
     again = load(tmp_path / "m.tsyn")
-    assert again.metadata_["arrival"].format == "%Y-%m-%d"
+    assert read(again.metadata_[column])
     assert again.sample(50, seed=1).equals(synth.sample(50, seed=1))
+
+
+def test_dpsgd_reads_dates_too(tmp_path) -> None:
+    synth, _ = fit(table(), epsilon=3.0, make=AutoregressiveSynthesizer)
+    assert_kept_by_the_model_file(synth, tmp_path, "arrival", lambda s: s.format == "%Y-%m-%d")
 
 
 @pytest.mark.parametrize("noise_seed", [1, 2, 3])

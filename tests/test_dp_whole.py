@@ -8,8 +8,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from test_dp_kinds import assert_kept_by_the_model_file, charged_looks
 
-from tabsynth import load
 from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.privacy import NoiseSource, PrivacyLedger
 from tabsynth.synthesizers import MSTSynthesizer
@@ -87,16 +87,16 @@ def test_the_look_is_one_gaussian_histogram_at_its_share(monkeypatch) -> None:
     """The look's release is ``gaussian_counts`` (whose noise is tested against theory in
     ``test_mechanisms``) on the two counts, at L2 sensitivity 1 and σ² = 1/(2ρ) for ρ its
     share of the column's budget; the ledger records exactly that."""
-    from tabsynth.synthesizers import dp_whole
+    from tabsynth.synthesizers import dp_kinds
 
     seen = []
-    original = dp_whole.gaussian_counts
+    original = dp_kinds.gaussian_counts
 
     def spy(counts, sigma, **how):
         seen.append((np.asarray(counts).tolist(), sigma, how.get("sensitivity", 1)))
         return original(counts, sigma, **how)
 
-    monkeypatch.setattr(dp_whole, "gaussian_counts", spy)
+    monkeypatch.setattr(dp_kinds, "gaussian_counts", spy)
     data = pd.DataFrame({"x": [1.0, 2.0, 2.5, np.nan] * 100})
     metadata = Metadata({"x": ColumnSpec("numerical", dtype="float")})
     column_rho = 1 / (2 * 20.0**2) / LOOK_SHARE
@@ -155,12 +155,8 @@ def test_whole_floats_are_modelled_as_integers_and_sampled_as_whole_numbers() ->
 def test_each_float_column_pays_its_look_from_the_domain_budget() -> None:
     synth, _ = fit(table())
     ledger = synth.privacy
-    looks = [e for e in ledger.entries if e.purpose.startswith("whole and fractional")]
-    assert [e.purpose.split("'")[1] for e in looks] == ["score", "visits", "weight"]
-    column_rho = PRIVATE_DOMAIN_SHARE * ledger.rho_budget / 4  # 4 columns, no domain declared
-    for entry in looks:
-        assert entry.rho == pytest.approx(LOOK_SHARE * column_rho, rel=1e-6)
-        assert entry.phase == "domain"
+    names = ["score", "visits", "weight"]
+    looks = charged_looks(ledger, "whole and fractional", names, LOOK_SHARE, 4)
     # the domain's columns share what the looks left (a column whose range turns out to hold
     # few enough whole numbers for a bin each spends no edges)
     spent = sum(e.rho for e in ledger.entries if e.phase == "domain")
@@ -224,8 +220,4 @@ def test_dpsgd_reads_whole_numbers_too(tmp_path) -> None:
         )
 
     synth, _ = fit(table(), epsilon=3.0, make=make)
-    assert synth.metadata_["score"].dtype == "int"
-    synth.save(tmp_path / "m.tsyn")
-    again = load(tmp_path / "m.tsyn")
-    assert again.metadata_["score"].dtype == "int"
-    assert again.sample(50, seed=1).equals(synth.sample(50, seed=1))
+    assert_kept_by_the_model_file(synth, tmp_path, "score", lambda s: s.dtype == "int")

@@ -33,6 +33,7 @@ text.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -148,15 +149,8 @@ def read_dates(
     sigma = sigma_for_rho(rho)
     specs = dict(metadata.columns)
     years: dict[str, tuple[int, int]] = {}
-    for name in columns:
-        noisy = gaussian_counts(
-            layout_counts(data[name]),
-            sigma,
-            ledger=ledger,
-            purpose=f"date layouts and years of column {name!r} (whether its text holds dates)",
-            phase=PHASE,
-            noise=noise,
-        )
+    what = "date layouts and years of column {!r} (whether its text holds dates)"
+    for name, noisy in column_looks(data, columns, layout_counts, what, sigma, ledger, noise):
         found = date_layout(noisy, sigma)
         if found is not None:
             specs[name] = dataclasses.replace(specs[name], kind="datetime", format=found.layout)
@@ -169,6 +163,28 @@ def read_dates(
         data = data.assign(**{name: parsed[name] for name in years})
     reading = dataclasses.replace(metadata, columns=specs)
     return KindReading(reading, data, years, rho * len(columns))
+
+
+def column_looks(
+    data: pd.DataFrame,
+    columns: list[str],
+    count: Callable[[pd.Series], np.ndarray],
+    what: str,
+    sigma: float,
+    ledger: PrivacyLedger,
+    noise: NoiseSource,
+) -> Iterator[tuple[str, np.ndarray]]:
+    """Each column's look: its histogram ``count`` (each row in at most one cell, L2
+    sensitivity 1) with discrete Gaussian noise of ``sigma``, charged to the domain phase as
+    ``what`` with the column's name."""
+    for name in columns:
+        purpose = what.format(name)
+        yield (
+            name,
+            gaussian_counts(
+                count(data[name]), sigma, ledger=ledger, purpose=purpose, phase=PHASE, noise=noise
+            ),
+        )
 
 
 def _warn_read_as_dates(name: str, layout: str) -> None:

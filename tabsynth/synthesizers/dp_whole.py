@@ -34,9 +34,8 @@ import pandas as pd
 
 from tabsynth.errors import warn_caller
 from tabsynth.metadata import Metadata
-from tabsynth.privacy import NoiseSource, PrivacyLedger, gaussian_counts, sigma_for_rho
-from tabsynth.synthesizers.dp_domain import PHASE
-from tabsynth.synthesizers.dp_kinds import MIN_SIGMAS
+from tabsynth.privacy import NoiseSource, PrivacyLedger, sigma_for_rho
+from tabsynth.synthesizers.dp_kinds import MIN_SIGMAS, column_looks
 
 #: Fraction of a float column's share of the domain budget spent on its look.
 LOOK_SHARE = 0.1
@@ -76,15 +75,8 @@ def read_whole_numbers(
     sigma = sigma_for_rho(rho)
     specs = dict(metadata.columns)
     found = []
-    for name in columns:
-        noisy = gaussian_counts(
-            whole_counts(data[name]),
-            sigma,
-            ledger=ledger,
-            purpose=f"whole and fractional values of column {name!r} (whether it holds integers)",
-            phase=PHASE,
-            noise=noise,
-        )
+    what = "whole and fractional values of column {!r} (whether it holds integers)"
+    for name, noisy in column_looks(data, columns, whole_counts, what, sigma, ledger, noise):
         if holds_whole_numbers(noisy, sigma):
             specs[name] = dataclasses.replace(specs[name], dtype="int", precision=0)
             found.append(name)
