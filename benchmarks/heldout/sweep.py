@@ -13,6 +13,7 @@ synthetic values outside the training rows' range::
 
     nice -n 5 python -m benchmarks.heldout.sweep mst --noise-seed 1
 
+``--const MODULE.NAME=VALUE`` sets a module constant for the run, as the probe's does.
 The scorer's metadata is detected from the whole table (evaluation only, not private);
 columns it detects as identifiers are not scored.
 """
@@ -25,7 +26,7 @@ import time
 import warnings
 
 from benchmarks.harness.datasets import Dataset, split
-from benchmarks.marginal.probe import SYNTHESIZERS, Scores
+from benchmarks.marginal.probe import SYNTHESIZERS, Scores, add_const_option, apply_consts
 from tabsynth.evaluation.fidelity import column_report
 from tabsynth.metadata import Metadata
 
@@ -108,7 +109,11 @@ def main() -> None:
         help="seeded DP noise (NOT private): paired comparisons of two code versions",
     )
     parser.add_argument("--max-rows", type=int, default=60_000)
+    add_const_option(parser)
     args = parser.parse_args()
+    consts = apply_consts(parser, args.const)
+    if consts:
+        print(f"# constants set: {consts}", flush=True)
     for name in args.tables.split(","):
         data = load_table(name, args.max_rows)
         try:
