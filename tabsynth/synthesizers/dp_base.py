@@ -25,7 +25,8 @@ is either public or paid for, so :class:`DPSynthesizer` fixes the policy once fo
   for whole numbers (:mod:`~tabsynth.synthesizers.dp_whole`).
 * **Messages.** Errors and warnings of a DP fit name columns and rules, never a value or a
   count from the table (:meth:`Metadata.validate` with ``private=True``).
-* **Output types** come from the metadata alone (:func:`~tabsynth.schema.output_dtype`).
+* **Output types** come from the metadata alone (:func:`~tabsynth.schema.output_dtype`), and
+  with ``metadata=None`` from the looks' releases (a date or whole-number column's kind).
 * **Domain.** Columns without a public domain get one from
   :func:`~tabsynth.synthesizers.dp_domain.private_domain`, paid with the fraction
   ``budget_split`` of the zCDP budget ρ (by default 0.1 when the metadata declares every

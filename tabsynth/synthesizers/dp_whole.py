@@ -13,11 +13,12 @@ score by 26 points on average over four fits (5 to 41;
 (``2.5``) flip the column's kind, so each such column takes one look instead:
 
 * **The release.** A histogram of its non-missing values in two cells, whole and not whole
-  (±inf and |x| beyond 2^53 count as they compare, NaN is missing). A row adds 1 to one
+  (±inf, and whole floats beyond ±2^53, which an int column refuses, count as not whole; NaN
+  is missing). A row adds 1 to one
   cell, so the Gaussian mechanism has L2 sensitivity 1. It spends :data:`LOOK_SHARE` of the
   column's share of the domain budget, which the domain then has that much less of.
 * **The decision** (post-processing of that release): the column holds whole numbers when
-  the noisy whole count is at least :data:`~tabsynth.synthesizers.dp_kinds.MIN_SIGMAS` σ and
+  the noisy whole count is at least :data:`MIN_SIGMAS` σ and
   at least :data:`WHOLE_FRACTION` of the noisy non-missing count (the other cell clipped at
   0). It is then modelled as an ``int`` column (so sampled as whole numbers, dtype ``Int64``)
   and a warning names it; a column the look cannot tell, or that holds fractions, stays a
@@ -33,21 +34,23 @@ import numpy as np
 import pandas as pd
 
 from tabsynth.errors import warn_caller
-from tabsynth.metadata import Metadata
+from tabsynth.metadata import EXACT_INTEGER, Metadata
 from tabsynth.privacy import NoiseSource, PrivacyLedger, sigma_for_rho
-from tabsynth.synthesizers.dp_kinds import MIN_SIGMAS, column_looks
+from tabsynth.synthesizers.dp_kinds import column_looks
 
 #: Fraction of a float column's share of the domain budget spent on its look.
 LOOK_SHARE = 0.1
 #: Least fraction of a column's non-missing values (noisy counts) that must be whole.
 WHOLE_FRACTION = 0.95
+#: Least noisy count of whole values, in σ of the look.
+MIN_SIGMAS = 10.0
 
 
 def whole_counts(values: pd.Series) -> np.ndarray:
-    """Non-missing values that are whole numbers, and those that are not."""
-    x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    """Non-missing values that are whole numbers an int column holds, and the others."""
+    x = values.to_numpy(dtype=float, na_value=np.nan)
     x = x[~np.isnan(x)]
-    whole = int(np.count_nonzero(np.isfinite(x) & (x == np.round(x))))
+    whole = int(np.count_nonzero((np.abs(x) <= EXACT_INTEGER) & (x == np.round(x))))
     return np.array([whole, x.size - whole], dtype=float)
 
 
