@@ -27,6 +27,7 @@ from tabsynth.synthesizers.dp_domain import (
     ROWS_SHARE,
     WEIGHT_STEP,
     category_weight,
+    clipped_tails,
     columns_to_estimate,
     default_budget,
     domain_share,
@@ -244,6 +245,21 @@ def test_a_column_in_a_sliver_of_its_bounds_gets_a_range_around_its_rows(
     encoder, ledger = run(frame, declared)
     assert encoder.metadata["lat"].upper == 64.0 and encoder.codecs["lat"].edges[-1] == 64.0
     assert "bin edges of column 'lat' (where the rows are)" not in purposes(ledger)
+
+
+def test_a_released_pile_at_an_estimated_end_is_a_clipped_tail() -> None:
+    """No row of dp_bounds' buckets equals the open end of its range: rows held there were
+    clipped onto it, and when they are released as a frequent value the end reaches 0."""
+    kept = np.array([65536.0, 1e6])
+    assert clipped_tails(65536.0, 2.0**28, kept, (True, True))[:2] == (0.0, 2.0**28)
+    assert clipped_tails(65536.0, 2.0**28, kept, (True, True))[2].tolist() == [1e6]
+    # a declared end stays, and so does an end no pile was released at (ages from 17: 16)
+    assert clipped_tails(65536.0, 2.0**28, kept, (False, True))[:2] == (65536.0, 2.0**28)
+    assert clipped_tails(16.0, 128.0, np.array([20.0]), (True, True))[:2] == (16.0, 128.0)
+    assert clipped_tails(0.0, 128.0, np.array([0.0]), (True, True))[:2] == (0.0, 128.0)
+    # a negative range's upper end, the mirror image
+    low, high, rest = clipped_tails(-(2.0**20), -1024.0, np.array([-1024.0]), (True, True))
+    assert (low, high, rest.size) == (-(2.0**20), 0.0, 0)
 
 
 def test_decode_returns_original_kinds(table: pd.DataFrame) -> None:

@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -230,6 +231,21 @@ def test_mst_ranges_from_runs_of_thin_cells(tmp_path, extra, monkeypatch) -> Non
     assert len(spans) == 10 and all(alone < size for alone, size in thin), spans
 
 
+def one_column_case(
+    name: str, values: np.ndarray, spec: ColumnSpec, extra: str, own: tuple[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, Metadata]:
+    """The base table with column ``name``, its neighbour by ``extra`` (for the test's own
+    extra ``own[0]``, a duplicate row whose ``name`` holds ``own[1]``), and kinds-only
+    metadata with ``name`` first, so that its noise comes before the draws a new category adds
+    to the seeded stream."""
+    data = base_table().assign(**{name: values.astype(object)})
+    other = neighbour(data, "exact duplicate" if extra == own[0] else extra)
+    if extra == own[0]:
+        other.loc[other.index[-1], name] = own[1]
+    columns = {name: spec, **declared_schema().columns}
+    return data, other, Metadata(columns, public=False)
+
+
 @pytest.mark.parametrize("extra", [*EXTRAS, "a latitude far away"])
 def test_mst_zooms_into_a_column_in_a_sliver_of_its_range(tmp_path, extra) -> None:
     """One city's latitudes (44.97 ± 0.03) get dp_bounds' [32, 64], and the edges' look zooms
@@ -242,13 +258,8 @@ def test_mst_zooms_into_a_column_in_a_sliver_of_its_range(tmp_path, extra) -> No
     # One row already lies far away, so that the added one holds no new value: a new value
     # adds a draw to the frequent values' release, which shifts the seeded stream of the look.
     lat[8] = 60.0
-    data = base_table().assign(lat=lat.astype(object))
-    other = neighbour(data, "exact duplicate" if extra == "a latitude far away" else extra)
-    if extra == "a latitude far away":
-        other.loc[other.index[-1], "lat"] = 60.0
-    # first, so that its noise comes before the draws a new category adds to the seeded stream
-    columns = {"lat": ColumnSpec("numerical", dtype="float"), **declared_schema().columns}
-    metadata = Metadata(columns, public=False)
+    spec = ColumnSpec("numerical", dtype="float")
+    data, other, metadata = one_column_case("lat", lat, spec, extra, ("a latitude far away", 60.0))
 
     def zoomed(synth) -> None:  # a few of the look's 0.125-wide cells around 44.97, not 60
         edges = synth.encoder_.codecs["lat"].edges
@@ -257,6 +268,30 @@ def test_mst_zooms_into_a_column_in_a_sliver_of_its_range(tmp_path, extra) -> No
     # ε = 20: at ε = 4 a look at 2,000 rows is too noisy to be sure of the rows outside
     wide = lambda: MSTSynthesizer(epsilon=20.0, max_iters=200, **COMMON)  # noqa: E731
     assert_fits_agree(fixed_split(wide, metadata), data, other, metadata, tmp_path, zoomed)
+
+
+@pytest.mark.parametrize("extra", [*EXTRAS, "a budget in the thin tail"])
+def test_mst_takes_back_a_thin_tail_its_range_clipped(tmp_path, extra) -> None:
+    """Budgets spread over powers of two from 1 to 2^20, 30 % of them thinly below 2^16: at
+    ε = 2 dp_bounds' range starts at 2^16, every budget below is clipped onto it, and that
+    pile is released as a frequent value. Reading the pile as a clipped tail
+    (:func:`~tabsynth.synthesizers.dp_domain.clipped_tails`) is post-processing of the two
+    releases, so both sides must take the range down to 0 the same way, whether the added
+    row is an ordinary one or a budget of 100 in the tail."""
+    rng = np.random.default_rng(6)
+    tail = np.floor(np.exp2(rng.uniform(0, 16, ROWS))).astype(int)
+    budget = np.where(rng.random(ROWS) < 0.3, tail, rng.integers(2**16, 2**20, ROWS))
+    spec = ColumnSpec("numerical", dtype="int")
+    own = ("a budget in the thin tail", 100)
+    data, other, metadata = one_column_case("budget", budget, spec, extra, own)
+
+    def taken_back(synth) -> None:  # the range reaches 0, and 2^16 is no point bin
+        edges = synth.encoder_.codecs["budget"].edges
+        assert synth.encoder_.metadata["budget"].lower == 0 and edges[0] == -0.5
+        assert 2**16 - 0.5 not in edges or 2**16 + 0.5 not in edges, edges
+
+    make = lambda: MSTSynthesizer(epsilon=2.0, max_iters=200, **COMMON)  # noqa: E731
+    assert_fits_agree(fixed_split(make, metadata), data, other, metadata, tmp_path, taken_back)
 
 
 @pytest.mark.parametrize("extra", EXTRAS)

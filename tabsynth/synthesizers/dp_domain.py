@@ -270,6 +270,28 @@ def category_weight(rows: float, column_rho: float) -> float:
     return float(min(MAX_CATEGORY_WEIGHT, 1.0 + max(0.0, halvings)))
 
 
+def clipped_tails(
+    lo: float, hi: float, kept: np.ndarray, estimated: tuple[bool, bool]
+) -> tuple[float, float, np.ndarray]:
+    """The range and the frequent values, once a released pile of clipped rows is taken back.
+
+    :func:`~tabsynth.privacy.dp_bounds` gives a positive range that starts at 2^(k-1), the
+    open end of its lowest bucket (2^(k-1), 2^k]: no row of the range's buckets equals it, so
+    the rows held there were clipped up from the buckets below. When they are enough to be
+    released as a frequent value, they are a tail that runs down towards 0 through buckets
+    each too thin to stand out of the noise (one that held them alone would have extended the
+    range): film budgets from 0 to 2·10^8 got the range [2^16, 2^28], and the 15 % of rows
+    below 2^16 came back as that one value. Such an estimated end then reaches 0 and is no
+    frequent value (post-processing of both releases), and the quantile edges place the tail's
+    rows where they are. A range that merely starts above its rows (ages from 17 get 16)
+    clips nothing and stays. The same holds for a negative range's upper end."""
+    if estimated[0] and lo > 0 and np.isin(lo, kept).item():
+        lo, kept = 0.0, kept[kept != lo]
+    if estimated[1] and hi < 0 and np.isin(hi, kept).item():
+        hi, kept = 0.0, kept[kept != hi]
+    return lo, hi, kept
+
+
 def exact_bins(lower: Any, upper: Any, integer: bool, bins: int) -> bool:
     """Whether the bounds alone give every value its own bin - a single value, or an integer
     range of at most ``bins`` values - so DP quantile edges could add nothing."""
@@ -455,9 +477,10 @@ class _ColumnEstimator:
         if integer:
             lo, hi = float(np.floor(lo)), float(np.ceil(hi))
         # A range read from the data alone may narrow to where its rows are (the edges'
-        # dp_range_quantiles); a bound the user declared stays.
-        zoom = spec.lower is None and spec.upper is None
-        edges, steps = self._edges(name, x, lo, hi, integer, rho, points=True, zoom=zoom)
+        # dp_range_quantiles), or take back a tail it clipped (clipped_tails); a bound the user
+        # declared stays.
+        estimated = (spec.lower is None, spec.upper is None)
+        edges, steps = self._edges(name, x, lo, hi, integer, rho, points=True, estimated=estimated)
         # integers: half-integer edges around whole numbers
         lower, upper = (
             (int(edges[0] + 0.5), int(edges[-1] - 0.5))
@@ -522,24 +545,28 @@ class _ColumnEstimator:
         integer: bool,
         rho: float,
         points: bool = False,
-        zoom: bool = False,
+        estimated: tuple[bool, bool] = (False, False),
     ) -> tuple[np.ndarray, round_values.Steps]:
         """Bin edges inside [lo, hi]: point bins at the frequent exact values (``points``,
         numbers only) and DP quantile edges for the rest of the rows; for integers with
-        points, the round-value weights of those rows as well. With ``zoom`` the quantile
-        edges may span less than [lo, hi] (:func:`~tabsynth.privacy.dp_range_quantiles`):
-        the edges' ends are then the column's range."""
+        points, the round-value weights of those rows as well. ``estimated`` says which of
+        ``lo`` and ``hi`` :func:`~tabsynth.privacy.dp_bounds` gave: such an end may reach 0
+        (:func:`clipped_tails`), and with both the quantile edges may span less than the range
+        (:func:`~tabsynth.privacy.dp_range_quantiles`). The edges' ends are the column's
+        range."""
         if self.binning == "uniform" or exact_bins(lo, hi, integer, self.bins):
             return uniform_edges(lo, hi, self.bins, integer), ()
-        x = np.clip(x, lo, hi)
         kept = np.empty(0)
         if points:
-            kept = self._frequent_values(name, x, rho * POINT_SHARE)
+            kept = self._frequent_values(name, np.clip(x, lo, hi), rho * POINT_SHARE)
             rho *= 1 - POINT_SHARE
+            lo, hi, kept = clipped_tails(lo, hi, kept, estimated)
+        x = np.clip(x, lo, hi)
+        if points:
             x = x[~np.isin(x, kept)]
         ladder = round_values.ladder(lo, hi)
         steps_rho = rho * STEP_SHARE if points and integer and ladder.size > 1 else 0.0
-        edges = self._quantile_edges(name, x, lo, hi, integer, rho - steps_rho, zoom)
+        edges = self._quantile_edges(name, x, lo, hi, integer, rho - steps_rho, all(estimated))
         if not integer:
             return with_point_bins(np.concatenate([edges, kept, kept])), ()
         edges = snap_integer_edges(np.concatenate([edges, kept - 0.5, kept + 0.5]))
