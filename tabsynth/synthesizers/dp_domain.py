@@ -458,6 +458,7 @@ class _ColumnEstimator:
     ) -> tuple[ColumnSpec, np.ndarray, round_values.Steps]:
         x = to_float(values, is_datetime=False)
         integer = spec.dtype == "int"
+        estimated = (False, False)
         if spec.has_domain:  # public bounds: only the edges are estimated
             lo, hi = float(spec.lower), float(spec.upper)
         else:
@@ -473,13 +474,14 @@ class _ColumnEstimator:
             lo = float(spec.lower) if spec.lower is not None else low
             hi = float(spec.upper) if spec.upper is not None else high
             lo, hi = min(lo, hi), max(lo, hi)
+            # the ends read from the data alone (not a declared bound, even swapped in)
+            estimated = (spec.lower is None and lo == low, spec.upper is None and hi == high)
             rho *= 1 - RANGE_SHARE
         if integer:
             lo, hi = float(np.floor(lo)), float(np.ceil(hi))
         # A range read from the data alone may narrow to where its rows are (the edges'
         # dp_range_quantiles), or take back a tail it clipped (clipped_tails); a bound the user
         # declared stays.
-        estimated = (spec.lower is None, spec.upper is None)
         edges, steps = self._edges(name, x, lo, hi, integer, rho, points=True, estimated=estimated)
         # integers: half-integer edges around whole numbers
         lower, upper = (
