@@ -28,7 +28,7 @@ import pytest
 
 from tabsynth.metadata import ColumnSpec, Metadata
 from tabsynth.privacy import NoiseSource, PrivacyLedger
-from tabsynth.synthesizers import dp_tails
+from tabsynth.synthesizers import dp_domain, dp_tails
 from tabsynth.synthesizers.dp_domain import private_domain
 from tabsynth.synthesizers.dp_tails import (
     MIN_TAIL_SIGMAS,
@@ -330,3 +330,36 @@ def test_an_identifier_column_leaves_the_pool_to_a_long_tail(seed, tallies) -> N
     assert abs(tallies["ref"]) < 6 * sigma  # nothing at stake: 0 ± 6σ of its tally
     assert set(encoder.metadata["code"].categories) == set(HEAD + TAIL)
     assert_allocated_from_tallies(ledger, tallies, rho, 12)
+
+
+def test_a_list_is_read_off_the_first_release_alone(monkeypatch) -> None:
+    """The list a second look counts on (integer codes, or the rest of a vocabulary) must be
+    public by then: :func:`~tabsynth.synthesizers.dp_tails.implied_list` gets exactly each
+    first look's released values, never the rows. A country column's tail of ten countries
+    below the first threshold comes through on the list of the world's other countries."""
+    countries = ("Canada", "Mexico", "United States")
+    tail = ("Chile", "Cuba", "Egypt", "France", "Germany", "India", "Japan", "Peru", "Poland")
+    rng = np.random.default_rng(0)
+    code = np.array([*np.repeat(tail, TAIL_ROWS), *np.repeat(countries, 4000)], dtype=object)
+    rng.shuffle(code)
+    frame = pd.DataFrame({"code": code, **plain_columns(rng, len(code))})
+    released, given = [], []
+    first_look, implied = dp_domain.dp_category_look, dp_tails.implied_list
+
+    def look(*args, **kwargs):
+        out = first_look(*args, **kwargs)
+        released.append(list(out.kept))
+        return out
+
+    def spy(kept):
+        given.append(list(kept))
+        return implied(kept)
+
+    monkeypatch.setattr(dp_domain, "dp_category_look", look)
+    monkeypatch.setattr(dp_tails, "implied_list", spy)
+    encoder, ledger, _ = fit_domain(frame, 0)
+    assert given == released and set(countries) == set(released[0])
+    (listed,) = [e for e in ledger.entries if "listed" in e.params]
+    assert "'code'" in listed.purpose
+    assert listed.params["listed"] == len(implied(released[0])[0])
+    assert set(tail) <= set(encoder.metadata["code"].categories)

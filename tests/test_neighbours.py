@@ -33,7 +33,7 @@ from tabsynth.synthesizers import AIMSynthesizer, MSTSynthesizer, dp_domain
 from tabsynth.synthesizers import aim as aim_module
 from tabsynth.synthesizers.autoregressive import AutoregressiveSynthesizer, dp
 from tabsynth.synthesizers.autoregressive.dp import default_dp_schedule
-from tabsynth.synthesizers.code_ranges import implied_codes
+from tabsynth.synthesizers.dp_tails import implied_list
 
 from neighbours import (
     EXTRA_ROWS,
@@ -411,74 +411,108 @@ NEW_VALUES = {
     "a new code off the list": "99",
     "a new value that is not a code": "x",
 }
+#: The same for the country column: a country on the vocabulary, a name off it.
+NEW_COUNTRIES = {"a new country on the list": "Zimbabwe", "a new name off the list": "Zembla"}
 
 
 ODD_CODES = [str(c) for c in range(11, 30, 2)]
+#: The tail of the country column: ten countries whose rows the list must find.
+RARE_COUNTRIES = [
+    "Chile", "Cuba", "Egypt", "France", "Germany", "India", "Japan", "Peru", "Poland", "Spain"
+]  # fmt: skip
 
 
-#: The common values of the implied-codes test: three codes, or three codes and a value that
-#: is not one (as "250.83" among ICD-9 codes), which sorts before the new values.
-COMMON_VALUES = {"codes": ("10", "20", "30"), "codes and a decimal": ("10", "2.5", "20", "30")}
+#: The common values of the listed-look tests: three codes, or three codes and a value that
+#: is not one (as "250.83" among ICD-9 codes), which sorts before the new values; three
+#: countries.
+COMMON_VALUES = {
+    "codes": ("10", "20", "30"),
+    "codes and a decimal": ("10", "2.5", "20", "30"),
+    "countries": ("Canada", "Mexico", "United States"),
+}
 
 
-def implied_codes_case(
-    extra: str, common: str = "codes"
-) -> tuple[pd.DataFrame, pd.DataFrame, Metadata]:
+def listed_case(extra: str, common: str = "codes") -> tuple[pd.DataFrame, pd.DataFrame, Metadata]:
     """A column of codes 10, 20 and 30 (and "2.5") held by 1,380 rows between them and ten odd
     codes between them held by 62 (:mod:`~tabsynth.synthesizers.code_ranges`): the first look
     releases the common ones, and the tail's second look counts the list of codes 0 to 50 they
     imply, where a new code ("40") counts once on one side only; "99" and "x" are on no list.
     All new values sort after the others, so the first look draws the same noise for the values
     both sides hold. The odd codes clear the listed look's threshold by 5 σ (MST's and AIM's
-    fits alike)."""
+    fits alike).
+
+    With ``common="countries"`` the column holds three countries and ten rarer ones
+    (:mod:`~tabsynth.synthesizers.vocabularies`), and the list is the rest of the world's."""
+    tail, new = (
+        (RARE_COUNTRIES, NEW_COUNTRIES) if common == "countries" else (ODD_CODES, NEW_VALUES)
+    )
     data = base_table()
     rows = 1380 // len(COMMON_VALUES[common])
-    codes = np.array(
-        [*np.repeat(ODD_CODES, 62), *np.repeat(COMMON_VALUES[common], rows)], dtype=object
-    )
+    codes = np.array([*np.repeat(tail, 62), *np.repeat(COMMON_VALUES[common], rows)], dtype=object)
     np.random.default_rng(8).shuffle(codes)
-    codes[7] = "10"
+    codes[7] = COMMON_VALUES[common][0]
     data["code"] = codes
     metadata = Metadata({"code": ColumnSpec("categorical"), **declared_schema().columns})
     if extra in EXTRA_ROWS:
         return data, neighbour(data, extra), metadata
-    row = data.iloc[[7]].assign(code=NEW_VALUES[extra])
+    row = data.iloc[[7]].assign(code=new[extra])
     return data, pd.concat([data, row], ignore_index=True), metadata
 
 
-def assert_codes_listed(synth, common: str = "codes") -> None:
+def assert_listed(synth, common: str = "codes") -> None:
     """One look with a list, at the code column, and all the common values and odd codes but
     none of the new ones. A listed code no row holds passes at the look's false-release rate
-    (1e-3 each, so about 4 % of fits release one of the 38 here), as the noise stream allows.
+    (1e-3 each, so about 4 % of fits release one of the 38 here; a country list's 300 entries,
+    about 0.3 in all), as the noise stream allows.
     "other" decodes to listed codes the look left (their noisy counts are the look's release;
-    no row holds them here, but some clear σ/2 by noise), never to "99" or "x"."""
+    no row holds them here, but some clear the shift by noise), never to the new values off
+    the list."""
     (look,) = [e for e in synth.privacy.entries if "listed" in e.params]
     assert "'code'" in look.purpose
     released = set(synth.encoder_.metadata["code"].categories)
-    held = {*COMMON_VALUES[common], *ODD_CODES}
+    countries = common == "countries"
+    tail, new = (RARE_COUNTRIES, NEW_COUNTRIES) if countries else (ODD_CODES, NEW_VALUES)
+    held = {*COMMON_VALUES[common], *tail}
+    listed, _ = implied_list(COMMON_VALUES[common] if countries else ["10", "20", "30"])
     assert held <= released
-    assert released - held <= set(implied_codes(["10", "20", "30"])) - set(NEW_VALUES.values())
+    assert released - held <= set(listed) - set(new.values())
     rare = dict(synth.encoder_.codecs["code"].rare)
-    assert rare and set(rare) <= set(implied_codes(["10", "20", "30"]))
-    assert set(rare).isdisjoint(ODD_CODES)
+    assert rare and set(rare) <= set(listed) and set(rare).isdisjoint(tail)
 
 
 @pytest.mark.parametrize("extra", [*EXTRAS, *NEW_VALUES])
 def test_mst_second_look_on_implied_codes(tmp_path, extra) -> None:
-    assert_fits_agree(mst, *implied_codes_case(extra), tmp_path, assert_codes_listed)
+    assert_fits_agree(mst, *listed_case(extra), tmp_path, assert_listed)
 
 
 @pytest.mark.parametrize("extra", [*NEW_VALUES, *EXTRAS[:3]])
 def test_mst_second_look_on_codes_among_other_values(tmp_path, extra) -> None:
-    case = implied_codes_case(extra, "codes and a decimal")
-    check = lambda synth: assert_codes_listed(synth, "codes and a decimal")  # noqa: E731
+    case = listed_case(extra, "codes and a decimal")
+    check = lambda synth: assert_listed(synth, "codes and a decimal")  # noqa: E731
     assert_fits_agree(mst, *case, tmp_path, check)
+
+
+@pytest.mark.parametrize("extra", [*NEW_COUNTRIES, *EXTRAS[:3]])
+def test_mst_second_look_on_a_vocabulary(tmp_path, extra) -> None:
+    """Released country names imply the rest of the world's as a public list
+    (:mod:`~tabsynth.synthesizers.vocabularies`): a country only the extra row holds is
+    counted on it, on one side only, a name off it as before."""
+    case = listed_case(extra, "countries")
+    check = lambda synth: assert_listed(synth, "countries")  # noqa: E731
+    assert_fits_agree(mst, *case, tmp_path, check)
+
+
+@pytest.mark.parametrize("extra", list(NEW_COUNTRIES))
+def test_aim_second_look_on_a_vocabulary(tmp_path, extra) -> None:
+    case = listed_case(extra, "countries")
+    check = lambda synth: assert_listed(synth, "countries")  # noqa: E731
+    assert_fits_agree(aim, *case, tmp_path, check, rounds_follow_noise=True)
 
 
 @pytest.mark.parametrize("extra", ["a new code on the implied list", "a new code off the list"])
 def test_aim_second_look_on_implied_codes(tmp_path, extra) -> None:
-    case = implied_codes_case(extra)
-    assert_fits_agree(aim, *case, tmp_path, assert_codes_listed, rounds_follow_noise=True)
+    case = listed_case(extra)
+    assert_fits_agree(aim, *case, tmp_path, assert_listed, rounds_follow_noise=True)
 
 
 @pytest.mark.slow
@@ -486,9 +520,9 @@ def test_aim_second_look_on_implied_codes(tmp_path, extra) -> None:
 def test_dpsgd_second_look_on_implied_codes(tmp_path, extra) -> None:
     """DP-SGD shares the released domain, its listed look and the rare codes "other" decodes
     to; with the row count declared, nothing else of its fit follows the rows."""
-    data, other, metadata = implied_codes_case(extra)
+    data, other, metadata = listed_case(extra)
     make = lambda: dpsgd(public_rows=len(data))  # noqa: E731
-    assert_fits_agree(make, data, other, metadata, tmp_path, assert_codes_listed)
+    assert_fits_agree(make, data, other, metadata, tmp_path, assert_listed)
 
 
 #: Neighbours of the value-group test beyond EXTRA_ROWS: new codes in the group's columns.

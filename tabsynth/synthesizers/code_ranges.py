@@ -78,9 +78,9 @@ def implied_codes(released: Sequence[Any]) -> list[str]:
 RARE_SHIFT = 0.5
 
 
-def rare_codes(listed: ListedCounts) -> dict[Any, float]:
+def rare_codes(listed: ListedCounts, shift: float = RARE_SHIFT) -> dict[Any, float]:
     """Weights for decoding "other" onto the listed codes a look did not keep: each code's
-    noisy count less :data:`RARE_SHIFT` σ, where positive.
+    noisy count less ``shift`` σ (:data:`RARE_SHIFT` for integer codes), where positive.
 
     A noisy count clipped at 0 gives every code that no row holds about 0.40 σ of weight (the
     mean of a clipped Gaussian), and a list may hold many (it reaches beyond the codes the rows
@@ -88,8 +88,8 @@ def rare_codes(listed: ListedCounts) -> dict[Any, float]:
     private-pgm Adult (MST, ε = 1, one fit) this lifted the 1-way scores of
     ``hours-per-week`` from 0.933 to 0.963 and of ``native-country`` from 0.946 to 0.975, where
     equal weights on all unkept codes gave 0.956 and 0.965 (``benchmarks/results/rare_codes/``).
-    Empty when no code clears half a σ: "other" then decodes as ``"<other>"``. A value group's
+    Empty when no code clears the shift: "other" then decodes as ``"<other>"``. A value group's
     columns share one list, one look and so one set of weights.
     """
-    shift = RARE_SHIFT * float(np.sqrt(listed.variance))
-    return {code: count - shift for code, count in listed.noisy.items() if count > shift}
+    less = shift * float(np.sqrt(listed.variance))
+    return {code: count - less for code, count in listed.noisy.items() if count > less}

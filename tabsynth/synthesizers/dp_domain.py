@@ -90,7 +90,6 @@ from tabsynth.privacy import (
     sigma_for_rho,
 )
 from tabsynth.privacy.mechanisms import CategoryLook, dp_category_look
-from tabsynth.synthesizers.code_ranges import rare_codes
 from tabsynth.synthesizers.dp_tails import CategoryBudget, second_looks
 from tabsynth.synthesizers.value_groups import CategoryUnit, category_units
 
@@ -408,14 +407,14 @@ def private_domain(
             specs[name], edges[name] = estimator.datetime(name, data[name], spec, share, released)
         else:
             specs[name], edges[name], steps[name] = estimator.numeric(name, data[name], spec, share)
-    kept, listed = second_looks(
+    kept, rare_weights = second_looks(
         held, first, looks, ledger=ledger, noise=noise, max_categories=max_categories, phase=PHASE
     )
     rare: dict[str, dict[Any, float]] = {}
     for unit, values in kept.items():
         if not values:
             _warn_nothing_released(unit)
-        weights = rare_codes(listed[unit]) if unit in listed else {}
+        weights = rare_weights.get(unit, {})
         for name in unit.columns:
             specs[name] = dataclasses.replace(specs[name], categories=tuple(values))
             rare[name] = weights

@@ -28,7 +28,10 @@ long tails is a function of the rows, so the split cannot be fixed in advance; i
    before. (A column whose tail does not stand out, a flag of 0 and 1, would mostly list codes
    no row holds, each of which passes with that look's small chance.) The noisy counts of the
    listed codes it does not keep are released too: they say which codes the column's "other"
-   decodes to (:func:`~tabsynth.synthesizers.code_ranges.rare_codes`).
+   decodes to (:func:`~tabsynth.synthesizers.code_ranges.rare_codes`). Where three in four
+   released text values are instead names or codes of countries or US states, the rest of
+   that vocabulary is the list (:mod:`~tabsynth.synthesizers.vocabularies`,
+   :func:`implied_list`).
 
 When no tail stands out, every column takes its own share back: the pool is spent whatever
 the tallies say. On small tables the domain's default budget adds an *extra* for long tails
@@ -90,9 +93,11 @@ from tabsynth.privacy import (
     in_release_order,
     sigma_for_rho,
 )
-from tabsynth.privacy.mechanisms import CategoryLook, ListedCounts, dp_category_look
-from tabsynth.synthesizers.code_ranges import implied_codes
+from tabsynth.privacy.mechanisms import CategoryLook, dp_category_look
+from tabsynth.synthesizers import code_ranges, vocabularies
+from tabsynth.synthesizers.code_ranges import implied_codes, rare_codes
 from tabsynth.synthesizers.value_groups import CategoryUnit
+from tabsynth.synthesizers.vocabularies import implied_vocabulary
 
 #: Fraction of each estimated categorical column's share of ρ pooled for second looks.
 POOL_SHARE = 0.5
@@ -150,12 +155,13 @@ def second_looks(
     noise: NoiseSource,
     max_categories: int,
     phase: str,
-) -> tuple[dict[CategoryUnit, list[Any]], dict[CategoryUnit, ListedCounts]]:
+) -> tuple[dict[CategoryUnit, list[Any]], dict[CategoryUnit, dict[Any, float]]]:
     """Each unit's released values (``first``: the first look's, in metadata order, and what
     it left unreleased), with those its second look adds, in release order; and for each unit
-    whose second look counted a list, its noisy counts of the listed codes it did not keep
-    (released, :class:`~tabsynth.privacy.mechanisms.ListedCounts`). ``held`` gives each
-    unit's values row by row (:meth:`.CategoryUnit.holdings`). Spends exactly
+    whose second look counted a list, the odds with which its "other" decodes to the listed
+    values it did not keep (:func:`~tabsynth.synthesizers.code_ranges.rare_codes` of their
+    noisy counts, which the look releases). ``held`` gives each unit's values row by row
+    (:meth:`.CategoryUnit.holdings`). Spends exactly
     ``budget.pool_rho`` unless every unit is already at its most categories, and
     ``budget.extra_rho`` per column of each unit whose tail stands out.
 
@@ -167,20 +173,20 @@ def second_looks(
     Each unit whose tail stands out also takes ``budget.extra_rho`` per column; the others
     leave it unspent."""
     out = {unit: look.kept for unit, look in first.items()}
-    listed: dict[CategoryUnit, ListedCounts] = {}
+    rare: dict[CategoryUnit, dict[Any, float]] = {}
     if not budget.pool_rho:
-        return out, listed
+        return out, rare
     columns = _columns_of(list(first))
     tally_each = TALLY_SHARE * budget.pool_rho / columns
     own = (1 - TALLY_SHARE) * budget.pool_rho / columns  # per column
     rests: dict[CategoryUnit, pd.Series] = {}
     sizes: dict[CategoryUnit, float] = {}
     sigmas: dict[CategoryUnit, float] = {}
-    # codes around the released ones, a list fixed by the first release (empty if none)
-    implied = {unit: implied_codes(look.kept) for unit, look in first.items()}
+    # a list fixed by the first release (empty if none), and how "other" decodes onto it
+    implied = {unit: implied_list(look.kept) for unit, look in first.items()}
     for unit, look in first.items():
         rest = held[unit][~held[unit].isin(look.kept)]
-        floor = tail_floor(budget, unit.width, listed=bool(implied[unit]))
+        floor = tail_floor(budget, unit.width, listed=bool(implied[unit][0]))
         sigmas[unit] = sigma_for_rho(tally_each * unit.width, unit.width)
         (sizes[unit],) = gaussian_counts(
             [rows_at_stake(rest, floor)],
@@ -197,7 +203,7 @@ def second_looks(
     long = [unit for unit in rests if sizes[unit] > MIN_TAIL_SIGMAS * sigmas[unit]]
     takers = long or list(rests)
     if not takers:
-        return out, listed
+        return out, rare
     spare = own * (columns - _columns_of(takers))  # put in by the units that take nothing
     tails = sum(sizes[unit] for unit in long)
     for unit in takers:
@@ -205,7 +211,7 @@ def second_looks(
         share = spare * sizes[unit] / tails if long else spare * unit.width / _columns_of(takers)
         share += budget.extra_rho * unit.width if unit in long else 0.0
         # rows to find, and codes around the released ones: count those on a list
-        codes = implied[unit] if unit in long else []
+        codes, shift = implied[unit] if unit in long else ([], 0.0)
         more, _, left = dp_category_look(
             rests[unit],
             own * unit.width + share,
@@ -221,8 +227,21 @@ def second_looks(
         )
         out[unit] = in_release_order(values + more)
         if codes:
-            listed[unit] = left
-    return out, listed
+            rare[unit] = rare_codes(left, shift)
+    return out, rare
+
+
+def implied_list(released: Sequence[Any]) -> tuple[list[str], float]:
+    """The public list a release implies, the integer codes around released codes
+    (:func:`~tabsynth.synthesizers.code_ranges.implied_codes`) or the rest of a vocabulary
+    (:func:`~tabsynth.synthesizers.vocabularies.implied_vocabulary`), with the shift
+    :func:`~tabsynth.synthesizers.code_ranges.rare_codes` takes on it; ``([], 0.0)`` if
+    none."""
+    codes = implied_codes(released)
+    if codes:
+        return codes, code_ranges.RARE_SHIFT
+    names = implied_vocabulary(released)
+    return (names, vocabularies.RARE_SHIFT) if names else ([], 0.0)
 
 
 def tail_floor(budget: CategoryBudget, width: int, listed: bool) -> int:
@@ -230,10 +249,10 @@ def tail_floor(budget: CategoryBudget, width: int, listed: bool) -> int:
     out: :data:`TAIL_FLOOR_SIGMAS` times σ_c, the noise of the best combined look it could take
     (its first look with the whole pool's second-look part and its extra), at least 1. A value
     held by fewer rows passes a δ threshold (about 6.5 σ_c) with next to no chance, so its rows
-    are not at stake. A unit whose first release implies a list of codes (``listed``,
-    :func:`~tabsynth.synthesizers.code_ranges.implied_codes`) counts from one row: a listed
-    code needs only about 3.1 σ, which 1.5 σ of rows pass now and then. Read from the budget
-    and the first release alone: public."""
+    are not at stake. A unit whose first release implies a list (``listed``,
+    :func:`implied_list`) counts from one row: a listed value needs only about 3.1 σ, which
+    1.5 σ of rows pass now and then. Read from the budget and the first release alone:
+    public."""
     if listed:
         return 1
     best = (1 - TALLY_SHARE) * budget.pool_rho / width + budget.extra_rho
