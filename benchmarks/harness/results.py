@@ -43,6 +43,7 @@ FINISHED = ("ok", "timeout", "error", "reference")
 REFERENCE = "real-holdout"
 TABSYNTH_PACKAGES = (
     "tabsynth", "numpy", "pandas", "scikit-learn", "torch", "sdv", "opacus", "mbi", "jax",
+    "pycountry",  # the vocabularies a DP fit lists (synthesizers/vocabularies.py)
 )  # fmt: skip
 PEER_PACKAGES = ("sdv", "smartnoise-synth", "opacus", "mostlyai-engine", "torch", "mbi")
 #: Pairs compared in the headline: (tabsynth method, peer method). The ``-nometa`` pairs are
