@@ -335,7 +335,7 @@ def test_an_identifier_column_leaves_the_pool_to_a_long_tail(seed, tallies) -> N
 def test_a_list_is_read_off_the_first_release_alone(monkeypatch) -> None:
     """The list a second look counts on (integer codes, or the rest of a vocabulary) must be
     public by then: :func:`~tabsynth.synthesizers.dp_tails.implied_list` gets exactly each
-    first look's released values, never the rows. A country column's tail of ten countries
+    first look's released values, never the rows. A country column's tail of nine countries
     below the first threshold comes through on the list of the world's other countries."""
     countries = ("Canada", "Mexico", "United States")
     tail = ("Chile", "Cuba", "Egypt", "France", "Germany", "India", "Japan", "Peru", "Poland")

@@ -284,9 +284,9 @@ def clipped_tails(
     frequent value (post-processing of both releases), and the quantile edges place the tail's
     rows where they are. A range that merely starts above its rows (ages from 17 get 16)
     clips nothing and stays. The same holds for a negative range's upper end."""
-    if estimated[0] and lo > 0 and np.isin(lo, kept).item():
+    if estimated[0] and lo > 0 and lo in kept:
         lo, kept = 0.0, kept[kept != lo]
-    if estimated[1] and hi < 0 and np.isin(hi, kept).item():
+    if estimated[1] and hi < 0 and hi in kept:
         hi, kept = 0.0, kept[kept != hi]
     return lo, hi, kept
 
@@ -563,8 +563,7 @@ class _ColumnEstimator:
             rho *= 1 - POINT_SHARE
             lo, hi, kept = clipped_tails(lo, hi, kept, estimated)
         x = np.clip(x, lo, hi)
-        if points:
-            x = x[~np.isin(x, kept)]
+        x = x[~np.isin(x, kept)]  # no frequent values without points
         ladder = round_values.ladder(lo, hi)
         steps_rho = rho * STEP_SHARE if points and integer and ladder.size > 1 else 0.0
         edges = self._quantile_edges(name, x, lo, hi, integer, rho - steps_rho, all(estimated))

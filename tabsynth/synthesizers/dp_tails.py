@@ -81,7 +81,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -186,7 +186,7 @@ def second_looks(
     implied = {unit: implied_list(look.kept) for unit, look in first.items()}
     for unit, look in first.items():
         rest = held[unit][~held[unit].isin(look.kept)]
-        floor = tail_floor(budget, unit.width, listed=bool(implied[unit][0]))
+        floor = tail_floor(budget, unit.width, listed=bool(implied[unit].values))
         sigmas[unit] = sigma_for_rho(tally_each * unit.width, unit.width)
         (sizes[unit],) = gaussian_counts(
             [rows_at_stake(rest, floor)],
@@ -211,7 +211,7 @@ def second_looks(
         share = spare * sizes[unit] / tails if long else spare * unit.width / _columns_of(takers)
         share += budget.extra_rho * unit.width if unit in long else 0.0
         # rows to find, and codes around the released ones: count those on a list
-        codes, shift = implied[unit] if unit in long else ([], 0.0)
+        codes, shift = implied[unit] if unit in long else NO_LIST
         more, _, left = dp_category_look(
             rests[unit],
             own * unit.width + share,
@@ -231,17 +231,28 @@ def second_looks(
     return out, rare
 
 
-def implied_list(released: Sequence[Any]) -> tuple[list[str], float]:
-    """The public list a release implies, the integer codes around released codes
-    (:func:`~tabsynth.synthesizers.code_ranges.implied_codes`) or the rest of a vocabulary
-    (:func:`~tabsynth.synthesizers.vocabularies.implied_vocabulary`), with the shift
-    :func:`~tabsynth.synthesizers.code_ranges.rare_codes` takes on it; ``([], 0.0)`` if
-    none."""
+class ImpliedList(NamedTuple):
+    """A public list a first release implies, and the shift (in σ) with which "other" decodes
+    onto its values (:func:`~tabsynth.synthesizers.code_ranges.rare_codes`)."""
+
+    values: list[str]
+    rare_shift: float
+
+
+#: What a release that implies no list gives.
+NO_LIST = ImpliedList([], 0.0)
+
+
+def implied_list(released: Sequence[Any]) -> ImpliedList:
+    """The public list a release implies: the integer codes around released codes
+    (:func:`~tabsynth.synthesizers.code_ranges.implied_codes`), or else the rest of a
+    vocabulary (:func:`~tabsynth.synthesizers.vocabularies.implied_vocabulary`), each with its
+    own shift; :data:`NO_LIST` if none."""
     codes = implied_codes(released)
     if codes:
-        return codes, code_ranges.RARE_SHIFT
+        return ImpliedList(codes, code_ranges.RARE_SHIFT)
     names = implied_vocabulary(released)
-    return (names, vocabularies.RARE_SHIFT) if names else ([], 0.0)
+    return ImpliedList(names, vocabularies.RARE_SHIFT) if names else NO_LIST
 
 
 def tail_floor(budget: CategoryBudget, width: int, listed: bool) -> int:

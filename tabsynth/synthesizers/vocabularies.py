@@ -31,7 +31,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 #: The share of the released text values that must belong to the vocabulary.
@@ -51,12 +50,8 @@ _SEPARATORS = re.compile(r"[\s_\-]+")
 _QUALIFIER = re.compile(r"\s*[,\[(].*$")
 
 
-@dataclass(frozen=True)
-class Vocabulary:
-    """A public list of values: each entry's comparison key and the form it is written in."""
-
-    name: str
-    forms: dict[str, str]  # key -> form
+#: A public list of values: each entry's comparison key and the form it is written in.
+Vocabulary = dict[str, str]
 
 
 def _key(text: str) -> str:
@@ -64,13 +59,13 @@ def _key(text: str) -> str:
     return " ".join(_SEPARATORS.split(text.strip().casefold())).strip()
 
 
-def _vocabulary(name: str, forms: Iterable[str]) -> Vocabulary:
+def _vocabulary(forms: Iterable[str]) -> Vocabulary:
     entries: dict[str, str] = {}
     for form in sorted(f for f in forms if f):
         for written in (form, _QUALIFIER.sub("", form)):
             if written and _key(written) not in entries:
                 entries[_key(written)] = written
-    return Vocabulary(name, entries)
+    return entries
 
 
 @functools.cache
@@ -95,11 +90,11 @@ def vocabularies() -> tuple[Vocabulary, ...]:
         if s.type in {"Country", "Nation"}
     ]
     return (
-        _vocabulary("country names", names),
-        _vocabulary("ISO 3166-1 alpha-3 codes", [c.alpha_3 for c in countries]),
-        _vocabulary("ISO 3166-1 alpha-2 codes", [c.alpha_2 for c in countries]),
-        _vocabulary("US state names", [s.name for s in states]),
-        _vocabulary("US state codes", [s.code.removeprefix("US-") for s in states]),
+        _vocabulary(names),
+        _vocabulary([c.alpha_3 for c in countries]),
+        _vocabulary([c.alpha_2 for c in countries]),
+        _vocabulary([s.name for s in states]),
+        _vocabulary([s.code.removeprefix("US-") for s in states]),
     )
 
 
@@ -120,18 +115,15 @@ def implied_vocabulary(released: Sequence[Any]) -> list[str]:
     keys = {_key(value): value for value in texts}
     if len(keys) < MIN_MATCHES:
         return []
-    counts = sorted(
-        ((sum(key in v.forms for key in keys), n) for n, v in enumerate(vocabularies())),
-        reverse=True,
-    )
-    (most, index), (second, _) = counts[0], counts[1]
-    if most == second or most < max(MIN_MATCHES, MIN_SHARE * len(keys)):
+    hits = [sum(key in vocabulary for key in keys) for vocabulary in vocabularies()]
+    most = max(hits)
+    if hits.count(most) > 1 or most < max(MIN_MATCHES, MIN_SHARE * len(keys)):
         return []
-    best = vocabularies()[index]
-    write = _style([value for key, value in keys.items() if key in best.forms])
+    best = vocabularies()[hits.index(most)]
+    write = _style([value for key, value in keys.items() if key in best])
     if write is None:
         return []
-    return sorted({write(form) for key, form in best.forms.items() if key not in keys})
+    return sorted({write(form) for key, form in best.items() if key not in keys})
 
 
 def _style(matched: Sequence[str]) -> Callable[[str], str] | None:
