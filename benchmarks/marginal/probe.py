@@ -181,10 +181,13 @@ def main() -> None:
     rows = sorted(column_report(disc, real, fake), key=unscored)[:6]
     # the real holdout's score of the same column: a holdout-sized sample of a column of
     # hundreds of values falls short of 1 by sampling alone
-    floor = {r["column"]: r["score"] for r in column_report(disc, real, held)}
+    holdout = {r["column"]: r["score"] for r in column_report(disc, real, held)}
+    shown = lambda score: "none" if score is None else f"{score:.3f}"  # noqa: E731
     print(
         "  worst 1-way (real holdout):",
-        ", ".join(f"{r['column']}={r['score']:.3f} ({floor[r['column']]:.3f})" for r in rows),
+        ", ".join(
+            f"{r['column']}={shown(r['score'])} ({shown(holdout[r['column']])})" for r in rows
+        ),
     )
     sets, _ = choose_sets(len(disc.columns), 3, 1000, 0)
     excess: dict[str, list[float]] = {}
